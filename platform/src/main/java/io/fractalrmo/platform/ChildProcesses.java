@@ -1,0 +1,111 @@
+package io.fractalrmo.platform;
+
+import java.io.IOException;
+import java.io.RandomAccessFile;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Helpers for the child processes the platform starts: pid files, recovering a child left
+ * behind by a killed parent, and stopping a process within a deadline.
+ */
+public final class ChildProcesses {
+
+  private static final Logger LOG = LoggerFactory.getLogger(ChildProcesses.class);
+
+  private ChildProcesses() {
+  }
+
+  /** The pid in a pid file (first line), if the file exists and starts with a number. */
+  public static Optional<Long> readPid(Path pidFile) {
+    try {
+      if (!Files.isRegularFile(pidFile)) {
+        return Optional.empty();
+      }
+      String first = Files.readAllLines(pidFile, StandardCharsets.UTF_8).stream()
+          .findFirst().orElse("").trim();
+      return first.matches("\\d+") ? Optional.of(Long.parseLong(first)) : Optional.empty();
+    } catch (IOException | RuntimeException e) {
+      return Optional.empty();
+    }
+  }
+
+  public static void writePid(Path pidFile, long pid) {
+    try {
+      Files.writeString(pidFile, pid + "\n", StandardCharsets.UTF_8);
+    } catch (IOException e) {
+      throw new PlatformException("cannot write " + pidFile + ": " + e.getMessage(), e);
+    }
+  }
+
+  /** The command line of a live process, arguments joined by spaces ("" if unknown). */
+  public static String commandLine(long pid) {
+    Path cmdline = Path.of("/proc", Long.toString(pid), "cmdline");
+    try {
+      if (Files.isReadable(cmdline)) {
+        return new String(Files.readAllBytes(cmdline), StandardCharsets.UTF_8).replace('\0', ' ');
+      }
+    } catch (IOException e) {
+      // fall through to ProcessHandle
+    }
+    return ProcessHandle.of(pid).flatMap(h -> h.info().commandLine()).orElse("");
+  }
+
+  /**
+   * Stops a process left behind by a parent that was killed, when the pid file names a live
+   * process whose command line contains {@code marker} (so an unrelated process that reused the
+   * pid is never touched). Returns whether one was stopped.
+   */
+  public static boolean stopLeftover(Path pidFile, String marker, Duration grace) {
+    Optional<Long> pid = readPid(pidFile);
+    if (pid.isEmpty() || pid.get() == ProcessHandle.current().pid()) {
+      return false;
+    }
+    Optional<ProcessHandle> handle = ProcessHandle.of(pid.get()).filter(ProcessHandle::isAlive);
+    if (handle.isEmpty() || !commandLine(pid.get()).contains(marker)) {
+      return false;
+    }
+    LOG.warn("Stopping process {} left behind by an earlier run ({})", pid.get(), pidFile);
+    handle.get().destroy();
+    if (!waitForExit(handle.get(), grace)) {
+      handle.get().destroyForcibly();
+      waitForExit(handle.get(), Duration.ofSeconds(10));
+    }
+    return true;
+  }
+
+  /** Waits until the process has exited; true if it did within the timeout. */
+  public static boolean waitForExit(ProcessHandle handle, Duration timeout) {
+    try {
+      handle.onExit().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+      return true;
+    } catch (java.util.concurrent.TimeoutException e) {
+      return !handle.isAlive();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return !handle.isAlive();
+    } catch (java.util.concurrent.ExecutionException e) {
+      return !handle.isAlive();
+    }
+  }
+
+  /** The last {@code maxBytes} of a log file, for an error message ("" if it cannot be read). */
+  public static String tail(Path file, int maxBytes) {
+    try (RandomAccessFile raf = new RandomAccessFile(file.toFile(), "r")) {
+      long length = raf.length();
+      long start = Math.max(0, length - maxBytes);
+      byte[] bytes = new byte[(int) (length - start)];
+      raf.seek(start);
+      raf.readFully(bytes);
+      return new String(bytes, StandardCharsets.UTF_8);
+    } catch (IOException e) {
+      return "";
+    }
+  }
+}

@@ -1,0 +1,114 @@
+package io.fractalrmo.platform;
+
+import io.fractalrmo.contracts.TopicCatalog;
+import io.fractalrmo.contracts.TopicSpec;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.CreateTopicsResult;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.admin.TopicDescription;
+import org.apache.kafka.common.KafkaFuture;
+import org.apache.kafka.common.errors.TopicExistsException;
+import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Creates the topics of a catalogue that do not exist yet, with the catalogue's partition count
+ * and configs ({@link TopicSpec#configs()}), and waits until every partition has a leader.
+ * Idempotent: topics that exist are left as they are (their configs are not changed).
+ */
+public final class TopicProvisioner {
+
+  private static final Logger LOG = LoggerFactory.getLogger(TopicProvisioner.class);
+  private static final Duration TIMEOUT = Duration.ofSeconds(60);
+
+  private TopicProvisioner() {
+  }
+
+  public static void provision(String bootstrapServers, TopicCatalog catalog, short replicationFactor) {
+    Map<String, Object> config = Map.of(
+        AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers,
+        AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, (int) TIMEOUT.toMillis());
+    try (Admin admin = Admin.create(config)) {
+      provision(admin, catalog, replicationFactor);
+    }
+  }
+
+  /**
+   * The same with a caller's admin client.
+   *
+   * @return the names of the topics that were created (empty when all existed)
+   */
+  public static List<String> provision(Admin admin, TopicCatalog catalog, short replicationFactor) {
+    Instant deadline = Instant.now().plus(TIMEOUT);
+    try {
+      Set<String> existing = admin.listTopics().names().get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+      List<NewTopic> missing = new ArrayList<>();
+      for (TopicSpec spec : catalog.all()) {
+        if (!existing.contains(spec.name())) {
+          missing.add(new NewTopic(spec.name(), spec.partitions(), replicationFactor).configs(spec.configs()));
+        }
+      }
+      if (missing.isEmpty()) {
+        return List.of();
+      }
+      CreateTopicsResult result = admin.createTopics(missing);
+      List<String> created = new ArrayList<>();
+      for (Map.Entry<String, KafkaFuture<Void>> entry : result.values().entrySet()) {
+        try {
+          entry.getValue().get(remaining(deadline), TimeUnit.MILLISECONDS);
+          created.add(entry.getKey());
+        } catch (ExecutionException e) {
+          if (!(e.getCause() instanceof TopicExistsException)) {
+            throw new PlatformException("cannot create topic " + entry.getKey() + ": " + e.getCause().getMessage(), e.getCause());
+          }
+        }
+      }
+      awaitLeaders(admin, missing.stream().map(NewTopic::name).toList(), deadline);
+      LOG.info("Created {} topic(s): {}", created.size(), created);
+      return created;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new PlatformException("interrupted while creating topics", e);
+    } catch (ExecutionException | TimeoutException e) {
+      throw new PlatformException("cannot list or create topics on " + admin + ": " + e, e);
+    }
+  }
+
+  private static void awaitLeaders(Admin admin, List<String> topics, Instant deadline)
+      throws InterruptedException, TimeoutException {
+    while (true) {
+      try {
+        Map<String, TopicDescription> descriptions =
+            admin.describeTopics(topics).allTopicNames().get(remaining(deadline), TimeUnit.MILLISECONDS);
+        boolean ready = descriptions.values().stream()
+            .allMatch(d -> d.partitions().stream().allMatch(p -> p.leader() != null && !p.leader().isEmpty()));
+        if (ready) {
+          return;
+        }
+      } catch (ExecutionException e) {
+        if (!(e.getCause() instanceof UnknownTopicOrPartitionException)) {
+          throw new PlatformException("cannot describe topics " + topics + ": " + e.getCause(), e.getCause());
+        }
+      }
+      if (remaining(deadline) <= 0) {
+        throw new TimeoutException("topics without a leader after " + TIMEOUT + ": " + topics);
+      }
+      Thread.sleep(50); // polling interval of a deadline-bounded wait
+    }
+  }
+
+  private static long remaining(Instant deadline) {
+    return Math.max(0, Duration.between(Instant.now(), deadline).toMillis());
+  }
+}

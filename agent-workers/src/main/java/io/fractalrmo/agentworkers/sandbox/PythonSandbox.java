@@ -1,0 +1,417 @@
+package io.fractalrmo.agentworkers.sandbox;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.fractalrmo.contracts.Isolation;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.Stream;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Runs untrusted Python, one program per process.
+ *
+ * <p>Each run is a fresh launcher process ({@code launcher.py}, shipped in the jar) that reads one
+ * program from stdin, forks it with rlimits (address space, processes, file size, CPU, no core
+ * dumps), under an unprivileged uid when started as root (root ignores RLIMIT_NPROC), with a
+ * wall-clock timeout after which every process of the run is killed. With {@code bwrap} the
+ * launcher lives in fresh pid/net/ipc/uts (and, when not root, user) namespaces, sees only
+ * read-only {@code /usr} (+ the {@code /lib /lib64 /bin} links) and tmpfs {@code /work} and
+ * {@code /tmp}, and has an empty environment; otherwise rlimits and a scrubbed environment only
+ * ({@link Isolation#RLIMITS}). A small pool of launchers is started ahead of time ("warm": they
+ * wait for their program on stdin with common modules imported), so a run does not pay the
+ * interpreter start-up. A backstop on the Java side kills the whole process tree should the
+ * launcher itself not finish within the timeout plus a grace period.
+ */
+public final class PythonSandbox implements AutoCloseable {
+
+  private static final Logger log = LoggerFactory.getLogger(PythonSandbox.class);
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final long BACKSTOP_GRACE_MS = 3_000;
+  private static final int FIRST_UID = 61_000;
+  private static final int UID_RANGE = 4_000;
+  private static final String TMPFS_SIZE = Long.toString(64L * 1024 * 1024);
+
+  /** Pool size (0 = no warm pool) and whether bubblewrap is used when present. */
+  public record Options(int warmPoolSize, boolean useBubblewrap) {
+    public static Options defaults() {
+      return new Options(2, true);
+    }
+  }
+
+  private final Path python;
+  private final Path launcherDir;
+  private final Path launcher;
+  private final Path bwrap;
+  private final boolean root;
+  private final Isolation isolation;
+  private final BlockingQueue<Process> pool;
+  private final ExecutorService refiller;
+  private final ExecutorService io;
+  private final AtomicInteger uidSeq = new AtomicInteger();
+  private final AtomicBoolean closed = new AtomicBoolean();
+
+  private PythonSandbox(Options options) throws IOException {
+    this.python = PythonLocator.locate();
+    this.launcherDir = Files.createTempDirectory("fractal-sandbox-");
+    this.launcher = launcherDir.resolve("launcher.py");
+    try (InputStream in = PythonSandbox.class.getResourceAsStream("launcher.py")) {
+      if (in == null) {
+        throw new IllegalStateException("launcher.py missing from the classpath");
+      }
+      Files.copy(in, launcher);
+    }
+    launcher.toFile().setReadable(true, false);
+    launcherDir.toFile().setExecutable(true, false);
+    this.root = "root".equals(System.getProperty("user.name")) || isUidZero();
+    this.io = Executors.newCachedThreadPool(daemon("fractal-sandbox-io"));
+    Path found = options.useBubblewrap() ? findBwrap() : null;
+    this.bwrap = found != null && probe(found) ? found : null;
+    this.isolation = bwrap != null ? Isolation.BUBBLEWRAP : Isolation.RLIMITS;
+    if (found != null && bwrap == null) {
+      log.warn("bwrap at {} does not work here; falling back to rlimits only", found);
+    }
+    this.pool = new ArrayBlockingQueue<>(Math.max(1, options.warmPoolSize()));
+    this.refiller = Executors.newSingleThreadExecutor(daemon("fractal-sandbox-pool"));
+    for (int i = 0; i < options.warmPoolSize(); i++) {
+      refiller.execute(this::refill);
+    }
+    log.info("Python sandbox: {} with {} ({} warm launchers)", isolation, python,
+        options.warmPoolSize());
+  }
+
+  public static PythonSandbox create() {
+    return create(Options.defaults());
+  }
+
+  public static PythonSandbox create(Options options) {
+    try {
+      return new PythonSandbox(options);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  public Isolation isolation() {
+    return isolation;
+  }
+
+  public Path python() {
+    return python;
+  }
+
+  /** Runs {@code code} as {@code main.py} in a fresh sandbox with the given limits. */
+  public SandboxResult run(String code, SandboxLimits limits) {
+    if (closed.get()) {
+      throw new IllegalStateException("sandbox closed");
+    }
+    Process process = pool.poll();
+    boolean warm = process != null && process.isAlive();
+    if (process != null) {
+      refiller.execute(this::refill);
+    }
+    if (!warm) {
+      process = start(false);
+    }
+    try {
+      return runIn(process, code, limits, warm);
+    } finally {
+      destroyTree(process);
+    }
+  }
+
+  private SandboxResult runIn(Process process, String code, SandboxLimits limits, boolean warm) {
+    CompletableFuture<byte[]> out = readAsync(process.getInputStream(), 64L * 1024 * 1024);
+    CompletableFuture<byte[]> err = readAsync(process.getErrorStream(), 16 * 1024);
+    Path hostWorkDir = null;
+    try {
+      ObjectNode header = JSON.createObjectNode();
+      if (bwrap != null) {
+        header.put("workdir", "/work");
+        header.putArray("chown").add("/tmp");
+        header.put("own_pid_namespace", true);
+      } else {
+        hostWorkDir = Files.createTempDirectory("fractal-run-");
+        header.put("workdir", hostWorkDir.toString());
+        header.put("own_pid_namespace", false);
+      }
+      header.put("timeout_ms", limits.timeoutMs());
+      header.put("memory_mb", limits.memoryMb());
+      header.put("max_processes", limits.maxProcesses());
+      header.put("max_output_bytes", limits.maxOutputBytes());
+      header.put("file_size_bytes", limits.fileSizeBytes());
+      header.put("cpu_seconds", limits.cpuSeconds());
+      if (root) {
+        header.put("uid", FIRST_UID + Math.floorMod(uidSeq.getAndIncrement(), UID_RANGE));
+      }
+      try (OutputStream stdin = process.getOutputStream()) {
+        stdin.write(JSON.writeValueAsBytes(header));
+        stdin.write('\n');
+        stdin.write(code.getBytes(StandardCharsets.UTF_8));
+      } catch (IOException e) {
+        log.debug("launcher stdin closed early", e);
+      }
+      long started = System.nanoTime();
+      boolean exited = process.waitFor(limits.timeoutMs() + BACKSTOP_GRACE_MS, TimeUnit.MILLISECONDS);
+      if (!exited) {
+        destroyTree(process);
+        long ms = (System.nanoTime() - started) / 1_000_000;
+        log.warn("sandbox launcher did not finish; killed its process tree after {} ms", ms);
+        return new SandboxResult(null, true, "", 0, "", 0,
+            new PythonError("TimeoutError", "wall-clock limit of " + limits.timeoutMs()
+                + " ms exceeded; the sandbox was killed", null, null),
+            ms, null, isolation, warm);
+      }
+      byte[] stdout = out.get(5, TimeUnit.SECONDS);
+      return parse(stdout, err.getNow(new byte[0]), process.exitValue(), warm);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted while running sandboxed code", e);
+    } catch (Exception e) {
+      throw new IllegalStateException("sandbox run failed: " + e.getMessage(), e);
+    } finally {
+      if (hostWorkDir != null) {
+        deleteTree(hostWorkDir);
+      }
+    }
+  }
+
+  private SandboxResult parse(byte[] stdout, byte[] launcherErr, int launcherExit, boolean warm)
+      throws IOException {
+    String text = new String(stdout, StandardCharsets.UTF_8).strip();
+    int lastLine = text.lastIndexOf('\n');
+    String json = lastLine >= 0 ? text.substring(lastLine + 1) : text;
+    if (json.isEmpty() || json.charAt(0) != '{') {
+      String why = new String(launcherErr, StandardCharsets.UTF_8).strip();
+      return new SandboxResult(null, false, "", 0, "", 0,
+          new PythonError("SandboxError", "the sandbox launcher failed (exit " + launcherExit + ")"
+              + (why.isEmpty() ? "" : ": " + why), null, null), 0, null, isolation, warm);
+    }
+    JsonNode r = JSON.readTree(json);
+    PythonError error = null;
+    JsonNode e = r.get("error");
+    if (e != null && !e.isNull()) {
+      error = new PythonError(e.path("type").asText("Exception"), e.path("message").asText(""),
+          e.hasNonNull("traceback") ? e.get("traceback").asText() : null,
+          e.hasNonNull("line") ? e.get("line").asInt() : null);
+    }
+    return new SandboxResult(
+        r.hasNonNull("exit_code") ? r.get("exit_code").asInt() : null,
+        r.path("timed_out").asBoolean(false),
+        r.path("stdout").asText(""), r.path("stdout_size").asLong(0),
+        r.path("stderr").asText(""), r.path("stderr_size").asLong(0),
+        error, r.path("duration_ms").asLong(0),
+        r.hasNonNull("peak_memory_kb") ? r.get("peak_memory_kb").asLong() : null,
+        isolation, warm);
+  }
+
+  private void refill() {
+    if (closed.get()) {
+      return;
+    }
+    try {
+      Process p = start(true);
+      if (!pool.offer(p)) {
+        destroyTree(p);
+      }
+      if (closed.get()) {
+        drainPool();
+      }
+    } catch (RuntimeException e) {
+      log.warn("could not start a warm sandbox launcher: {}", e.toString());
+    }
+  }
+
+  private Process start(boolean warm) {
+    List<String> cmd = new ArrayList<>();
+    if (bwrap != null) {
+      cmd.addAll(bwrapPrefix(bwrap));
+      cmd.add("--ro-bind");
+      cmd.add(launcher.toString());
+      cmd.add("/fractal/launcher.py");
+      cmd.add(python.toString());
+      cmd.add("-I");
+      cmd.add("/fractal/launcher.py");
+    } else {
+      cmd.add(python.toString());
+      cmd.add("-I");
+      cmd.add(launcher.toString());
+    }
+    if (warm) {
+      cmd.add("--warm");
+    }
+    ProcessBuilder pb = new ProcessBuilder(cmd);
+    pb.environment().clear();
+    pb.environment().put("PATH", "/usr/bin:/bin");
+    pb.environment().put("LANG", "C.UTF-8");
+    pb.directory(launcherDir.toFile());
+    try {
+      return pb.start();
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot start the sandbox: " + cmd, e);
+    }
+  }
+
+  private List<String> bwrapPrefix(Path bwrapBinary) {
+    List<String> c = new ArrayList<>(List.of(bwrapBinary.toString()));
+    if (root) {
+      // no user namespace: as root it would map to uid 0 and RLIMIT_NPROC would not apply;
+      // the launcher drops to an unprivileged uid instead.
+      c.addAll(List.of("--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts",
+          "--unshare-cgroup-try"));
+    } else {
+      c.add("--unshare-all");
+    }
+    c.addAll(List.of("--die-with-parent", "--new-session", "--clearenv",
+        "--setenv", "PATH", "/usr/bin:/bin", "--setenv", "HOME", "/work",
+        "--setenv", "LANG", "C.UTF-8", "--setenv", "TMPDIR", "/tmp",
+        "--ro-bind", "/usr", "/usr"));
+    for (String dir : List.of("/lib", "/lib64", "/lib32", "/bin", "/sbin")) {
+      Path p = Path.of(dir);
+      if (Files.isSymbolicLink(p)) {
+        try {
+          c.addAll(List.of("--symlink", Files.readSymbolicLink(p).toString(), dir));
+        } catch (IOException e) {
+          throw new UncheckedIOException(e);
+        }
+      } else if (Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)) {
+        c.addAll(List.of("--ro-bind", dir, dir));
+      }
+    }
+    if (!python.startsWith("/usr/")) {
+      Path prefix = python.getParent() != null && python.getParent().getParent() != null
+          ? python.getParent().getParent() : python.getParent();
+      c.addAll(List.of("--ro-bind", prefix.toString(), prefix.toString()));
+    }
+    c.addAll(List.of("--proc", "/proc", "--dev", "/dev",
+        "--size", TMPFS_SIZE, "--tmpfs", "/work",
+        "--size", TMPFS_SIZE, "--tmpfs", "/tmp",
+        "--chdir", "/work"));
+    return c;
+  }
+
+  private boolean probe(Path bwrapPath) {
+    List<String> cmd = new ArrayList<>();
+    try {
+      cmd.addAll(bwrapPrefix(bwrapPath));
+      cmd.addAll(List.of(python.toString(), "-I", "-c", "pass"));
+      Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+      CompletableFuture<byte[]> out = readAsync(p.getInputStream(), 8192);
+      if (!p.waitFor(20, TimeUnit.SECONDS)) {
+        destroyTree(p);
+        return false;
+      }
+      if (p.exitValue() != 0) {
+        log.warn("bwrap probe failed: {}", new String(out.get(1, TimeUnit.SECONDS),
+            StandardCharsets.UTF_8).strip());
+      }
+      return p.exitValue() == 0;
+    } catch (Exception e) {
+      log.warn("bwrap probe failed: {}", e.toString());
+      return false;
+    }
+  }
+
+  private static Path findBwrap() {
+    for (String dir : System.getenv().getOrDefault("PATH", "/usr/bin:/bin").split(":")) {
+      if (!dir.isEmpty() && Files.isExecutable(Path.of(dir, "bwrap"))) {
+        return Path.of(dir, "bwrap");
+      }
+    }
+    Path usual = Path.of("/usr/bin/bwrap");
+    return Files.isExecutable(usual) ? usual : null;
+  }
+
+  private static boolean isUidZero() {
+    try {
+      Object uid = Files.getAttribute(Path.of("/proc/self"), "unix:uid");
+      return uid instanceof Integer i && i == 0;
+    } catch (Exception e) {
+      return false;
+    }
+  }
+
+  private CompletableFuture<byte[]> readAsync(InputStream in, long bound) {
+    return CompletableFuture.supplyAsync(() -> {
+      ByteArrayOutputStream buf = new ByteArrayOutputStream();
+      byte[] chunk = new byte[16 * 1024];
+      try (in) {
+        int n;
+        while ((n = in.read(chunk)) >= 0) {
+          int keep = (int) Math.min(n, Math.max(0, bound - buf.size()));
+          buf.write(chunk, 0, keep);
+        }
+      } catch (IOException e) {
+        // process killed: what was read is all there is
+      }
+      return buf.toByteArray();
+    }, io);
+  }
+
+  static void destroyTree(Process p) {
+    try (Stream<ProcessHandle> d = p.descendants()) {
+      d.forEach(ProcessHandle::destroyForcibly);
+    }
+    p.destroyForcibly();
+  }
+
+  private static void deleteTree(Path dir) {
+    try (Stream<Path> s = Files.walk(dir)) {
+      s.sorted(Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+    } catch (IOException e) {
+      log.debug("could not delete {}", dir, e);
+    }
+  }
+
+  private static java.util.concurrent.ThreadFactory daemon(String name) {
+    AtomicInteger n = new AtomicInteger();
+    return r -> {
+      Thread t = new Thread(r, name + "-" + n.incrementAndGet());
+      t.setDaemon(true);
+      return t;
+    };
+  }
+
+  private void drainPool() {
+    Process p;
+    while ((p = pool.poll()) != null) {
+      destroyTree(p);
+    }
+  }
+
+  @Override
+  public void close() {
+    if (!closed.compareAndSet(false, true)) {
+      return;
+    }
+    refiller.shutdownNow();
+    try {
+      refiller.awaitTermination(5, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    drainPool();
+    io.shutdownNow();
+    deleteTree(launcherDir);
+  }
+}

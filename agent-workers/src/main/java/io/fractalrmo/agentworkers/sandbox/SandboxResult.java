@@ -1,0 +1,21 @@
+package io.fractalrmo.agentworkers.sandbox;
+
+import io.fractalrmo.contracts.Isolation;
+import java.util.Optional;
+
+/**
+ * What one sandboxed run did. {@code stdout}/{@code stderr} are truncated to the output bound,
+ * {@code stdoutSize}/{@code stderrSize} are the full sizes in bytes.
+ */
+public record SandboxResult(Integer exitCode, boolean timedOut, String stdout, long stdoutSize,
+    String stderr, long stderrSize, PythonError error, long durationMs, Long peakMemoryKb,
+    Isolation isolation, boolean warm) {
+
+  public boolean success() {
+    return !timedOut && error == null && exitCode != null && exitCode == 0;
+  }
+
+  public Optional<PythonError> errorIfAny() {
+    return Optional.ofNullable(error);
+  }
+}

@@ -1,0 +1,90 @@
+package io.fractalrmo.agentworkers.worker;
+
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+
+/**
+ * Client settings of the exactly-once workers, in one place: read_committed consumers without
+ * auto-commit, idempotent {@code acks=all} producers with a per-instance transactional id.
+ * Keys are strings, values raw bytes (the worker (de)serializes values itself so a record that
+ * does not deserialize can go to the DLQ unchanged).
+ */
+public final class KafkaClientConfigs {
+
+  /** Few records per poll: handlers may run a sandbox for seconds per record. */
+  public static final int DEFAULT_MAX_POLL_RECORDS = 10;
+  /** Generous: the worker also bounds a batch by {@link WorkerSettings#batchTimeBudget()}. */
+  public static final Duration DEFAULT_MAX_POLL_INTERVAL = Duration.ofMinutes(5);
+  public static final Duration DEFAULT_SESSION_TIMEOUT = Duration.ofSeconds(15);
+  public static final Duration DEFAULT_TRANSACTION_TIMEOUT = Duration.ofSeconds(60);
+
+  private KafkaClientConfigs() {
+  }
+
+  /** Consumer of a worker group; {@code overrides} win (e.g. session.timeout.ms in tests). */
+  public static Map<String, Object> workerConsumer(String bootstrapServers, String groupId,
+      String clientId, Map<String, ?> overrides) {
+    Map<String, Object> config = new HashMap<>();
+    config.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+    config.put(ConsumerConfig.GROUP_ID_CONFIG, groupId);
+    config.put(ConsumerConfig.CLIENT_ID_CONFIG, clientId);
+    config.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+    config.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+    config.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+    config.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, DEFAULT_MAX_POLL_RECORDS);
+    config.put(ConsumerConfig.MAX_POLL_INTERVAL_MS_CONFIG,
+        (int) DEFAULT_MAX_POLL_INTERVAL.toMillis());
+    config.put(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG, (int) DEFAULT_SESSION_TIMEOUT.toMillis());
+    config.put(ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG, 3_000);
+    config.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
+    config.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG,
+        ByteArrayDeserializer.class.getName());
+    config.putAll(overrides);
+    return config;
+  }
+
+  /** Consumer that reads by assignment (no group, nothing committed), read_committed. */
+  public static Map<String, Object> assignedReader(String bootstrapServers, String clientId) {
+    Map<String, Object> config = new HashMap<>();
+    config.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+    config.put(ConsumerConfig.CLIENT_ID_CONFIG, clientId);
+    config.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+    config.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+    config.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+    config.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
+    config.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG,
+        ByteArrayDeserializer.class.getName());
+    return config;
+  }
+
+  /** Transactional producer: {@code acks=all}, idempotence on, the given transactional id. */
+  public static Map<String, Object> transactionalProducer(String bootstrapServers,
+      String transactionalId, Map<String, ?> overrides) {
+    Map<String, Object> config = plainProducer(bootstrapServers, transactionalId);
+    config.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, transactionalId);
+    config.put(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG,
+        (int) DEFAULT_TRANSACTION_TIMEOUT.toMillis());
+    config.putAll(overrides);
+    return config;
+  }
+
+  /** Non-transactional producer ({@code acks=all}, idempotent), e.g. for status heartbeats. */
+  public static Map<String, Object> plainProducer(String bootstrapServers, String clientId) {
+    Map<String, Object> config = new HashMap<>();
+    config.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+    config.put(ProducerConfig.CLIENT_ID_CONFIG, clientId);
+    config.put(ProducerConfig.ACKS_CONFIG, "all");
+    config.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
+    config.put(ProducerConfig.LINGER_MS_CONFIG, 5);
+    config.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName());
+    config.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
+    return config;
+  }
+}

@@ -80,6 +80,37 @@ public final class ChildProcesses {
     return true;
   }
 
+  /**
+   * Sends a signal by name ("INT", "TERM") with {@code kill}; false if it could not be sent.
+   * Used for PostgreSQL, whose fast shutdown is SIGINT (Java's destroy() sends SIGTERM).
+   */
+  public static boolean signal(long pid, String name) {
+    try {
+      Process kill = new ProcessBuilder("kill", "-" + name, Long.toString(pid))
+          .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+      return kill.waitFor(10, TimeUnit.SECONDS) && kill.exitValue() == 0;
+    } catch (IOException e) {
+      return false;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return false;
+    }
+  }
+
+  /**
+   * The command prefix that starts a child in its own session ({@code setsid}, which keeps the
+   * pid when the caller is not a group leader), so that a Ctrl-C in the terminal reaches only
+   * this JVM, which then stops its children in order. Empty where {@code setsid} is missing.
+   */
+  public static java.util.List<String> ownSessionPrefix() {
+    for (String candidate : new String[] {"/usr/bin/setsid", "/bin/setsid"}) {
+      if (Files.isExecutable(Path.of(candidate))) {
+        return java.util.List.of(candidate);
+      }
+    }
+    return java.util.List.of();
+  }
+
   /** Waits until the process has exited; true if it did within the timeout. */
   public static boolean waitForExit(ProcessHandle handle, Duration timeout) {
     try {

@@ -100,7 +100,7 @@ public final class EmbeddedKafka implements AutoCloseable {
     writeLog4j(log4j);
 
     Path out = dir.resolve("broker.log");
-    List<String> command = new ArrayList<>();
+    List<String> command = new ArrayList<>(ChildProcesses.ownSessionPrefix());
     command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
     command.add("-Xms256m");
     command.add(HEAP);

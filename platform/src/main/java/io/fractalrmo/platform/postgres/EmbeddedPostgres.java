@@ -1,0 +1,441 @@
+package io.fractalrmo.platform.postgres;
+
+import io.fractalrmo.platform.ChildProcesses;
+import io.fractalrmo.platform.PlatformException;
+import io.fractalrmo.platform.Ports;
+import java.io.IOException;
+import java.io.Reader;
+import java.io.Writer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermission;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.Properties;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A real PostgreSQL server on 127.0.0.1 with its data under a directory of the caller: database
+ * {@code fractal}, superuser {@code fractal}, trust authentication (no password), logical
+ * decoding enabled for the Debezium outbox.
+ *
+ * <p>Binaries come from the zonky artifact on the classpath (the system's as a fallback). As root
+ * the server runs as {@code nobody} through {@code setpriv} (initdb and postgres refuse root); as
+ * any other user it runs as that user. The server is watched by a small shell that stops it
+ * (fast shutdown, SIGINT) when this JVM closes it, exits, or dies, so it never outlives its
+ * parent; a server left by an earlier run on the same directory is stopped before starting.
+ */
+public final class EmbeddedPostgres implements AutoCloseable {
+
+  private static final Logger LOG = LoggerFactory.getLogger(EmbeddedPostgres.class);
+  public static final String DATABASE = "fractal";
+  public static final String USER = "fractal";
+  private static final Duration START_TIMEOUT = Duration.ofSeconds(60);
+  private static final Duration STOP_TIMEOUT = Duration.ofSeconds(20);
+
+  /** Waits for EOF on stdin (this JVM closed it or died), then stops postgres with SIGINT. */
+  private static final String WATCHDOG = String.join("\n",
+      "\"$@\" &",
+      "pg=$!",
+      "( while read -r _; do :; done; kill -INT \"$pg\" 2>/dev/null ) <&0 &",
+      "watcher=$!",
+      "trap 'kill -INT \"$pg\" 2>/dev/null' TERM INT HUP",
+      "wait \"$pg\"; rc=$?",
+      "while kill -0 \"$pg\" 2>/dev/null; do wait \"$pg\"; rc=$?; done",
+      "kill \"$watcher\" 2>/dev/null",
+      "exit $rc");
+
+  private final Path dataDir;
+  private final Path pgData;
+  private final int port;
+  private final Process watchdog;
+  private final Thread shutdownHook;
+  private volatile boolean closed;
+  private volatile Optional<Long> postmasterPid = Optional.empty();
+
+  private EmbeddedPostgres(Path dataDir, Path pgData, int port, Process watchdog) {
+    this.dataDir = dataDir;
+    this.pgData = pgData;
+    this.port = port;
+    this.watchdog = watchdog;
+    this.shutdownHook = new Thread(this::stopServer, "fractal-postgres-stop");
+    Runtime.getRuntime().addShutdownHook(shutdownHook);
+  }
+
+  public static EmbeddedPostgres start(Path dataDir) {
+    return start(dataDir, 0);
+  }
+
+  /**
+   * Starts the server with its data under {@code dataDir} (initialised on first use; a directory
+   * used before comes back with its databases and rows).
+   *
+   * @param port TCP port on 127.0.0.1, 0 for a free one (the previous run's port when free)
+   * @throws PlatformException when the port is taken, the directory unusable or the server does
+   *     not start; the message says what to do
+   */
+  public static EmbeddedPostgres start(Path dataDir, int port) {
+    Instant started = Instant.now();
+    Path dir = dataDir.toAbsolutePath().normalize();
+    createWritableDir(dir);
+    Path pgData = dir.resolve("pgdata");
+    Path log = dir.resolve("postgres.log");
+    stopLeftover(pgData);
+
+    Properties state = loadState(dir.resolve("fractal-postgres.properties"));
+    int pgPort;
+    if (port != 0) {
+      pgPort = Ports.resolve(port, "PostgreSQL", "--postgres-port");
+    } else {
+      String previous = state.getProperty("port", "");
+      pgPort = previous.matches("\\d+") && Ports.isFree(Integer.parseInt(previous))
+          ? Integer.parseInt(previous) : Ports.free();
+    }
+    state.setProperty("port", Integer.toString(pgPort));
+    storeState(dir.resolve("fractal-postgres.properties"), state);
+
+    Path bin = PostgresBinaries.locate();
+    Optional<ServerUser> serverUser = ServerUser.forCurrentProcess();
+    boolean needsTraverse = serverUser.isPresent() && !traversableByOthers(dir);
+    if (!Files.exists(pgData.resolve("PG_VERSION"))) {
+      initdb(bin, pgData, dir, serverUser, needsTraverse);
+    } else if (serverUser.isPresent()) {
+      serverUser.get().own(pgData);
+    }
+
+    List<String> command = new ArrayList<>(ChildProcesses.ownSessionPrefix());
+    command.addAll(List.of("bash", "-c", WATCHDOG, "fractal-postgres"));
+    command.addAll(asServerUser(serverUser, needsTraverse));
+    command.addAll(List.of(bin.resolve("postgres").toString(),
+        "-D", pgData.toString(),
+        "-p", Integer.toString(pgPort),
+        "-c", "listen_addresses=127.0.0.1",
+        "-c", "unix_socket_directories=",
+        "-c", "wal_level=logical",
+        "-c", "max_replication_slots=4",
+        "-c", "max_wal_senders=4",
+        "-c", "max_connections=60",
+        "-c", "shared_buffers=32MB",
+        "-c", "huge_pages=off",
+        "-c", "timezone=UTC",
+        "-c", "log_min_messages=warning"));
+    Process process;
+    try {
+      process = new ProcessBuilder(command)
+          .directory(dir.toFile())
+          .redirectErrorStream(true)
+          .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
+          .start();
+    } catch (IOException e) {
+      throw new PlatformException("cannot start PostgreSQL: " + e.getMessage(), e);
+    }
+    EmbeddedPostgres postgres = new EmbeddedPostgres(dir, pgData, pgPort, process);
+    try {
+      postgres.awaitReady(started.plus(START_TIMEOUT), log);
+    } catch (RuntimeException e) {
+      postgres.close();
+      throw e;
+    }
+    LOG.info("PostgreSQL ready at {} in {} ms (data {})", postgres.jdbcUrl(),
+        Duration.between(started, Instant.now()).toMillis(), pgData);
+    return postgres;
+  }
+
+  /** {@code jdbc:postgresql://127.0.0.1:PORT/fractal?user=fractal} (no password). */
+  public String jdbcUrl() {
+    return "jdbc:postgresql://127.0.0.1:" + port + "/" + DATABASE + "?user=" + USER;
+  }
+
+  public int port() {
+    return port;
+  }
+
+  public Path dataDir() {
+    return dataDir;
+  }
+
+  /** The postmaster's pid (from {@code postmaster.pid}), for measurements and diagnostics. */
+  public Optional<Long> pid() {
+    return postmasterPid;
+  }
+
+  /** The pid of the watching shell (parent of the postmaster). */
+  public long watchdogPid() {
+    return watchdog.pid();
+  }
+
+  public boolean isRunning() {
+    return watchdog.isAlive();
+  }
+
+  /** A new connection to database {@code fractal}; the caller closes it. */
+  public Connection connect() throws SQLException {
+    return connect(DATABASE);
+  }
+
+  /** Fast shutdown (SIGINT), waiting for the server to exit. */
+  @Override
+  public void close() {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    stopServer();
+    try {
+      Runtime.getRuntime().removeShutdownHook(shutdownHook);
+    } catch (IllegalStateException e) {
+      // the JVM is shutting down; the hook does the same
+    }
+  }
+
+  private void stopServer() {
+    Optional<Long> postmaster = pid();
+    try {
+      watchdog.getOutputStream().close(); // the watchdog sends SIGINT to the postmaster
+    } catch (IOException e) {
+      // already closed
+    }
+    try {
+      if (!watchdog.waitFor(STOP_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)) {
+        LOG.warn("PostgreSQL did not stop within {}; killing it", STOP_TIMEOUT);
+        postmaster.ifPresent(pid -> ChildProcesses.signal(pid, "QUIT"));
+        watchdog.destroyForcibly();
+        watchdog.waitFor(10, TimeUnit.SECONDS);
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      watchdog.destroyForcibly();
+    }
+    postmaster.flatMap(ProcessHandle::of)
+        .ifPresent(h -> ChildProcesses.waitForExit(h, Duration.ofSeconds(10)));
+  }
+
+  private void awaitReady(Instant deadline, Path log) {
+    SQLException last = null;
+    while (Instant.now().isBefore(deadline)) {
+      if (!watchdog.isAlive()) {
+        throw new PlatformException("PostgreSQL exited with code " + watchdog.exitValue()
+            + " while starting; its log (" + log + ") ends with:\n" + ChildProcesses.tail(log, 3000));
+      }
+      try (Connection connection = connect("postgres");
+           Statement statement = connection.createStatement()) {
+        try (ResultSet rs = statement.executeQuery(
+            "SELECT 1 FROM pg_database WHERE datname = '" + DATABASE + "'")) {
+          if (!rs.next()) {
+            statement.execute("CREATE DATABASE " + DATABASE + " OWNER " + USER);
+          }
+        }
+        postmasterPid = ChildProcesses.readPid(pgData.resolve("postmaster.pid"));
+        return;
+      } catch (SQLException e) {
+        last = e;
+      }
+      try {
+        Thread.sleep(50); // polling interval of a deadline-bounded readiness wait
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new PlatformException("interrupted while waiting for PostgreSQL", e);
+      }
+    }
+    throw new PlatformException("PostgreSQL on port " + port + " was not ready within "
+        + START_TIMEOUT.toSeconds() + " s (" + (last == null ? "no answer" : last.getMessage())
+        + "); see " + log);
+  }
+
+  private Connection connect(String database) throws SQLException {
+    Properties props = new Properties();
+    props.setProperty("user", USER);
+    props.setProperty("connectTimeout", "2");
+    Connection connection = new org.postgresql.Driver()
+        .connect("jdbc:postgresql://127.0.0.1:" + port + "/" + database, props);
+    if (connection == null) {
+      throw new SQLException("the PostgreSQL driver refused the URL");
+    }
+    return connection;
+  }
+
+  private static void initdb(Path bin, Path pgData, Path dir, Optional<ServerUser> serverUser,
+      boolean needsTraverse) {
+    long started = System.nanoTime();
+    PostgresBinaries.deleteTree(pgData); // a half-initialised directory from an interrupted run
+    try {
+      Files.createDirectory(pgData);
+      Files.setPosixFilePermissions(pgData, PosixFilePermissions.fromString("rwx------"));
+    } catch (IOException e) {
+      throw new PlatformException("cannot create " + pgData + " (" + e.getMessage()
+          + "): choose a writable directory with --data-dir", e);
+    }
+    serverUser.ifPresent(u -> u.own(pgData));
+    List<String> command = new ArrayList<>(asServerUser(serverUser, needsTraverse));
+    command.addAll(List.of(bin.resolve("initdb").toString(),
+        "-D", pgData.toString(), "-U", USER, "-A", "trust", "-E", "UTF8", "--locale=C",
+        "--no-sync", "--no-instructions"));
+    Path log = dir.resolve("initdb.log");
+    try {
+      Process process = new ProcessBuilder(command)
+          .directory(dir.toFile())
+          .redirectErrorStream(true)
+          .redirectOutput(log.toFile())
+          .start();
+      process.getOutputStream().close();
+      if (!process.waitFor(120, TimeUnit.SECONDS)) {
+        process.destroyForcibly();
+        throw new PlatformException("initdb did not finish within 120 s; see " + log);
+      }
+      if (process.exitValue() != 0) {
+        throw new PlatformException("initdb failed with exit code " + process.exitValue() + ":\n"
+            + ChildProcesses.tail(log, 3000));
+      }
+    } catch (IOException e) {
+      throw new PlatformException("cannot run initdb: " + e.getMessage(), e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new PlatformException("interrupted while running initdb", e);
+    }
+    LOG.info("Initialised PostgreSQL data in {} ms", (System.nanoTime() - started) / 1_000_000);
+  }
+
+  private static List<String> asServerUser(Optional<ServerUser> user, boolean needsTraverse) {
+    if (user.isEmpty()) {
+      return List.of();
+    }
+    List<String> prefix = new ArrayList<>(List.of("setpriv",
+        "--reuid=" + user.get().uid(), "--regid=" + user.get().gid(), "--clear-groups"));
+    if (needsTraverse) {
+      // The data dir sits below a directory 'nobody' may not enter (e.g. /root): keep only the
+      // right to traverse and read directories, nothing else of root's.
+      prefix.add("--inh-caps=+dac_read_search");
+      prefix.add("--ambient-caps=+dac_read_search");
+    }
+    prefix.add("--");
+    return prefix;
+  }
+
+  private static void stopLeftover(Path pgData) {
+    Path pidFile = pgData.resolve("postmaster.pid");
+    Optional<Long> pid = ChildProcesses.readPid(pidFile);
+    if (pid.isEmpty()) {
+      return;
+    }
+    Optional<ProcessHandle> handle = ProcessHandle.of(pid.get()).filter(ProcessHandle::isAlive);
+    if (handle.isEmpty() || !ChildProcesses.commandLine(pid.get()).contains(pgData.toString())) {
+      return; // postgres itself removes a stale postmaster.pid whose process is gone
+    }
+    LOG.warn("Stopping PostgreSQL (pid {}) left behind by an earlier run on {}", pid.get(), pgData);
+    ChildProcesses.signal(pid.get(), "INT");
+    if (!ChildProcesses.waitForExit(handle.get(), STOP_TIMEOUT)) {
+      handle.get().destroyForcibly();
+      ChildProcesses.waitForExit(handle.get(), Duration.ofSeconds(10));
+    }
+  }
+
+  /** Whether every directory from {@code dir} up to the root may be entered by any user. */
+  static boolean traversableByOthers(Path dir) {
+    for (Path p = dir.toAbsolutePath(); p != null; p = p.getParent()) {
+      try {
+        if (!Files.getPosixFilePermissions(p).contains(PosixFilePermission.OTHERS_EXECUTE)) {
+          return false;
+        }
+      } catch (IOException | UnsupportedOperationException e) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  private static void createWritableDir(Path dir) {
+    try {
+      Files.createDirectories(dir);
+    } catch (IOException e) {
+      throw new PlatformException("cannot create the data directory " + dir + " (" + e.getMessage()
+          + "): choose a writable directory with --data-dir", e);
+    }
+    if (!Files.isWritable(dir)) {
+      throw new PlatformException("the data directory " + dir
+          + " is not writable: fix its permissions or choose another with --data-dir");
+    }
+  }
+
+  private static Properties loadState(Path file) {
+    Properties properties = new Properties();
+    if (Files.isRegularFile(file)) {
+      try (Reader reader = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
+        properties.load(reader);
+      } catch (IOException e) {
+        LOG.warn("ignoring unreadable {}: {}", file, e.getMessage());
+      }
+    }
+    return properties;
+  }
+
+  private static void storeState(Path file, Properties state) {
+    try (Writer writer = Files.newBufferedWriter(file, StandardCharsets.UTF_8)) {
+      state.store(writer, "port of the embedded PostgreSQL; reused on the next start when free");
+    } catch (IOException e) {
+      throw new PlatformException("cannot write " + file + " (" + e.getMessage()
+          + "): choose a writable directory with --data-dir", e);
+    }
+  }
+
+  @Override
+  public String toString() {
+    return "EmbeddedPostgres[" + jdbcUrl() + ", " + pgData + "]";
+  }
+
+  /** The unprivileged user the server runs as when this process is root. */
+  record ServerUser(int uid, int gid) {
+
+    static Optional<ServerUser> forCurrentProcess() {
+      if (currentUid() != 0) {
+        return Optional.empty();
+      }
+      try {
+        for (String line : Files.readAllLines(Path.of("/etc/passwd"), StandardCharsets.UTF_8)) {
+          String[] fields = line.split(":");
+          if (fields.length > 3 && fields[0].equals("nobody")) {
+            return Optional.of(new ServerUser(Integer.parseInt(fields[2]), Integer.parseInt(fields[3])));
+          }
+        }
+      } catch (IOException | NumberFormatException e) {
+        throw new PlatformException("running as root, PostgreSQL needs an unprivileged user, "
+            + "but /etc/passwd could not be read: " + e.getMessage(), e);
+      }
+      throw new PlatformException("running as root, PostgreSQL needs an unprivileged user, "
+          + "and there is no user 'nobody': run fractal as a normal user, or pass --jdbc-url");
+    }
+
+    static int currentUid() {
+      try {
+        return (Integer) Files.getAttribute(Path.of("/proc/self"), "unix:uid");
+      } catch (IOException | UnsupportedOperationException | IllegalArgumentException e) {
+        return "root".equals(System.getProperty("user.name")) ? 0 : -1;
+      }
+    }
+
+    /** Gives the data directory to this user, recursively (PostgreSQL checks its owner). */
+    void own(Path root) {
+      try (var walk = Files.walk(root)) {
+        for (Path p : (Iterable<Path>) walk::iterator) {
+          if ((Integer) Files.getAttribute(p, "unix:uid", LinkOption.NOFOLLOW_LINKS) != uid) {
+            Files.setAttribute(p, "unix:uid", uid, LinkOption.NOFOLLOW_LINKS);
+            Files.setAttribute(p, "unix:gid", gid, LinkOption.NOFOLLOW_LINKS);
+          }
+        }
+      } catch (IOException e) {
+        throw new PlatformException("cannot give " + root + " to uid " + uid + ": " + e.getMessage(), e);
+      }
+    }
+  }
+}

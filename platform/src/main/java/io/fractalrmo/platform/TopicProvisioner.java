@@ -26,6 +26,7 @@ import org.slf4j.LoggerFactory;
  * Creates the topics of a catalogue that do not exist yet, with the catalogue's partition count
  * and configs ({@link TopicSpec#configs()}), and waits until every partition has a leader.
  * Idempotent: topics that exist are left as they are (their configs are not changed).
+ * A replication factor of -1 leaves it to the cluster's {@code default.replication.factor}.
  */
 public final class TopicProvisioner {
 
@@ -56,7 +57,10 @@ public final class TopicProvisioner {
       List<NewTopic> missing = new ArrayList<>();
       for (TopicSpec spec : catalog.all()) {
         if (!existing.contains(spec.name())) {
-          missing.add(new NewTopic(spec.name(), spec.partitions(), replicationFactor).configs(spec.configs()));
+          NewTopic topic = replicationFactor < 0
+              ? new NewTopic(spec.name(), java.util.Optional.of(spec.partitions()), java.util.Optional.empty())
+              : new NewTopic(spec.name(), spec.partitions(), replicationFactor);
+          missing.add(topic.configs(spec.configs()));
         }
       }
       if (missing.isEmpty()) {

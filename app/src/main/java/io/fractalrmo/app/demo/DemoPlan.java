@@ -1,0 +1,116 @@
+package io.fractalrmo.app.demo;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.EnumMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+
+/**
+ * Which tasks the demo submits, in which wave: a pure function of the problems, the injector, the
+ * size and the seed.
+ *
+ * <p>Wave 1 holds fresh learning tasks and the comparison set's rules-off run; wave 2 holds the
+ * comparison set again (identical code, new task ids) once rules were adopted. About 40 % of the
+ * size is the comparison set (counted twice), the rest is learning tasks.
+ */
+public record DemoPlan(List<DemoTask> wave1, List<DemoTask> wave2) {
+
+  /** Share of each fault among learning tasks: enough repeats of each fixable fault to learn from. */
+  static final Map<Fault, Double> LEARN_MIX = mix(0.20, 0.30, 0.20, 0.10, 0.10, 0.10);
+  /** Share of each fault in the comparison set. */
+  static final Map<Fault, Double> COMPARE_MIX = mix(0.20, 0.25, 0.20, 0.075, 0.20, 0.075);
+
+  public static final int MIN_TASKS = 12;
+
+  public List<DemoTask> all() {
+    List<DemoTask> all = new ArrayList<>(wave1);
+    all.addAll(wave2);
+    return all;
+  }
+
+  public static DemoPlan build(List<Problem> problems, FaultInjector injector, int tasks,
+      long seed, String runId) {
+    if (tasks < MIN_TASKS) {
+      throw new IllegalArgumentException("--tasks must be at least " + MIN_TASKS);
+    }
+    Random random = new Random(seed);
+    Map<Fault, List<FaultedCode>> pools = new EnumMap<>(Fault.class);
+    for (Fault fault : Fault.values()) {
+      List<FaultedCode> pool = new ArrayList<>();
+      for (Problem p : problems) {
+        injector.inject(p, fault).ifPresent(pool::add);
+      }
+      Collections.shuffle(pool, random);
+      pools.put(fault, pool);
+    }
+    Map<Fault, Integer> cursor = new EnumMap<>(Fault.class);
+
+    int compare = Math.max(5, (int) Math.round(tasks * 0.20));
+    int learn = tasks - 2 * compare;
+    List<DemoTask> wave1 = new ArrayList<>();
+    List<DemoTask> wave2 = new ArrayList<>();
+    int n = 0;
+    for (Fault fault : apportion(COMPARE_MIX, compare)) {
+      FaultedCode code = next(pools, cursor, fault);
+      String pair = runId + "-c" + (n++);
+      wave1.add(new DemoTask(pair + "-off", code, 1, DemoTask.Arm.RULES_OFF, pair));
+      wave2.add(new DemoTask(pair + "-on", code, 2, DemoTask.Arm.RULES_ON, pair));
+    }
+    int l = 0;
+    for (Fault fault : apportion(LEARN_MIX, learn)) {
+      String id = runId + "-l" + (l++);
+      wave1.add(new DemoTask(id, next(pools, cursor, fault), 1, DemoTask.Arm.LEARN, id));
+    }
+    // Interleave the comparison tasks with the learning ones so the rules-off run is spread
+    // over the whole first wave instead of coming first.
+    Collections.shuffle(wave1, random);
+    Collections.shuffle(wave2, random);
+    return new DemoPlan(List.copyOf(wave1), List.copyOf(wave2));
+  }
+
+  private static FaultedCode next(Map<Fault, List<FaultedCode>> pools, Map<Fault, Integer> cursor,
+      Fault fault) {
+    List<FaultedCode> pool = pools.get(fault);
+    if (pool.isEmpty()) {
+      throw new IllegalStateException("no problem admits fault " + fault);
+    }
+    int i = cursor.merge(fault, 1, Integer::sum) - 1;
+    return pool.get(i % pool.size());
+  }
+
+  /** {@code count} faults in the given shares (largest remainder), in a fixed order. */
+  static List<Fault> apportion(Map<Fault, Double> shares, int count) {
+    Map<Fault, Integer> counts = new LinkedHashMap<>();
+    List<Map.Entry<Fault, Double>> remainders = new ArrayList<>();
+    int assigned = 0;
+    for (Map.Entry<Fault, Double> e : shares.entrySet()) {
+      double exact = e.getValue() * count;
+      int floor = (int) Math.floor(exact);
+      counts.put(e.getKey(), floor);
+      assigned += floor;
+      remainders.add(Map.entry(e.getKey(), exact - floor));
+    }
+    remainders.sort((a, b) -> Double.compare(b.getValue(), a.getValue()));
+    for (int i = 0; assigned < count; i++, assigned++) {
+      counts.merge(remainders.get(i % remainders.size()).getKey(), 1, Integer::sum);
+    }
+    List<Fault> out = new ArrayList<>();
+    counts.forEach((fault, c) -> out.addAll(Collections.nCopies(c, fault)));
+    return out;
+  }
+
+  private static Map<Fault, Double> mix(double none, double missingImport, double slow,
+      double syntax, double wrong, double forbidden) {
+    Map<Fault, Double> m = new LinkedHashMap<>();
+    m.put(Fault.NONE, none);
+    m.put(Fault.MISSING_IMPORT, missingImport);
+    m.put(Fault.SLOW, slow);
+    m.put(Fault.SYNTAX_SLIP, syntax);
+    m.put(Fault.WRONG_RESULT, wrong);
+    m.put(Fault.FORBIDDEN_CALL, forbidden);
+    return Collections.unmodifiableMap(m);
+  }
+}

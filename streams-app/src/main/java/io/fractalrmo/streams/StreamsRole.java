@@ -1,0 +1,132 @@
+package io.fractalrmo.streams;
+
+import io.fractalrmo.contracts.Endpoints;
+import io.fractalrmo.registry.serde.FractalSerdes;
+import java.util.Properties;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.common.serialization.Serdes;
+import org.apache.kafka.streams.KafkaStreams;
+import org.apache.kafka.streams.StreamsConfig;
+import org.apache.kafka.streams.Topology;
+import org.apache.kafka.streams.errors.StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The streams role: owns {@link KafkaStreams} for {@link FractalTopology} — exactly_once_v2,
+ * the DLQ handlers, a state listener, an uncaught-exception handler that replaces a failed
+ * thread at most {@code maxThreadReplacements} times and then shuts the application down with
+ * a clear log, a shutdown hook, and {@code close(Duration)}.
+ */
+public final class StreamsRole implements AutoCloseable {
+
+  private static final Logger LOG = LoggerFactory.getLogger(StreamsRole.class);
+
+  private final KafkaStreams streams;
+  private final StreamsOptions options;
+  private final Thread shutdownHook;
+
+  private StreamsRole(KafkaStreams streams, StreamsOptions options) {
+    this.streams = streams;
+    this.options = options;
+    this.shutdownHook = new Thread(this::closeQuietly, "fractal-streams-shutdown");
+  }
+
+  /** Starts the role; returns once every stream thread is RUNNING, throws if it cannot. */
+  public static StreamsRole start(Endpoints endpoints, StreamsOptions options) {
+    Properties props = properties(endpoints, options);
+    RecordSerdes serdes = RecordSerdes.fromConfig(FractalSerdes.config(
+        endpoints.schemaRegistryUrl()));
+    Topology topology = FractalTopology.build(endpoints.topics(), options.settings(), serdes);
+    LOG.debug("streams topology:\n{}", topology.describe());
+    KafkaStreams streams = new KafkaStreams(topology, props);
+    StreamsRole role = new StreamsRole(streams, options);
+    CountDownLatch running = new CountDownLatch(1);
+    AtomicReference<KafkaStreams.State> last = new AtomicReference<>();
+    streams.setStateListener((now, before) -> {
+      LOG.info("streams {} -> {}", before, now);
+      last.set(now);
+      if (now == KafkaStreams.State.RUNNING || now == KafkaStreams.State.ERROR
+          || now == KafkaStreams.State.NOT_RUNNING || now == KafkaStreams.State.PENDING_ERROR) {
+        running.countDown();
+      }
+    });
+    AtomicInteger replaced = new AtomicInteger();
+    int max = options.maxThreadReplacements();
+    streams.setUncaughtExceptionHandler(e -> {
+      int n = replaced.incrementAndGet();
+      if (n <= max) {
+        LOG.warn("stream thread failed ({} of {} replacements): replacing it", n, max, e);
+        return StreamThreadExceptionResponse.REPLACE_THREAD;
+      }
+      LOG.error("stream thread failed again after {} replacements: shutting the streams "
+          + "application down", max, e);
+      return StreamThreadExceptionResponse.SHUTDOWN_APPLICATION;
+    });
+    streams.start();
+    try {
+      if (!running.await(options.startTimeout().toMillis(), TimeUnit.MILLISECONDS)
+          || last.get() != KafkaStreams.State.RUNNING) {
+        streams.close(options.closeTimeout());
+        throw new IllegalStateException("streams app did not reach RUNNING within "
+            + options.startTimeout() + " (state " + streams.state() + ")");
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      streams.close(options.closeTimeout());
+      throw new IllegalStateException("interrupted while starting the streams app", e);
+    }
+    Runtime.getRuntime().addShutdownHook(role.shutdownHook);
+    LOG.info("streams app {} running against {}", props.get(StreamsConfig.APPLICATION_ID_CONFIG),
+        endpoints.bootstrapServers());
+    return role;
+  }
+
+  static Properties properties(Endpoints endpoints, StreamsOptions options) {
+    Properties p = new Properties();
+    String appId = options.applicationId()
+        .orElse(endpoints.topics().prefix() + "fractal-streams");
+    p.put(StreamsConfig.APPLICATION_ID_CONFIG, appId);
+    p.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, endpoints.bootstrapServers());
+    p.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, StreamsConfig.EXACTLY_ONCE_V2);
+    p.put(StreamsConfig.STATE_DIR_CONFIG, options.stateDir().toString());
+    p.put(StreamsConfig.NUM_STREAM_THREADS_CONFIG, options.threads());
+    p.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, options.commitInterval().toMillis());
+    p.put(StreamsConfig.REPLICATION_FACTOR_CONFIG, (int) options.replicationFactor());
+    p.put(StreamsConfig.DEFAULT_KEY_SERDE_CLASS_CONFIG, Serdes.StringSerde.class);
+    p.put(StreamsConfig.ENSURE_EXPLICIT_INTERNAL_RESOURCE_NAMING_CONFIG, true);
+    p.put(StreamsConfig.ERRORS_DEAD_LETTER_QUEUE_TOPIC_NAME_CONFIG, endpoints.topics().dlq().name());
+    p.put(StreamsConfig.DESERIALIZATION_EXCEPTION_HANDLER_CLASS_CONFIG,
+        DeadLetterDeserializationHandler.class);
+    p.put(StreamsConfig.PROCESSING_EXCEPTION_HANDLER_CLASS_CONFIG,
+        DeadLetterProcessingHandler.class);
+    p.put(DeadLetters.AGENT_ID_CONFIG, appId);
+    p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+    p.putAll(options.extraProperties());
+    return p;
+  }
+
+  public KafkaStreams.State state() {
+    return streams.state();
+  }
+
+  @Override
+  public void close() {
+    try {
+      Runtime.getRuntime().removeShutdownHook(shutdownHook);
+    } catch (IllegalStateException shuttingDown) {
+      // the JVM is exiting and the hook is running or has run: nothing to remove
+    }
+    closeQuietly();
+  }
+
+  private void closeQuietly() {
+    if (!streams.close(options.closeTimeout())) {
+      LOG.warn("streams app did not close within {}", options.closeTimeout());
+    }
+  }
+}

@@ -1,0 +1,176 @@
+package io.fractalrmo.streams.merge;
+
+import io.fractalrmo.contracts.ActionItem;
+import io.fractalrmo.contracts.Aspect;
+import io.fractalrmo.contracts.AspectAnalysis;
+import io.fractalrmo.contracts.Task;
+import io.fractalrmo.streams.StreamsSettings;
+import java.util.ArrayList;
+import java.util.EnumMap;
+import java.util.List;
+import java.util.Map;
+import org.apache.avro.specific.SpecificRecord;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.apache.kafka.streams.KeyValue;
+import org.apache.kafka.streams.processor.PunctuationType;
+import org.apache.kafka.streams.processor.api.Processor;
+import org.apache.kafka.streams.processor.api.ProcessorContext;
+import org.apache.kafka.streams.processor.api.Record;
+import org.apache.kafka.streams.state.KeyValueIterator;
+import org.apache.kafka.streams.state.KeyValueStore;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Collects a task and its analyses (all keyed by task id, so co-partitioned) and emits its plan
+ * exactly once: as soon as the task and all five analyses are there, or when the task's
+ * deadline passes by stream time or wall-clock time, from what arrived. Analyses or task
+ * records arriving after the plan are counted and ignored.
+ */
+final class PlanMergeProcessor implements Processor<String, SpecificRecord, String, ActionItem> {
+
+  private static final Logger LOG = LoggerFactory.getLogger(PlanMergeProcessor.class);
+  private static final StringSerializer PREFIX = new StringSerializer();
+
+  private final StreamsSettings.Merge settings;
+  private ProcessorContext<String, ActionItem> context;
+  private KeyValueStore<String, Task> tasks;
+  private KeyValueStore<String, AspectAnalysis> analyses;
+  private KeyValueStore<String, PendingPlan> pending;
+  private KeyValueStore<String, Long> planned;
+  private long lateRecords;
+
+  PlanMergeProcessor(StreamsSettings.Merge settings) {
+    this.settings = settings;
+  }
+
+  @Override
+  public void init(ProcessorContext<String, ActionItem> context) {
+    this.context = context;
+    this.tasks = context.getStateStore(PlanMergeTopology.TASKS_STORE);
+    this.analyses = context.getStateStore(PlanMergeTopology.ANALYSES_STORE);
+    this.pending = context.getStateStore(PlanMergeTopology.PENDING_STORE);
+    this.planned = context.getStateStore(PlanMergeTopology.PLANNED_STORE);
+    context.schedule(settings.punctuateInterval(), PunctuationType.STREAM_TIME, t -> flushDue());
+    context.schedule(settings.punctuateInterval(), PunctuationType.WALL_CLOCK_TIME,
+        t -> flushDue());
+    context.schedule(settings.plannedRetention().dividedBy(10).plusMillis(1),
+        PunctuationType.WALL_CLOCK_TIME, this::forgetOldPlans);
+  }
+
+  @Override
+  public void process(Record<String, SpecificRecord> record) {
+    SpecificRecord value = record.value();
+    String taskId = record.key() != null ? record.key() : taskIdOf(value);
+    if (value == null || taskId == null) {
+      return;
+    }
+    if (planned.get(taskId) != null) {
+      lateRecords++;
+      LOG.debug("task {} already planned: ignoring a late {} ({} late records so far)", taskId,
+          value.getSchema().getName(), lateRecords);
+      return;
+    }
+    if (value instanceof Task task) {
+      tasks.put(taskId, task);
+    } else if (value instanceof AspectAnalysis analysis) {
+      if (analysis.getAspect() == Aspect.UNKNOWN) {
+        return;
+      }
+      analyses.put(taskId + "|" + analysis.getAspect().name(), analysis);
+    } else {
+      return;
+    }
+    long now = context.currentSystemTimeMs();
+    PendingPlan p = pending.get(taskId);
+    long timeout = settings.analysisTimeout().toMillis();
+    p = p == null ? new PendingPlan(record.timestamp() + timeout, now + timeout, now,
+        record.timestamp()) : p.seen(record.timestamp());
+    pending.put(taskId, p);
+    Task task = tasks.get(taskId);
+    if (task != null) {
+      Map<Aspect, AspectAnalysis> arrived = arrived(taskId);
+      if (arrived.keySet().containsAll(PlanPolicy.ASPECTS)
+          || p.due(context.currentStreamTimeMs(), now)) {
+        emit(taskId, task, arrived, p.lastEventTs());
+      }
+    }
+  }
+
+  private void flushDue() {
+    long streamTime = context.currentStreamTimeMs();
+    long now = context.currentSystemTimeMs();
+    List<KeyValue<String, PendingPlan>> due = new ArrayList<>();
+    try (KeyValueIterator<String, PendingPlan> it = pending.all()) {
+      while (it.hasNext()) {
+        KeyValue<String, PendingPlan> kv = it.next();
+        if (kv.value.due(streamTime, now)) {
+          due.add(kv);
+        }
+      }
+    }
+    for (KeyValue<String, PendingPlan> kv : due) {
+      Task task = tasks.get(kv.key);
+      if (task != null) {
+        emit(kv.key, task, arrived(kv.key), kv.value.lastEventTs());
+      } else if (now >= kv.value.firstSeenWall() + settings.orphanTimeout().toMillis()) {
+        LOG.warn("analyses of task {} arrived but the task did not within {}: dropping them",
+            kv.key, settings.orphanTimeout());
+        forget(kv.key);
+      }
+    }
+  }
+
+  private void emit(String taskId, Task task, Map<Aspect, AspectAnalysis> arrived, long ts) {
+    ActionItem plan = PlanPolicy.plan(task, arrived, ts);
+    if (!plan.getMissingAspects().isEmpty()) {
+      LOG.info("task {} planned without the analyses of {}", taskId, plan.getMissingAspects());
+    }
+    context.forward(new Record<>(taskId, plan, ts));
+    forget(taskId);
+    planned.put(taskId, context.currentSystemTimeMs());
+  }
+
+  private Map<Aspect, AspectAnalysis> arrived(String taskId) {
+    Map<Aspect, AspectAnalysis> arrived = new EnumMap<>(Aspect.class);
+    try (KeyValueIterator<String, AspectAnalysis> it = analyses.prefixScan(taskId + "|", PREFIX)) {
+      while (it.hasNext()) {
+        AspectAnalysis a = it.next().value;
+        arrived.put(a.getAspect(), a);
+      }
+    }
+    return arrived;
+  }
+
+  private void forget(String taskId) {
+    tasks.delete(taskId);
+    pending.delete(taskId);
+    for (Aspect a : PlanPolicy.ASPECTS) {
+      analyses.delete(taskId + "|" + a.name());
+    }
+  }
+
+  private void forgetOldPlans(long now) {
+    long horizon = now - settings.plannedRetention().toMillis();
+    List<String> old = new ArrayList<>();
+    try (KeyValueIterator<String, Long> it = planned.all()) {
+      while (it.hasNext()) {
+        KeyValue<String, Long> kv = it.next();
+        if (kv.value < horizon) {
+          old.add(kv.key);
+        }
+      }
+    }
+    old.forEach(planned::delete);
+  }
+
+  private static String taskIdOf(SpecificRecord value) {
+    if (value instanceof Task t) {
+      return t.getTaskId();
+    }
+    if (value instanceof AspectAnalysis a) {
+      return a.getTaskId();
+    }
+    return null;
+  }
+}

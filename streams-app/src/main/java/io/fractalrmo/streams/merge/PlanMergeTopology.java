@@ -1,0 +1,59 @@
+package io.fractalrmo.streams.merge;
+
+import io.fractalrmo.contracts.ActionItem;
+import io.fractalrmo.contracts.AspectAnalysis;
+import io.fractalrmo.contracts.Task;
+import io.fractalrmo.contracts.TopicCatalog;
+import io.fractalrmo.streams.JsonSerde;
+import io.fractalrmo.streams.RecordSerdes;
+import io.fractalrmo.streams.Sources;
+import io.fractalrmo.streams.StreamsSettings;
+import org.apache.kafka.common.serialization.Serdes;
+import org.apache.kafka.streams.StreamsBuilder;
+import org.apache.kafka.streams.Topology;
+import org.apache.kafka.streams.kstream.Named;
+import org.apache.kafka.streams.state.Stores;
+
+/**
+ * Plan merge: {@code fractal.tasks} + {@code fractal.analyses} (keyed by task id) →
+ * {@code fractal.action-items}, one plan per task, resolved by {@link PlanPolicy}.
+ */
+public final class PlanMergeTopology {
+
+  public static final String TASKS_STORE = "merge-tasks";
+  public static final String ANALYSES_STORE = "merge-analyses";
+  public static final String PENDING_STORE = "merge-pending";
+  public static final String PLANNED_STORE = "merge-planned";
+
+  private PlanMergeTopology() {
+  }
+
+  /** This feature alone, for its tests. */
+  public static Topology build(TopicCatalog topics, StreamsSettings settings, RecordSerdes serdes) {
+    Sources sources = new Sources(new StreamsBuilder(), serdes);
+    addTo(sources, topics, settings);
+    return sources.builder().build();
+  }
+
+  public static void addTo(Sources sources, TopicCatalog topics, StreamsSettings settings) {
+    StreamsBuilder builder = sources.builder();
+    RecordSerdes serdes = sources.serdes();
+    builder.addStateStore(Stores.keyValueStoreBuilder(
+        Stores.persistentKeyValueStore(TASKS_STORE), Serdes.String(), serdes.value(Task.class)));
+    builder.addStateStore(Stores.keyValueStoreBuilder(
+        Stores.persistentKeyValueStore(ANALYSES_STORE), Serdes.String(),
+        serdes.value(AspectAnalysis.class)));
+    builder.addStateStore(Stores.keyValueStoreBuilder(
+        Stores.persistentKeyValueStore(PENDING_STORE), Serdes.String(),
+        JsonSerde.of(PendingPlan.class)));
+    builder.addStateStore(Stores.keyValueStoreBuilder(
+        Stores.persistentKeyValueStore(PLANNED_STORE), Serdes.String(), Serdes.Long()));
+
+    Sources.records(sources.stream(topics.tasks(), Task.class))
+        .merge(Sources.records(sources.stream(topics.analyses(), AspectAnalysis.class)),
+            Named.as("merge-tasks-and-analyses"))
+        .process(() -> new PlanMergeProcessor(settings.merge()), Named.as("merge-plan"),
+            TASKS_STORE, ANALYSES_STORE, PENDING_STORE, PLANNED_STORE)
+        .to(topics.actionItems().name(), sources.produced(ActionItem.class, "sink-plans"));
+  }
+}

@@ -1,0 +1,44 @@
+package io.fractalrmo.streams.rules;
+
+import io.fractalrmo.contracts.RuleActionKind;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+import java.util.Locale;
+
+/**
+ * Stable ids: a rule's id is a readable slug of its action kind and pattern key plus a short
+ * hash of both (so two keys that slug alike never collide), e.g.
+ * {@code add-missing-imports.dependency.nameerror.math.5d41402a}. A trial's id names the rule
+ * version it tries; a trial action's id is {@code <trial_id>:<arm>:<n>}.
+ */
+public final class RuleIds {
+
+  private RuleIds() {
+  }
+
+  public static String ruleId(String patternKey, RuleActionKind kind) {
+    String slug = (kind.name() + "." + patternKey).toLowerCase(Locale.ROOT)
+        .replace('_', '-').replaceAll("[^a-z0-9.-]+", ".").replaceAll("\\.+", ".")
+        .replaceAll("^\\.|\\.$", "");
+    return slug + "." + hash(kind.name() + "|" + patternKey);
+  }
+
+  public static String trialId(String ruleId, int version) {
+    return ruleId + ".v" + version + ".trial";
+  }
+
+  public static String trialActionId(String trialId, String arm, int n) {
+    return trialId + ":" + arm + ":" + n;
+  }
+
+  private static String hash(String s) {
+    try {
+      byte[] d = MessageDigest.getInstance("SHA-256").digest(s.getBytes(StandardCharsets.UTF_8));
+      return HexFormat.of().formatHex(d, 0, 4);
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+}

@@ -1,0 +1,206 @@
+package io.fractalrmo.streams.merge;
+
+import static io.fractalrmo.contracts.testing.Mothers.T0;
+import static io.fractalrmo.contracts.testing.Mothers.aTask;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.fractalrmo.contracts.ActionItem;
+import io.fractalrmo.contracts.ActionType;
+import io.fractalrmo.contracts.Aspect;
+import io.fractalrmo.contracts.AspectAnalysis;
+import io.fractalrmo.contracts.Finding;
+import io.fractalrmo.contracts.Severity;
+import io.fractalrmo.contracts.Task;
+import io.fractalrmo.contracts.TopicCatalog;
+import io.fractalrmo.streams.RecordSerdes;
+import io.fractalrmo.streams.StreamsSettings;
+import io.fractalrmo.streams.TtdSupport;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import org.apache.kafka.common.serialization.Serdes;
+import org.apache.kafka.streams.TestInputTopic;
+import org.apache.kafka.streams.TestOutputTopic;
+import org.apache.kafka.streams.TopologyTestDriver;
+import org.apache.kafka.streams.test.TestRecord;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class PlanMergeTopologyTest {
+
+  private static TtdSupport support;
+  @TempDir
+  Path stateDir;
+  private TopicCatalog topics;
+  private RecordSerdes serdes;
+  private TopologyTestDriver driver;
+  private TestInputTopic<String, Task> tasks;
+  private TestInputTopic<String, AspectAnalysis> analyses;
+  private TestOutputTopic<String, ActionItem> plans;
+
+  @BeforeAll
+  static void registry() {
+    support = TtdSupport.start();
+  }
+
+  @AfterAll
+  static void stopRegistry() {
+    support.close();
+  }
+
+  @BeforeEach
+  void setUp() {
+    topics = TtdSupport.uniqueTopics();
+    serdes = support.serdes();
+    driver = TtdSupport.driver(PlanMergeTopology.build(topics, StreamsSettings.demo(), serdes),
+        topics, stateDir, T0);
+    tasks = support.input(driver, topics.tasks(), Task.class, serdes);
+    analyses = support.input(driver, topics.analyses(), AspectAnalysis.class, serdes);
+    plans = support.output(driver, topics.actionItems(), ActionItem.class, serdes);
+  }
+
+  @AfterEach
+  void tearDown() {
+    driver.close();
+  }
+
+  static AspectAnalysis analysis(String taskId, Aspect aspect, Finding... issues) {
+    return AspectAnalysis.newBuilder().setTaskId(taskId).setAnalyzerId("analyzer-" + aspect)
+        .setAspect(aspect).setConfidence(0.9).setIssues(List.of(issues))
+        .setRecommendations(List.of()).setProposedActions(List.of()).setDurationMs(3)
+        .setAnalyzedAt(T0).setError(null).build();
+  }
+
+  static Finding finding(Aspect aspect, Severity severity, String type) {
+    return Finding.newBuilder().setType(type).setSeverity(severity).setLine(1)
+        .setDescription(type).setAspect(aspect).setBlocking(false).build();
+  }
+
+  private void allFive(String taskId, Instant at) {
+    for (Aspect a : PlanPolicy.ASPECTS) {
+      analyses.pipeInput(taskId, analysis(taskId, a), at);
+    }
+  }
+
+  @Test
+  void shouldPlanAsSoonAsTheTaskAndAllFiveAnalysesArrived() {
+    tasks.pipeInput("task-1", aTask().setTimeLimitMs(2_000L).setMemoryLimitMb(128).build(), T0);
+    assertThat(plans.isEmpty()).isTrue();
+    allFive("task-1", T0.plusMillis(50));
+
+    List<TestRecord<String, ActionItem>> out = plans.readRecordsToList();
+    assertThat(out).hasSize(1);
+    ActionItem plan = out.get(0).value();
+    assertThat(out.get(0).key()).isEqualTo("task-1");
+    assertThat(plan.getActionId()).isEqualTo("task-1:plan:1");
+    assertThat(plan.getType()).isEqualTo(ActionType.EXECUTE);
+    assertThat(plan.getMissingAspects()).isEmpty();
+    assertThat(plan.getConstraints().getTimeoutMs()).isEqualTo(2_000L);
+    assertThat(plan.getConstraints().getMemoryMb()).isEqualTo(128);
+    assertThat(plan.getConstraints().getNetworkAllowed()).isFalse();
+    assertThat(plan.getInput().getCode()).isEqualTo(aTask().build().getCode());
+    assertThat(plan.getTrial()).isNull();
+  }
+
+  @Test
+  void shouldPlanWhenAnalysesArriveBeforeTheTask() {
+    allFive("task-1", T0);
+    assertThat(plans.isEmpty()).isTrue();
+    tasks.pipeInput("task-1", aTask().build(), T0.plusMillis(10));
+    assertThat(plans.readValuesToList()).singleElement()
+        .satisfies(p -> assertThat(p.getMissingAspects()).isEmpty());
+  }
+
+  @Test
+  void shouldPlanFromWhatArrivedOnceStreamTimePassesTheBound() {
+    tasks.pipeInput("task-1", aTask().build(), T0);
+    analyses.pipeInput("task-1", analysis("task-1", Aspect.SYNTAX), T0.plusMillis(10));
+    analyses.pipeInput("task-1", analysis("task-1", Aspect.LOGIC), T0.plusMillis(20));
+    assertThat(plans.isEmpty()).isTrue();
+    // another task's record moves stream time 3 s past task-1's first record
+    tasks.pipeInput("task-2", aTask().setTaskId("task-2").build(), T0.plusSeconds(3));
+
+    assertThat(plans.readKeyValuesToList()).singleElement().satisfies(kv -> {
+      assertThat(kv.key).isEqualTo("task-1");
+      assertThat(kv.value.getMissingAspects()).containsExactly(Aspect.DEPENDENCY,
+          Aspect.SECURITY, Aspect.PERFORMANCE);
+    });
+  }
+
+  @Test
+  void shouldPlanByWallClockWhenStreamTimeStands() {
+    tasks.pipeInput("task-1", aTask().build(), T0);
+    analyses.pipeInput("task-1", analysis("task-1", Aspect.SECURITY), T0);
+    driver.advanceWallClockTime(Duration.ofMillis(2_900));
+    assertThat(plans.isEmpty()).isTrue();
+    driver.advanceWallClockTime(Duration.ofMillis(200));
+    assertThat(plans.readValuesToList()).singleElement()
+        .satisfies(p -> assertThat(p.getMissingAspects()).hasSize(4));
+  }
+
+  @Test
+  void shouldIgnoreAnalysesAndTasksThatArriveAfterThePlan() {
+    tasks.pipeInput("task-1", aTask().build(), T0);
+    driver.advanceWallClockTime(Duration.ofSeconds(4));
+    assertThat(plans.readValuesToList()).hasSize(1);
+
+    analyses.pipeInput("task-1", analysis("task-1", Aspect.SYNTAX), T0.plusSeconds(5));
+    tasks.pipeInput("task-1", aTask().build(), T0.plusSeconds(5));
+    driver.advanceWallClockTime(Duration.ofSeconds(4));
+    assertThat(plans.isEmpty()).isTrue();
+  }
+
+  @Test
+  void shouldBlockATaskWithAHighSeveritySecurityFinding() {
+    tasks.pipeInput("task-1", aTask().setCode("import os\nos.system('rm -rf /')\n").build(), T0);
+    analyses.pipeInput("task-1", analysis("task-1", Aspect.SECURITY,
+        finding(Aspect.SECURITY, Severity.HIGH, "OS_SYSTEM_CALL")), T0);
+    for (Aspect a : List.of(Aspect.SYNTAX, Aspect.LOGIC, Aspect.DEPENDENCY, Aspect.PERFORMANCE)) {
+      analyses.pipeInput("task-1", analysis("task-1", a), T0);
+    }
+    ActionItem plan = plans.readValue();
+    assertThat(plan.getType()).isEqualTo(ActionType.BLOCK);
+    assertThat(plan.getFindings()).extracting(Finding::getType).containsExactly("OS_SYSTEM_CALL");
+  }
+
+  @Test
+  void shouldStillExecuteWhenOnlyASyntaxOrLowSecurityFindingIsThere() {
+    tasks.pipeInput("task-1", aTask().setCode("def add(a, b)\n  return a + b\n").build(), T0);
+    analyses.pipeInput("task-1", analysis("task-1", Aspect.SYNTAX,
+        finding(Aspect.SYNTAX, Severity.HIGH, "SYNTAX_ERROR")), T0);
+    analyses.pipeInput("task-1", analysis("task-1", Aspect.SECURITY,
+        finding(Aspect.SECURITY, Severity.LOW, "FILE_READ")), T0);
+    driver.advanceWallClockTime(Duration.ofSeconds(4));
+    ActionItem plan = plans.readValue();
+    assertThat(plan.getType()).isEqualTo(ActionType.EXECUTE);
+    assertThat(plan.getFindings()).extracting(Finding::getType)
+        .containsExactlyInAnyOrder("SYNTAX_ERROR", "FILE_READ");
+  }
+
+  @Test
+  void shouldAskToGenerateCodeWhenTheTaskHasNone() {
+    tasks.pipeInput("task-1", aTask().setCode(null).setDescription("write add").build(), T0);
+    allFive("task-1", T0);
+    ActionItem plan = plans.readValue();
+    assertThat(plan.getType()).isEqualTo(ActionType.GENERATE_CODE);
+    assertThat(plan.getInput().getPrompt()).isEqualTo("write add");
+  }
+
+  @Test
+  void shouldSkipUndeserializableBytesAndGoOn() {
+    // The DLQ record itself is checked on a real broker (StreamsRoleIT): the test driver does
+    // not hand dead-letter records of the deserialization path to its output topics.
+    TestInputTopic<String, byte[]> raw = driver.createInputTopic(topics.tasks().name(),
+        Serdes.String().serializer(), Serdes.ByteArray().serializer());
+    raw.pipeInput("task-bad", "not avro".getBytes(StandardCharsets.UTF_8), T0);
+    tasks.pipeInput("task-1", aTask().build(), T0);
+    allFive("task-1", T0);
+    assertThat(plans.readValuesToList()).hasSize(1);
+  }
+}

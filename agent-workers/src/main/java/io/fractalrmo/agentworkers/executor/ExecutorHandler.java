@@ -1,0 +1,288 @@
+package io.fractalrmo.agentworkers.executor;
+
+import io.fractalrmo.agentworkers.analyzer.PythonAnalysisHelper;
+import io.fractalrmo.agentworkers.analyzer.PythonAnalysisHelper.MissingName;
+import io.fractalrmo.agentworkers.errors.Categorized;
+import io.fractalrmo.agentworkers.errors.ErrorCategorizer;
+import io.fractalrmo.agentworkers.errors.ErrorLogger;
+import io.fractalrmo.agentworkers.rules.RuleBook;
+import io.fractalrmo.agentworkers.sandbox.PythonError;
+import io.fractalrmo.agentworkers.sandbox.PythonSandbox;
+import io.fractalrmo.agentworkers.sandbox.SandboxLimits;
+import io.fractalrmo.agentworkers.sandbox.SandboxResult;
+import io.fractalrmo.agentworkers.worker.Outgoing;
+import io.fractalrmo.agentworkers.worker.RecordHandler;
+import io.fractalrmo.contracts.ActionItem;
+import io.fractalrmo.contracts.ActionType;
+import io.fractalrmo.contracts.Aspect;
+import io.fractalrmo.contracts.ErrorDetail;
+import io.fractalrmo.contracts.ExecutionInput;
+import io.fractalrmo.contracts.ExecutionResult;
+import io.fractalrmo.contracts.Finding;
+import io.fractalrmo.contracts.Isolation;
+import io.fractalrmo.contracts.RuleActionKind;
+import io.fractalrmo.contracts.Severity;
+import io.fractalrmo.contracts.TopicCatalog;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.stream.Collectors;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The executor's per-record logic: runs an {@link ActionItem} in the {@link PythonSandbox} and
+ * produces an {@link ExecutionResult} (key = task id), plus an ErrorEvent (and an Alert for
+ * SECURITY/RUNTIME) when it fails.
+ *
+ * <p>EXECUTE runs solution + test_code + {@code check(entry_point)} as one program. Rules (see
+ * {@link AppliedRules}): BLOCK_AND_ALERT refuses actions with matching findings;
+ * PRE_VALIDATE_SYNTAX compiles first and fails fast without the sandbox; ADD_MISSING_IMPORTS adds
+ * imports for unbound names that are standard-library modules or typing names before the run, and
+ * once more after a NameError for such a name (one re-run); INCREASE_TIMEOUT re-runs a timed-out
+ * action once with a longer (bounded) timeout; PROMPT_GUIDELINE goes to the model backend. A BLOCK
+ * action is not run. Without code and without a model backend, the action fails with a
+ * DEPENDENCY error — code is never invented.
+ */
+public final class ExecutorHandler implements RecordHandler<ActionItem> {
+
+  private static final Logger log = LoggerFactory.getLogger(ExecutorHandler.class);
+
+  private final String executorId;
+  private final TopicCatalog catalog;
+  private final PythonSandbox sandbox;
+  private final PythonAnalysisHelper helper;
+  private final RuleBook rules;
+  private final CodeGenerator generator;
+  private final Clock clock;
+  private final ErrorCategorizer categorizer;
+  private final ErrorLogger errors;
+
+  /** {@code generator} may be null: then actions without code fail with a DEPENDENCY error. */
+  public ExecutorHandler(String executorId, TopicCatalog catalog, PythonSandbox sandbox,
+      PythonAnalysisHelper helper, RuleBook rules, CodeGenerator generator, Clock clock) {
+    this.executorId = executorId;
+    this.catalog = catalog;
+    this.sandbox = sandbox;
+    this.helper = helper;
+    this.rules = rules;
+    this.generator = generator;
+    this.clock = clock;
+    this.categorizer = new ErrorCategorizer(helper.names());
+    this.errors = new ErrorLogger(executorId, "executor", catalog, clock);
+  }
+
+  @Override
+  public List<Outgoing> handle(String key, ActionItem action) {
+    Run run = new Run(action);
+    try {
+      execute(run);
+    } catch (RuntimeException e) {
+      log.warn("action {} could not be executed: {}", action.getActionId(), e.toString());
+      run.fail(new Categorized(io.fractalrmo.contracts.ErrorCategory.RUNTIME, "SandboxError", null),
+          new PythonError("SandboxError", String.valueOf(e.getMessage()), null, null));
+    }
+    return run.outputs();
+  }
+
+  private void execute(Run run) {
+    ActionItem action = run.action;
+    AppliedRules applied = AppliedRules.forAction(action, rules);
+    ExecutionInput in = action.getInput();
+
+    if (action.getType() == ActionType.BLOCK) {
+      List<Finding> blocking = action.getFindings().stream()
+          .filter(f -> f.getBlocking() || f.getSeverity().compareTo(Severity.HIGH) >= 0)
+          .toList();
+      run.blocked(blocking, "the plan blocked this action");
+      return;
+    }
+    for (AppliedRules.Rule r : applied.all(RuleActionKind.BLOCK_AND_ALERT)) {
+      List<Finding> hit = AppliedRules.blockedFindings(r, action.getFindings());
+      if (!hit.isEmpty()) {
+        run.ruleIds.add(r.ruleId());
+        run.blocked(hit, "rule " + r.ruleId() + " (BLOCK_AND_ALERT) blocked this action");
+        return;
+      }
+    }
+
+    String code = in.getCode();
+    if (code == null || code.isBlank()) {
+      if (generator == null) {
+        run.fail(categorizer.modelBackendUnavailable(), new PythonError(
+            ErrorCategorizer.MODEL_BACKEND_UNAVAILABLE,
+            "action " + action.getActionId() + " (" + action.getType() + ") has no code and no model "
+                + "backend is configured (set FRACTAL_MODEL_URL); nothing was run", null, null));
+        return;
+      }
+      List<AppliedRules.Rule> guidelines = applied.all(RuleActionKind.PROMPT_GUIDELINE);
+      guidelines.forEach(r -> run.ruleIds.add(r.ruleId()));
+      try {
+        code = generator.generate(in.getPrompt() == null ? "" : in.getPrompt(), in.getEntryPoint(),
+            AppliedRules.guidelines(guidelines));
+      } catch (Exception e) {
+        run.fail(new Categorized(io.fractalrmo.contracts.ErrorCategory.DEPENDENCY, "ModelBackendError",
+            "model-backend"), new PythonError("ModelBackendError",
+            "the model backend did not return code: " + e.getMessage(), null, null));
+        return;
+      }
+    }
+    run.code = code;
+
+    if (applied.first(RuleActionKind.PRE_VALIDATE_SYNTAX).isPresent()) {
+      AppliedRules.Rule r = applied.first(RuleActionKind.PRE_VALIDATE_SYNTAX).get();
+      run.ruleIds.add(r.ruleId());
+      Optional<PythonError> syntax = helper.compileError(code);
+      if (syntax.isPresent()) {
+        run.fail(categorizer.categorize(syntax.get(), false), syntax.get());
+        return;
+      }
+    }
+
+    Optional<AppliedRules.Rule> imports = applied.first(RuleActionKind.ADD_MISSING_IMPORTS);
+    if (imports.isPresent()) {
+      Set<String> allowed = AppliedRules.allowedModules(imports.get());
+      List<String> statements = helper.missingNames(code).stream()
+          .filter(m -> m.module() != null && (allowed.isEmpty() || allowed.contains(m.module())))
+          .map(MissingName::statement)
+          .toList();
+      if (!statements.isEmpty()) {
+        run.code = Programs.addImports(code, statements);
+        run.ruleIds.add(imports.get().ruleId());
+      }
+    }
+
+    boolean definesCheck = in.getTestCode() != null && !in.getTestCode().isBlank()
+        && helper.topLevelFunctions(in.getTestCode()).contains("check");
+    SandboxLimits limits = SandboxLimits.from(action.getConstraints());
+    SandboxResult r = sandbox.run(Programs.compose(run.code, in.getTestCode(), in.getEntryPoint(), definesCheck), limits);
+    run.record(r, limits.timeoutMs());
+
+    // one re-run after a NameError for a module/typing name, when ADD_MISSING_IMPORTS applies
+    if (!r.success() && imports.isPresent() && r.error() != null && "NameError".equals(r.error().type())) {
+      Optional<String> module = ErrorCategorizer.missingName(r.error().message())
+          .flatMap(n -> helper.names().moduleProviding(n).map(m -> m.equals("typing")
+              ? "from typing import " + n : "import " + n));
+      Set<String> allowed = AppliedRules.allowedModules(imports.get());
+      if (module.isPresent() && (allowed.isEmpty() || allowed.contains(module.get().startsWith("from typing")
+          ? "typing" : module.get().substring("import ".length())))) {
+        run.code = Programs.addImports(run.code, List.of(module.get()));
+        run.ruleIds.add(imports.get().ruleId());
+        r = sandbox.run(Programs.compose(run.code, in.getTestCode(), in.getEntryPoint(), definesCheck), limits);
+        run.record(r, limits.timeoutMs());
+      }
+    }
+
+    Optional<AppliedRules.Rule> timeout = applied.first(RuleActionKind.INCREASE_TIMEOUT);
+    if (r.timedOut() && timeout.isPresent()) {
+      long longer = AppliedRules.increasedTimeout(timeout.get(), limits.timeoutMs());
+      if (longer > limits.timeoutMs()) {
+        run.ruleIds.add(timeout.get().ruleId());
+        SandboxLimits more = limits.withTimeoutMs(longer);
+        r = sandbox.run(Programs.compose(run.code, in.getTestCode(), in.getEntryPoint(), definesCheck), more);
+        run.record(r, longer);
+      }
+    }
+    if (!r.success()) {
+      PythonError error = r.error() != null ? r.error()
+          : new PythonError("ExitStatus", "the program exited with status " + r.exitCode(), null, null);
+      run.fail(categorizer.categorize(error, r.timedOut()), error);
+    }
+  }
+
+  /** The state of one action's execution. */
+  private final class Run {
+    final ActionItem action;
+    final Set<String> ruleIds;
+    String code = "";
+    SandboxResult last;
+    long totalDurationMs;
+    long effectiveTimeoutMs;
+    Categorized failure;
+    PythonError error;
+    boolean securityBlocked;
+
+    Run(ActionItem action) {
+      this.action = action;
+      this.ruleIds = new LinkedHashSet<>(action.getAppliedRuleIds());
+      this.effectiveTimeoutMs = action.getConstraints().getTimeoutMs();
+    }
+
+    void record(SandboxResult r, long timeoutMs) {
+      last = r;
+      totalDurationMs += r.durationMs();
+      effectiveTimeoutMs = timeoutMs;
+    }
+
+    void fail(Categorized c, PythonError e) {
+      failure = c;
+      error = e;
+    }
+
+    void blocked(List<Finding> findings, String why) {
+      securityBlocked = true;
+      String what = findings.isEmpty() ? "a security finding" : findings.stream()
+          .map(f -> f.getType() + (f.getLine() == null ? "" : " at line " + f.getLine()) + ": " + f.getDescription())
+          .collect(Collectors.joining("; "));
+      String type = findings.isEmpty() ? null : findings.get(0).getType();
+      fail(categorizer.securityBlocked(type), new PythonError(ErrorCategorizer.SECURITY_BLOCKED,
+          why + " and it was not run — " + what, null, findings.isEmpty() ? null : findings.get(0).getLine()));
+      code = action.getInput().getCode() == null ? "" : action.getInput().getCode();
+    }
+
+    List<Outgoing> outputs() {
+      boolean success = failure == null && last != null && last.success();
+      ErrorDetail detail = error == null ? null : error.toDetail();
+      ExecutionResult.Builder b = ExecutionResult.newBuilder()
+          .setActionId(action.getActionId())
+          .setTaskId(action.getTaskId())
+          .setExecutorId(executorId)
+          .setSuccess(success)
+          .setExitCode(last == null ? null : last.exitCode())
+          .setStdout(last == null ? "" : last.stdout())
+          .setStdoutSize(last == null ? 0 : last.stdoutSize())
+          .setStderr(last == null ? "" : last.stderr())
+          .setStderrSize(last == null ? 0 : last.stderrSize())
+          .setError(success ? null : detail)
+          .setErrorCategory(success || failure == null ? null : failure.category())
+          .setTimedOut(last != null && last.timedOut())
+          .setDurationMs(totalDurationMs)
+          .setPeakMemoryKb(last == null ? null : last.peakMemoryKb())
+          .setIsolation(last == null ? Isolation.NONE : last.isolation())
+          .setAppliedRuleIds(new ArrayList<>(ruleIds))
+          .setCode(code == null ? "" : code)
+          .setEffectiveTimeoutMs(effectiveTimeoutMs)
+          .setAction(action)
+          .setFinishedAt(Instant.ofEpochMilli(clock.millis()));
+      List<Outgoing> out = new ArrayList<>();
+      out.add(new Outgoing(catalog.executionResults().name(), action.getTaskId(), b.build()));
+      if (!success && failure != null) {
+        Map<String, String> ctx = new HashMap<>();
+        ctx.put("action_type", action.getType().name());
+        ctx.put("attempt", Integer.toString(action.getAttempt()));
+        if (error != null && error.line() != null) {
+          ctx.put("line", Integer.toString(error.line()));
+        }
+        if (!ruleIds.isEmpty()) {
+          ctx.put("applied_rule_ids", String.join(",", ruleIds));
+        }
+        if (last != null && last.timedOut()) {
+          ctx.put("timeout_ms", Long.toString(effectiveTimeoutMs));
+        }
+        if (securityBlocked) {
+          ctx.put("blocked_aspect", Aspect.SECURITY.name());
+        }
+        String trialId = action.getTrial() == null ? null : action.getTrial().getTrialId();
+        out.addAll(errors.log(new ErrorLogger.Failure(failure, error == null ? "" : error.message(),
+            action.getTaskId(), action.getActionId(), trialId, ctx)));
+      }
+      return out;
+    }
+  }
+}

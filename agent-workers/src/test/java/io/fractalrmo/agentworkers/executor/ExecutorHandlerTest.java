@@ -1,0 +1,284 @@
+package io.fractalrmo.agentworkers.executor;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.fractalrmo.agentworkers.analyzer.PythonAnalysisHelper;
+import io.fractalrmo.agentworkers.rules.RuleBook;
+import io.fractalrmo.agentworkers.sandbox.PythonSandbox;
+import io.fractalrmo.agentworkers.worker.Outgoing;
+import io.fractalrmo.contracts.ActionItem;
+import io.fractalrmo.contracts.ActionType;
+import io.fractalrmo.contracts.Alert;
+import io.fractalrmo.contracts.Aspect;
+import io.fractalrmo.contracts.ErrorCategory;
+import io.fractalrmo.contracts.ErrorEvent;
+import io.fractalrmo.contracts.ExecutionInput;
+import io.fractalrmo.contracts.ExecutionResult;
+import io.fractalrmo.contracts.Finding;
+import io.fractalrmo.contracts.Isolation;
+import io.fractalrmo.contracts.ProtocolRule;
+import io.fractalrmo.contracts.RuleAction;
+import io.fractalrmo.contracts.RuleActionKind;
+import io.fractalrmo.contracts.Severity;
+import io.fractalrmo.contracts.TopicCatalog;
+import io.fractalrmo.contracts.TrialArm;
+import io.fractalrmo.contracts.TrialSpec;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Nested;
+import org.junit.jupiter.api.Test;
+
+class ExecutorHandlerTest {
+
+  static PythonSandbox sandbox;
+  static PythonAnalysisHelper helper;
+  static final TopicCatalog catalog = TopicCatalog.withPrefix("t-exec.");
+  final List<ProtocolRule> active = new CopyOnWriteArrayList<>();
+  final RuleBook book = () -> List.copyOf(active);
+  ExecutorHandler executor;
+
+  @BeforeAll
+  static void start() {
+    sandbox = PythonSandbox.create();
+    helper = new PythonAnalysisHelper();
+  }
+
+  @AfterAll
+  static void stop() {
+    sandbox.close();
+    helper.close();
+  }
+
+  @BeforeEach
+  void handler() {
+    executor = new ExecutorHandler("executor-test", catalog, sandbox, helper, book, null, Clock.systemUTC());
+  }
+
+  static ExecutionResult result(List<Outgoing> out) {
+    assertThat(out.get(0).topic()).isEqualTo(catalog.executionResults().name());
+    return (ExecutionResult) out.get(0).value();
+  }
+
+  static List<ErrorEvent> errors(List<Outgoing> out) {
+    List<ErrorEvent> list = new ArrayList<>();
+    out.stream().filter(o -> o.topic().equals(catalog.errors().name())).forEach(o -> list.add((ErrorEvent) o.value()));
+    return list;
+  }
+
+  static List<Alert> alerts(List<Outgoing> out) {
+    List<Alert> list = new ArrayList<>();
+    out.stream().filter(o -> o.topic().equals(catalog.alerts().name())).forEach(o -> list.add((Alert) o.value()));
+    return list;
+  }
+
+  @Test
+  void shouldRunSolutionTestsAndCheckAsOneProgram() {
+    ActionItem a = Actions.execute("def add(a, b):\n    return a + b\n",
+        "def check(candidate):\n    assert candidate(2, 3) == 5\n    print('checked')\n", "add").build();
+    List<Outgoing> out = executor.handle(a.getTaskId(), a);
+    ExecutionResult r = result(out);
+    assertThat(r.getSuccess()).isTrue();
+    assertThat(r.getStdout()).isEqualTo("checked\n");
+    assertThat(r.getIsolation()).isEqualTo(sandbox.isolation());
+    assertThat(r.getAction()).isEqualTo(a);
+    assertThat(r.getEffectiveTimeoutMs()).isEqualTo(5_000);
+    assertThat(r.getCode()).isEqualTo(a.getInput().getCode());
+    assertThat(out.get(0).key()).isEqualTo(a.getTaskId());
+    assertThat(out).hasSize(1);
+  }
+
+  @Test
+  void shouldReportAWrongResultAsLogicWithOneErrorEventAndNoAlert() {
+    ActionItem a = Actions.execute("def add(a, b):\n    return a - b\n",
+        "def check(candidate):\n    assert candidate(2, 3) == 5\n", "add").build();
+    List<Outgoing> out = executor.handle(a.getTaskId(), a);
+    ExecutionResult r = result(out);
+    assertThat(r.getSuccess()).isFalse();
+    assertThat(r.getError().getType()).isEqualTo("AssertionError");
+    assertThat(r.getErrorCategory()).isEqualTo(ErrorCategory.LOGIC);
+    assertThat(errors(out)).singleElement().satisfies(e -> {
+      assertThat(e.getCategory()).isEqualTo(ErrorCategory.LOGIC);
+      assertThat(e.getActionId()).isEqualTo(a.getActionId());
+      assertThat(e.getAgentType()).isEqualTo("executor");
+    });
+    assertThat(alerts(out)).isEmpty();
+  }
+
+  @Test
+  void shouldReportARuntimeErrorWithAnAlert() {
+    ActionItem a = Actions.execute("x = [1][3]\n").build();
+    List<Outgoing> out = executor.handle(a.getTaskId(), a);
+    assertThat(result(out).getErrorCategory()).isEqualTo(ErrorCategory.RUNTIME);
+    assertThat(result(out).getError().getLine()).isEqualTo(1);
+    assertThat(alerts(out)).singleElement().satisfies(al -> assertThat(al.getCategory()).isEqualTo(ErrorCategory.RUNTIME));
+  }
+
+  @Test
+  void shouldNotRunABlockedActionAndRaiseASecurityAlert() {
+    Finding eval = Finding.newBuilder().setType("EVAL_CALL").setSeverity(Severity.HIGH).setLine(1)
+        .setDescription("eval").setAspect(Aspect.SECURITY).setBlocking(true).build();
+    ActionItem a = Actions.execute("open('ran.txt','w').write('x')\neval('1')\n").setType(ActionType.BLOCK)
+        .setFindings(List.of(eval)).build();
+    List<Outgoing> out = executor.handle(a.getTaskId(), a);
+    ExecutionResult r = result(out);
+    assertThat(r.getSuccess()).isFalse();
+    assertThat(r.getIsolation()).isEqualTo(Isolation.NONE);
+    assertThat(r.getErrorCategory()).isEqualTo(ErrorCategory.SECURITY);
+    assertThat(r.getError().getMessage()).contains("EVAL_CALL").contains("not run");
+    assertThat(errors(out)).singleElement().satisfies(e -> assertThat(e.getFixKey()).isEqualTo("EVAL_CALL"));
+    assertThat(alerts(out)).singleElement().satisfies(al -> {
+      assertThat(al.getCategory()).isEqualTo(ErrorCategory.SECURITY);
+      assertThat(al.getSeverity()).isEqualTo(Severity.HIGH);
+    });
+  }
+
+  @Test
+  void shouldRefuseToInventCodeWithoutAModelBackend() {
+    ActionItem a = Actions.execute(null).setType(ActionType.GENERATE_CODE)
+        .setInput(ExecutionInput.newBuilder().setPrompt("write add").setEntryPoint("add").build()).build();
+    List<Outgoing> out = executor.handle(a.getTaskId(), a);
+    ExecutionResult r = result(out);
+    assertThat(r.getSuccess()).isFalse();
+    assertThat(r.getErrorCategory()).isEqualTo(ErrorCategory.DEPENDENCY);
+    assertThat(r.getError().getMessage()).contains("no model backend is configured");
+    assertThat(r.getCode()).isEmpty();
+    assertThat(errors(out)).singleElement().satisfies(e -> assertThat(e.getErrorType()).isEqualTo("ModelBackendUnavailable"));
+  }
+
+  @Test
+  void shouldCategoriseAMissingStdlibImportAsDependencyWithTheModuleAsFixKey() {
+    ActionItem a = Actions.execute("print(math.sqrt(4))\n").build();
+    List<Outgoing> out = executor.handle(a.getTaskId(), a);
+    assertThat(errors(out)).singleElement().satisfies(e -> {
+      assertThat(e.getCategory()).isEqualTo(ErrorCategory.DEPENDENCY);
+      assertThat(e.getErrorType()).isEqualTo("NameError");
+      assertThat(e.getFixKey()).isEqualTo("math");
+    });
+  }
+
+  @Test
+  void shouldCategoriseATimeoutAsPerformance() {
+    ActionItem a = Actions.execute("while True:\n    pass\n").setConstraints(Actions.constraints(300)).build();
+    List<Outgoing> out = executor.handle(a.getTaskId(), a);
+    ExecutionResult r = result(out);
+    assertThat(r.getTimedOut()).isTrue();
+    assertThat(r.getErrorCategory()).isEqualTo(ErrorCategory.PERFORMANCE);
+    assertThat(errors(out)).singleElement().satisfies(e -> assertThat(e.getErrorType()).isEqualTo("TimeoutError"));
+  }
+
+  @Nested
+  class Rules {
+
+    @Test
+    void shouldAddMissingTypingAndStdlibImportsAndRecordTheRule() {
+      active.add(Actions.rule("r-imports", RuleActionKind.ADD_MISSING_IMPORTS, Map.of(),
+          ErrorCategory.DEPENDENCY, "NameError", null));
+      ActionItem a = Actions.execute("def f(xs: List[int]) -> float:\n    return math.sqrt(sum(xs))\n",
+          "def check(c):\n    assert c([4, 5]) == 3.0\n", "f").build();
+      List<Outgoing> out = executor.handle(a.getTaskId(), a);
+      ExecutionResult r = result(out);
+      assertThat(r.getSuccess()).as(r.toString()).isTrue();
+      assertThat(r.getCode()).startsWith("from typing import List\nimport math\n");
+      assertThat(r.getAppliedRuleIds()).containsExactly("r-imports");
+    }
+
+    @Test
+    void shouldOnlyAddTheImportsTheRuleNames() {
+      active.add(Actions.rule("r-typing", RuleActionKind.ADD_MISSING_IMPORTS, Map.of(),
+          ErrorCategory.DEPENDENCY, "NameError", "typing"));
+      ActionItem a = Actions.execute("x: List[int] = []\nprint(math.pi)\n").build();
+      ExecutionResult r = result(executor.handle(a.getTaskId(), a));
+      assertThat(r.getCode()).contains("from typing import List").doesNotContain("import math");
+      assertThat(r.getSuccess()).isFalse();
+      assertThat(r.getError().getMessage()).contains("math");
+    }
+
+    @Test
+    void shouldFailFastOnSyntaxWithoutTheSandbox() {
+      active.add(Actions.rule("r-syntax", RuleActionKind.PRE_VALIDATE_SYNTAX, Map.of(),
+          ErrorCategory.SYNTAX, "SyntaxError", null));
+      ActionItem a = Actions.execute("def f(:\n    pass\n").build();
+      ExecutionResult r = result(executor.handle(a.getTaskId(), a));
+      assertThat(r.getSuccess()).isFalse();
+      assertThat(r.getIsolation()).isEqualTo(Isolation.NONE);
+      assertThat(r.getErrorCategory()).isEqualTo(ErrorCategory.SYNTAX);
+      assertThat(r.getError().getLine()).isEqualTo(1);
+      assertThat(r.getAppliedRuleIds()).containsExactly("r-syntax");
+    }
+
+    @Test
+    void shouldRerunATimeoutOnceWithALongerBoundedTimeout() {
+      active.add(Actions.rule("r-timeout", RuleActionKind.INCREASE_TIMEOUT, Map.of("factor", "3"),
+          ErrorCategory.PERFORMANCE, "TimeoutError", null));
+      ActionItem a = Actions.execute("import time\ntime.sleep(0.6)\nprint('done')\n")
+          .setConstraints(Actions.constraints(400)).build();
+      ExecutionResult r = result(executor.handle(a.getTaskId(), a));
+      assertThat(r.getSuccess()).isTrue();
+      assertThat(r.getEffectiveTimeoutMs()).isEqualTo(1_200);
+      assertThat(r.getAppliedRuleIds()).containsExactly("r-timeout");
+      assertThat(r.getDurationMs()).isGreaterThanOrEqualTo(1_000); // both runs are paid for
+    }
+
+    @Test
+    void shouldBoundTheTimeoutFactor() {
+      ProtocolRule r = Actions.rule("r-huge", RuleActionKind.INCREASE_TIMEOUT, Map.of("factor", "1000"),
+          ErrorCategory.PERFORMANCE, "TimeoutError", null);
+      AppliedRules.Rule checked = AppliedRules.forAction(Actions.execute("pass").build(), () -> List.of(r)).all().get(0);
+      assertThat(AppliedRules.increasedTimeout(checked, 1_000)).isEqualTo(4_000);
+      assertThat(AppliedRules.increasedTimeout(checked, 30_000)).isEqualTo(60_000);
+    }
+
+    @Test
+    void shouldIgnoreARuleWithInvalidParameters() {
+      active.add(Actions.rule("r-bad", RuleActionKind.INCREASE_TIMEOUT, Map.of("factor", "fast please"),
+          ErrorCategory.PERFORMANCE, "TimeoutError", null));
+      active.add(Actions.rule("r-bad2", RuleActionKind.ADD_MISSING_IMPORTS, Map.of("imports", "os; rm -rf /"),
+          ErrorCategory.DEPENDENCY, "NameError", null));
+      ActionItem a = Actions.execute("import time\ntime.sleep(0.5)\n").setConstraints(Actions.constraints(200)).build();
+      ExecutionResult r = result(executor.handle(a.getTaskId(), a));
+      assertThat(r.getTimedOut()).isTrue();
+      assertThat(r.getAppliedRuleIds()).isEmpty();
+      assertThat(r.getEffectiveTimeoutMs()).isEqualTo(200);
+    }
+
+    @Test
+    void shouldBlockAndAlertOnAMatchingFinding() {
+      active.add(Actions.rule("r-block", RuleActionKind.BLOCK_AND_ALERT, Map.of(),
+          ErrorCategory.SECURITY, "SecurityBlocked", "HARDCODED_SECRET"));
+      Finding secret = Finding.newBuilder().setType("HARDCODED_SECRET").setSeverity(Severity.MEDIUM).setLine(1)
+          .setDescription("password literal").setAspect(Aspect.SECURITY).build();
+      ActionItem a = Actions.execute("password = 'hunter2hunter2'\n").setFindings(List.of(secret)).build();
+      List<Outgoing> out = executor.handle(a.getTaskId(), a);
+      ExecutionResult r = result(out);
+      assertThat(r.getSuccess()).isFalse();
+      assertThat(r.getIsolation()).isEqualTo(Isolation.NONE);
+      assertThat(r.getAppliedRuleIds()).containsExactly("r-block");
+      assertThat(alerts(out)).hasSize(1);
+    }
+
+    @Test
+    void shouldApplyTheTrialRuleInTheTreatmentArmOnlyAndCopyTheTrial() {
+      TrialSpec.Builder trial = TrialSpec.newBuilder().setTrialId("trial-1").setRuleId("cand-1")
+          .setRuleAction(RuleAction.newBuilder().setKind(RuleActionKind.ADD_MISSING_IMPORTS).setParameters(Map.of()).build())
+          .setSourceActionId("src");
+      ActionItem treatment = Actions.execute("print(math.floor(2.5))\n")
+          .setTrial(trial.setArm(TrialArm.TREATMENT).build()).build();
+      ActionItem control = Actions.execute("print(math.floor(2.5))\n")
+          .setTrial(trial.setArm(TrialArm.CONTROL).build()).build();
+      ExecutionResult t = result(executor.handle(treatment.getTaskId(), treatment));
+      assertThat(t.getSuccess()).isTrue();
+      assertThat(t.getAppliedRuleIds()).containsExactly("cand-1");
+      assertThat(t.getAction().getTrial().getArm()).isEqualTo(TrialArm.TREATMENT);
+      List<Outgoing> out = executor.handle(control.getTaskId(), control);
+      assertThat(result(out).getSuccess()).isFalse();
+      assertThat(result(out).getAppliedRuleIds()).isEmpty();
+      assertThat(errors(out)).singleElement().satisfies(e -> assertThat(e.getTrialId()).isEqualTo("trial-1"));
+    }
+  }
+}

@@ -1,0 +1,79 @@
+package io.fractalrmo.app.run;
+
+import io.fractalrmo.app.EndpointOptions;
+import io.fractalrmo.app.ExitCodes;
+import io.fractalrmo.app.roles.Roles;
+import io.fractalrmo.contracts.Endpoints;
+import java.io.PrintWriter;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+/** {@code fractal run <role>}: one role of the pipeline against any cluster, until Ctrl-C. */
+@Command(name = "run", mixinStandardHelpOptions = true,
+    description = {
+        "Run one role of the pipeline against Kafka, the schema registry and (for some roles) PostgreSQL.",
+        "Scale a role by starting more instances: Kafka's consumer groups share the partitions among them.",
+        "Without --bootstrap-servers/--schema-registry-url (or their environment variables) the endpoints of a "
+            + "running 'fractal up' are used."})
+public final class RunCommand implements Callable<Integer> {
+
+  @Spec
+  CommandSpec spec;
+
+  @Parameters(index = "0", paramLabel = "ROLE", completionCandidates = RoleNames.class,
+      description = "One of: ${COMPLETION-CANDIDATES}.")
+  String role;
+
+  @Option(names = "--instances", defaultValue = "1", description = "Worker instances in this process (default ${DEFAULT-VALUE}).")
+  int instances;
+
+  @Option(names = "--aspect", description = "For 'analyzer': only this aspect (default: all five).")
+  String aspect;
+
+  @Option(names = "--set", paramLabel = "KEY=VALUE", description = "A role setting, e.g. --set group.id=my-sink (repeatable).")
+  Map<String, String> values = new LinkedHashMap<>();
+
+  @Mixin
+  EndpointOptions endpointOptions;
+
+  @Override
+  public Integer call() throws Exception {
+    Roles.Role chosen = Roles.byName(role).orElseThrow(() -> new CommandLine.ParameterException(spec.commandLine(),
+        "unknown role '" + role + "': choose one of " + Roles.all().stream().map(Roles.Role::name).toList()
+            + (Roles.planned().isEmpty() ? "" : " (not in this build yet: " + Roles.planned() + ")")));
+    Endpoints endpoints = endpointOptions.resolve();
+    if (chosen.needsDatabase()) {
+      endpoints.requireJdbcUrl();
+    }
+    PrintWriter out = spec.commandLine().getOut();
+    CountDownLatch stop = Signals.stopRequested();
+    try (AutoCloseable running = chosen.starter().start(endpoints,
+        new Roles.Settings(instances, Optional.ofNullable(aspect), values))) {
+      out.println("role " + chosen.name() + " running against " + endpoints.bootstrapServers()
+          + " (registry " + endpoints.schemaRegistryUrl() + "); Ctrl-C to stop.");
+      out.flush();
+      stop.await();
+    }
+    out.println("role " + chosen.name() + " stopped.");
+    out.flush();
+    return ExitCodes.OK;
+  }
+
+  /** The role names for help and completion. */
+  static final class RoleNames implements Iterable<String> {
+    @Override
+    public java.util.Iterator<String> iterator() {
+      return Roles.all().stream().map(Roles.Role::name).iterator();
+    }
+  }
+}

@@ -1,0 +1,301 @@
+package io.fractalrmo.app.up;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.fractalrmo.app.EndpointOptions;
+import io.fractalrmo.app.roles.Roles;
+import io.fractalrmo.connectors.migrations.Migrations;
+import io.fractalrmo.contracts.Endpoints;
+import io.fractalrmo.contracts.TopicSpec;
+import io.fractalrmo.platform.DataDirLock;
+import io.fractalrmo.platform.PlatformException;
+import io.fractalrmo.platform.Ports;
+import io.fractalrmo.platform.TopicProvisioner;
+import io.fractalrmo.platform.kafka.EmbeddedKafka;
+import io.fractalrmo.platform.postgres.EmbeddedPostgres;
+import io.fractalrmo.registry.client.SchemaRegistryClient;
+import io.fractalrmo.registry.server.SchemaRegistryServer;
+import java.io.IOException;
+import java.io.Reader;
+import java.io.Writer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayDeque;
+import java.util.Deque;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Properties;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Everything {@code fractal up} runs on one machine: a KRaft broker, PostgreSQL and the schema
+ * registry (each embedded unless an external one is given), the catalogue's topics, every value
+ * schema under {@code <topic>-value}, the database schema, and the pipeline's roles.
+ *
+ * <p>{@link #start} holds the data directory's lock for the stack's lifetime and writes
+ * {@code DIR/endpoints.json} only once all of that is ready; {@link #close()} stops everything in
+ * reverse order (roles first, broker last) and removes the file. A failed start stops what it had
+ * started.
+ */
+public final class LocalStack implements AutoCloseable {
+
+  private static final Logger LOG = LoggerFactory.getLogger(LocalStack.class);
+
+  private final Path dataDir;
+  private final Deque<Named> running = new ArrayDeque<>();
+  private final Map<String, Long> pids = new LinkedHashMap<>();
+  private Endpoints endpoints;
+  private Duration startup;
+  private boolean closed;
+
+  private record Named(String name, AutoCloseable resource) {
+  }
+
+  private LocalStack(Path dataDir) {
+    this.dataDir = dataDir;
+  }
+
+  public static LocalStack start(StackSettings settings) {
+    Instant started = Instant.now();
+    Path dir = settings.dataDir().toAbsolutePath().normalize();
+    DataDirLock lock = DataDirLock.acquire(dir);
+    LocalStack stack = new LocalStack(dir);
+    stack.running.push(new Named("data dir lock", lock));
+    try {
+      stack.startAll(settings);
+      stack.startup = Duration.between(started, Instant.now());
+      stack.writeEndpointsFile();
+      LOG.info("fractal is up in {} ms: {}", stack.startup.toMillis(), stack.endpoints);
+      return stack;
+    } catch (RuntimeException | Error e) {
+      stack.close();
+      throw e;
+    }
+  }
+
+  private void startAll(StackSettings settings) {
+    deleteEndpointsFile();
+    Properties state = loadState();
+
+    // Check pinned ports before starting anything, so a taken port fails fast.
+    int registryPort = 0;
+    if (settings.schemaRegistryUrl().isEmpty()) {
+      registryPort = settings.registryPort() != 0
+          ? Ports.resolve(settings.registryPort(), "the schema registry", "--registry-port")
+          : previousOrFree(state.getProperty("registry.port"));
+    }
+    if (settings.bootstrapServers().isEmpty() && settings.kafkaPort() != 0) {
+      Ports.resolve(settings.kafkaPort(), "Kafka", "--kafka-port");
+    }
+    if (settings.jdbcUrl().isEmpty() && settings.postgresPort() != 0) {
+      Ports.resolve(settings.postgresPort(), "PostgreSQL", "--postgres-port");
+    }
+
+    // PostgreSQL starts while the broker does (they are independent).
+    CompletableFuture<EmbeddedPostgres> postgres = settings.jdbcUrl().isPresent()
+        ? CompletableFuture.completedFuture(null)
+        : CompletableFuture.supplyAsync(() -> EmbeddedPostgres.start(dataDir.resolve("postgres"), settings.postgresPort()));
+    String bootstrap;
+    try {
+      if (settings.bootstrapServers().isPresent()) {
+        bootstrap = settings.bootstrapServers().get();
+      } else {
+        EmbeddedKafka kafka = EmbeddedKafka.start(dataDir.resolve("kafka"), settings.kafkaPort());
+        push("Kafka broker", kafka);
+        pids.put("kafka", kafka.pid());
+        bootstrap = kafka.bootstrapServers();
+      }
+    } finally {
+      EmbeddedPostgres pg = joinQuietly(postgres);
+      if (pg != null) {
+        push("PostgreSQL", pg);
+        pg.pid().ifPresent(pid -> pids.put("postgres", pid));
+        pids.put("postgres-watchdog", pg.watchdogPid());
+      }
+    }
+    EmbeddedPostgres pg = join(postgres);
+    String jdbc = settings.jdbcUrl().orElseGet(() -> pg.jdbcUrl());
+
+    String registryUrl;
+    if (settings.schemaRegistryUrl().isPresent()) {
+      registryUrl = settings.schemaRegistryUrl().get();
+    } else {
+      SchemaRegistryServer registry;
+      try {
+        registry = SchemaRegistryServer.start(bootstrap, SchemaRegistryServer.Options.defaults().withPort(registryPort));
+      } catch (RuntimeException e) {
+        throw new PlatformException("the schema registry did not start: " + e.getMessage(), e);
+      }
+      push("schema registry", registry);
+      registryUrl = registry.url();
+      state.setProperty("registry.port", Integer.toString(registry.port()));
+      storeState(state);
+    }
+    endpoints = new Endpoints(bootstrap, registryUrl, Optional.of(jdbc), settings.catalog());
+
+    TopicProvisioner.provision(bootstrap, settings.catalog(), settings.replicationFactor());
+    registerSchemas(registryUrl, settings);
+    try {
+      Migrations.apply(jdbc);
+    } catch (RuntimeException e) {
+      throw new PlatformException("cannot bring the database at " + jdbc + " to this release's schema: " + e.getMessage(), e);
+    }
+
+    if (settings.startRoles()) {
+      for (Roles.Role role : Roles.all()) {
+        try {
+          push("role " + role.name(), role.starter().start(endpoints, Roles.Settings.defaults()));
+        } catch (Exception e) {
+          throw new PlatformException("role " + role.name() + " did not start: " + e.getMessage(), e);
+        }
+      }
+    }
+  }
+
+  private void registerSchemas(String registryUrl, StackSettings settings) {
+    try (SchemaRegistryClient client = SchemaRegistryClient.of(registryUrl)) {
+      for (TopicSpec spec : settings.catalog().all()) {
+        if (spec.valueSchema().isPresent()) {
+          client.register(spec.valueSubject(), spec.valueSchema().get());
+        }
+      }
+    } catch (Exception e) {
+      throw new PlatformException("cannot register the value schemas at " + registryUrl + ": " + e.getMessage(), e);
+    }
+  }
+
+  /** The endpoints of the running stack (topics of the settings' catalogue). */
+  public Endpoints endpoints() {
+    return endpoints;
+  }
+
+  public Path dataDir() {
+    return dataDir;
+  }
+
+  /** {@code DIR/endpoints.json}, present while the stack is up. */
+  public Path endpointsFile() {
+    return dataDir.resolve(EndpointOptions.ENDPOINTS_FILE);
+  }
+
+  /** Time from {@link #start} to ready. */
+  public Duration startup() {
+    return startup;
+  }
+
+  /** Pids of the processes the stack started ("kafka", "postgres", "postgres-watchdog"). */
+  public Map<String, Long> childPids() {
+    return Map.copyOf(pids);
+  }
+
+  /** Names of what is running, in start order. */
+  public List<String> components() {
+    List<String> names = new java.util.ArrayList<>(running.stream().map(Named::name).toList());
+    java.util.Collections.reverse(names);
+    return names;
+  }
+
+  @Override
+  public synchronized void close() {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    deleteEndpointsFile();
+    while (!running.isEmpty()) {
+      Named next = running.pop();
+      try {
+        next.resource().close();
+      } catch (Exception e) {
+        LOG.warn("stopping {}: {}", next.name(), e.toString());
+      }
+    }
+  }
+
+  private void push(String name, AutoCloseable resource) {
+    running.push(new Named(name, resource));
+  }
+
+  private void writeEndpointsFile() {
+    ObjectNode json = new ObjectMapper().createObjectNode();
+    json.put("bootstrap_servers", endpoints.bootstrapServers());
+    json.put("schema_registry_url", endpoints.schemaRegistryUrl());
+    json.put("jdbc_url", endpoints.jdbcUrl().orElse(null));
+    json.put("topic_prefix", endpoints.topics().prefix());
+    json.put("pid", ProcessHandle.current().pid());
+    Path file = endpointsFile();
+    Path tmp = dataDir.resolve(EndpointOptions.ENDPOINTS_FILE + ".tmp");
+    try {
+      Files.writeString(tmp, new ObjectMapper().writerWithDefaultPrettyPrinter().writeValueAsString(json) + "\n",
+          StandardCharsets.UTF_8);
+      Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+    } catch (IOException e) {
+      throw new PlatformException("cannot write " + file + ": " + e.getMessage(), e);
+    }
+  }
+
+  private void deleteEndpointsFile() {
+    try {
+      Files.deleteIfExists(endpointsFile());
+    } catch (IOException e) {
+      LOG.warn("cannot delete {}: {}", endpointsFile(), e.toString());
+    }
+  }
+
+  private Properties loadState() {
+    Properties properties = new Properties();
+    Path file = dataDir.resolve("fractal-up.properties");
+    if (Files.isRegularFile(file)) {
+      try (Reader reader = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
+        properties.load(reader);
+      } catch (IOException e) {
+        LOG.warn("ignoring unreadable {}: {}", file, e.toString());
+      }
+    }
+    return properties;
+  }
+
+  private void storeState(Properties state) {
+    Path file = dataDir.resolve("fractal-up.properties");
+    try (Writer writer = Files.newBufferedWriter(file, StandardCharsets.UTF_8)) {
+      state.store(writer, "ports of the last fractal up; reused when free");
+    } catch (IOException e) {
+      LOG.warn("cannot write {}: {}", file, e.toString());
+    }
+  }
+
+  private static int previousOrFree(String previous) {
+    if (previous != null && previous.matches("\\d+") && Ports.isFree(Integer.parseInt(previous))) {
+      return Integer.parseInt(previous);
+    }
+    return Ports.free();
+  }
+
+  private static <T> T join(CompletableFuture<T> future) {
+    try {
+      return future.join();
+    } catch (CompletionException e) {
+      if (e.getCause() instanceof RuntimeException r) {
+        throw r;
+      }
+      throw e;
+    }
+  }
+
+  private static <T> T joinQuietly(CompletableFuture<T> future) {
+    try {
+      return future.join();
+    } catch (CompletionException e) {
+      return null;
+    }
+  }
+}

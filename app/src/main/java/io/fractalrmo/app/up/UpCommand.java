@@ -1,0 +1,96 @@
+package io.fractalrmo.app.up;
+
+import io.fractalrmo.app.EndpointOptions;
+import io.fractalrmo.app.ExitCodes;
+import io.fractalrmo.app.roles.Roles;
+import io.fractalrmo.app.run.Signals;
+import io.fractalrmo.contracts.Endpoints;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+/** {@code fractal up}: the whole system on this machine until Ctrl-C. */
+@Command(name = "up", mixinStandardHelpOptions = true,
+    description = {
+        "Start a Kafka broker (KRaft), PostgreSQL and a schema registry on this machine, create the topics, "
+            + "register the schemas, migrate the database and start every role of the pipeline.",
+        "Writes DIR/endpoints.json and prints the endpoints once everything is ready; runs until Ctrl-C "
+            + "(SIGINT) or SIGTERM, then stops everything and exits 0.",
+        "Data stays in DIR: the next 'fractal up' on it comes back with its topics, offsets, schemas and rows.",
+        "Give --bootstrap-servers / --schema-registry-url / --jdbc-url to use external infrastructure instead."})
+public final class UpCommand implements Callable<Integer> {
+
+  @Spec
+  CommandSpec spec;
+
+  @Option(names = "--data-dir", paramLabel = "DIR", defaultValue = "${env:FRACTAL_DATA_DIR:-.fractal}",
+      description = "Where the broker, database and endpoints.json live (default: ${DEFAULT-VALUE}; env FRACTAL_DATA_DIR).")
+  Path dataDir;
+
+  @Option(names = "--kafka-port", paramLabel = "PORT", defaultValue = "0",
+      description = "Port of the Kafka broker (0 = a free one, the previous run's when free).")
+  int kafkaPort;
+
+  @Option(names = "--registry-port", paramLabel = "PORT", defaultValue = "0",
+      description = "Port of the schema registry (0 = a free one, the previous run's when free).")
+  int registryPort;
+
+  @Option(names = "--postgres-port", paramLabel = "PORT", defaultValue = "0",
+      description = "Port of PostgreSQL (0 = a free one, the previous run's when free).")
+  int postgresPort;
+
+  @Option(names = "--no-roles", description = "Start only the infrastructure, not the pipeline's roles.")
+  boolean noRoles;
+
+  @Mixin
+  EndpointOptions external;
+
+  @Override
+  public Integer call() throws Exception {
+    PrintWriter out = spec.commandLine().getOut();
+    CountDownLatch stop = Signals.stopRequested();
+    StackSettings settings = StackSettings.defaults(dataDir)
+        .withPorts(kafkaPort, registryPort, postgresPort)
+        .withExternal(external.bootstrapServers(), external.schemaRegistryUrl(), external.jdbcUrl())
+        .withCatalog(external.catalog())
+        .withRoles(!noRoles);
+    out.println("Starting fractal in " + dataDir.toAbsolutePath().normalize() + " ...");
+    out.flush();
+    try (LocalStack stack = LocalStack.start(settings)) {
+      printReady(out, stack);
+      stop.await();
+      out.println("Stopping ...");
+      out.flush();
+    }
+    out.println("Stopped.");
+    out.flush();
+    return ExitCodes.OK;
+  }
+
+  private static void printReady(PrintWriter out, LocalStack stack) {
+    Endpoints e = stack.endpoints();
+    out.println();
+    out.printf("fractal is up (%.1f s). Endpoints:%n", stack.startup().toMillis() / 1000.0);
+    out.println("  Kafka bootstrap servers  " + e.bootstrapServers());
+    out.println("  Schema registry          " + e.schemaRegistryUrl());
+    out.println("  PostgreSQL (JDBC)        " + e.jdbcUrl().orElse("-"));
+    out.println("  written to               " + stack.endpointsFile());
+    out.println();
+    out.println("  running: " + String.join(", ", stack.components()));
+    if (!Roles.planned().isEmpty()) {
+      out.println("  roles not in this build yet: " + String.join(", ", Roles.planned()));
+    }
+    out.println();
+    out.println("  kcat -b " + e.bootstrapServers() + " -t " + e.topics().tasks().name()
+        + " -s value=avro -r " + e.schemaRegistryUrl() + " -C -e");
+    out.println();
+    out.println("Press Ctrl-C to stop.");
+    out.flush();
+  }
+}

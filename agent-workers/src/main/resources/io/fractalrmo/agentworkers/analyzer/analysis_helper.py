@@ -96,23 +96,19 @@ def loop_exits(loop):
     stack = list(loop.body)
     while stack:
         node = stack.pop()
-        if isinstance(node, (ast.Return, ast.Raise, ast.Yield, ast.YieldFrom, ast.Await)):
+        if isinstance(node, (ast.Return, ast.Raise, ast.Yield, ast.YieldFrom, ast.Await, ast.Break)):
             return True
-        if isinstance(node, ast.Break):
+        if isinstance(node, ast.Call) and dotted(node.func) in ("sys.exit", "exit", "quit", "os._exit"):
             return True
-        if isinstance(node, ast.Call):
-            name = dotted(node.func)
-            if name in ("sys.exit", "exit", "quit", "os._exit"):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
+            continue
+        if isinstance(node, (ast.For, ast.AsyncFor, ast.While)):
+            # a break inside a nested loop leaves only that loop; return/raise/yield still count
+            if any(isinstance(n, (ast.Return, ast.Raise, ast.Yield, ast.YieldFrom))
+                   for n in walk_no_nested_scopes(node.body + node.orelse)):
                 return True
-        for child in ast.iter_child_nodes(node):
-            if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
-                continue
-            if isinstance(child, (ast.For, ast.AsyncFor, ast.While)):
-                # a break inside a nested loop leaves only that loop; return/raise still count
-                stack.extend(n for n in walk_no_nested_scopes(child.body + child.orelse)
-                             if isinstance(n, (ast.Return, ast.Raise, ast.Yield, ast.YieldFrom)))
-                continue
-            stack.append(child)
+            continue
+        stack.extend(ast.iter_child_nodes(node))
     return False
 
 

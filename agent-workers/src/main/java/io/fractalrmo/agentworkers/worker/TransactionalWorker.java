@@ -219,8 +219,8 @@ public final class TransactionalWorker<V extends SpecificRecord> implements Runn
         log.info("{}: interrupted while handling; batch not committed", settings.agentId());
         running.set(false);
         return;
-      } catch (TransientOutputException e) {
-        transientFailure("serialize output", e.getCause());
+      } catch (TransientRecordException e) {
+        transientFailure("registry access", e.getCause());
         rewind(records);
         return;
       }
@@ -258,6 +258,9 @@ public final class TransactionalWorker<V extends SpecificRecord> implements Runn
         throw new SerializationException("null value (tombstone) where a record was expected");
       }
     } catch (RuntimeException e) {
+      if (isTransient(e)) {
+        throw new TransientRecordException(e);
+      }
       log.warn("{}: {}-{}@{} does not deserialize, to the DLQ: {}", settings.agentId(),
           record.topic(), record.partition(), record.offset(), e.toString());
       return Processed.poison(dlqRecord(record, e, STAGE_DESERIALIZE));
@@ -282,7 +285,7 @@ public final class TransactionalWorker<V extends SpecificRecord> implements Runn
             o.value())));
       } catch (RuntimeException e) {
         if (isTransient(e)) {
-          throw new TransientOutputException(e);
+          throw new TransientRecordException(e);
         }
         log.warn("{}: output of {}-{}@{} does not serialize, input to the DLQ: {}",
             settings.agentId(), record.topic(), record.partition(), record.offset(), e.toString());
@@ -439,10 +442,20 @@ public final class TransactionalWorker<V extends SpecificRecord> implements Runn
     headers.add(name, value.getBytes(StandardCharsets.UTF_8));
   }
 
-  /** A serialization failure caused by I/O (registry unreachable) is retried, not DLQ'd. */
-  private static boolean isTransient(Throwable e) {
-    for (Throwable t = e; t != null; t = t.getCause()) {
-      if (t instanceof IOException || t instanceof org.apache.kafka.common.errors.TimeoutException) {
+  /**
+   * True for a failure that says nothing about the record: the registry or broker could not be
+   * reached or timed out (plain {@link IOException}s of the registry client, socket and HTTP
+   * timeouts, Kafka retriable errors). Such a batch is retried (bounded) instead of DLQ'd.
+   * Truncated or corrupt bytes ({@link java.io.EOFException}, Avro errors) are not transient.
+   */
+  static boolean isTransient(Throwable e) {
+    int depth = 0;
+    for (Throwable t = e; t != null && depth++ < 10; t = t.getCause()) {
+      if (t instanceof java.net.SocketException || t instanceof java.net.SocketTimeoutException
+          || t instanceof java.net.UnknownHostException
+          || t instanceof java.net.http.HttpTimeoutException
+          || t instanceof org.apache.kafka.common.errors.RetriableException
+          || t.getClass() == IOException.class) {
         return true;
       }
     }
@@ -516,8 +529,8 @@ public final class TransactionalWorker<V extends SpecificRecord> implements Runn
     }
   }
 
-  private static final class TransientOutputException extends RuntimeException {
-    TransientOutputException(Throwable cause) {
+  private static final class TransientRecordException extends RuntimeException {
+    TransientRecordException(Throwable cause) {
       super(cause);
     }
   }

@@ -34,12 +34,12 @@ public final class WorkerGroup implements AutoCloseable {
   private final List<AutoCloseable> resources;
   private final AtomicBoolean closed = new AtomicBoolean();
 
-  private WorkerGroup(String role, List<TransactionalWorker<?>> workers, List<Thread> threads,
-      List<AutoCloseable> resources) {
+  private WorkerGroup(String role) {
     this.role = role;
-    this.workers = List.copyOf(workers);
-    this.threads = List.copyOf(threads);
-    this.resources = List.copyOf(resources);
+    // Filled while starting (same thread), read-only afterwards.
+    this.workers = new ArrayList<>();
+    this.threads = new ArrayList<>();
+    this.resources = new ArrayList<>();
   }
 
   /**
@@ -51,13 +51,13 @@ public final class WorkerGroup implements AutoCloseable {
     if (instances < 1) {
       throw new IllegalArgumentException("instances must be >= 1, was " + instances);
     }
-    List<TransactionalWorker<?>> workers = new ArrayList<>();
-    List<Thread> threads = new ArrayList<>();
-    List<AutoCloseable> resources = new ArrayList<>();
+    WorkerGroup group = new WorkerGroup(spec.role());
+    List<TransactionalWorker<?>> workers = group.workers;
+    List<Thread> threads = group.threads;
+    List<AutoCloseable> resources = group.resources;
     RegistryOutputSerializer serializer = new RegistryOutputSerializer(serdeConfig);
     resources.add(serializer);
     String host = AgentIds.host();
-    WorkerGroup group = new WorkerGroup(spec.role(), workers, threads, resources);
     try {
       for (int i = 0; i < instances; i++) {
         String agentId = AgentIds.newAgentId(spec.role());
@@ -115,7 +115,7 @@ public final class WorkerGroup implements AutoCloseable {
   }
 
   public List<TransactionalWorker<?>> workers() {
-    return workers;
+    return List.copyOf(workers);
   }
 
   /** True while every instance is still running. */

@@ -1,0 +1,99 @@
+package io.fractalrmo.agentworkers.roles;
+
+import io.fractalrmo.agentworkers.worker.TransactionalWorker;
+import io.fractalrmo.agentworkers.worker.WorkerGroup;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A started role: its worker groups (one per analyzer aspect, one otherwise) and what they share
+ * (e.g. the rule book). {@link #close()} stops the workers first, then the shared resources;
+ * closing twice is harmless.
+ */
+public final class RunningRole implements AutoCloseable {
+
+  private static final Logger LOG = LoggerFactory.getLogger(RunningRole.class);
+
+  private final String name;
+  private final List<WorkerGroup> groups;
+  private final List<AutoCloseable> shared;
+  private final AtomicBoolean closed = new AtomicBoolean();
+
+  RunningRole(String name, List<WorkerGroup> groups, List<AutoCloseable> shared) {
+    this.name = name;
+    this.groups = List.copyOf(groups);
+    this.shared = List.copyOf(shared);
+  }
+
+  public String name() {
+    return name;
+  }
+
+  public List<WorkerGroup> groups() {
+    return groups;
+  }
+
+  /** Every worker instance of the role. */
+  public List<TransactionalWorker<?>> workers() {
+    List<TransactionalWorker<?>> all = new ArrayList<>();
+    groups.forEach(g -> all.addAll(g.workers()));
+    return all;
+  }
+
+  /** True while every worker instance is running. */
+  public boolean healthy() {
+    return !closed.get() && groups.stream().allMatch(WorkerGroup::healthy);
+  }
+
+  /** Closes this role when the JVM is asked to stop (SIGTERM, Ctrl-C); returns this. */
+  public RunningRole closeOnShutdown() {
+    Runtime.getRuntime().addShutdownHook(new Thread(this::close, name + "-shutdown"));
+    return this;
+  }
+
+  @Override
+  public void close() {
+    if (!closed.compareAndSet(false, true)) {
+      return;
+    }
+    // Stop all groups at once (each waits for its own workers), then shared resources.
+    List<Thread> stoppers = new ArrayList<>();
+    for (WorkerGroup group : groups) {
+      Thread t = new Thread(group::close, "stop-" + group.role());
+      t.start();
+      stoppers.add(t);
+    }
+    for (Thread t : stoppers) {
+      try {
+        t.join();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        break;
+      }
+    }
+    for (AutoCloseable resource : shared) {
+      try {
+        resource.close();
+      } catch (Exception e) {
+        LOG.warn("{}: closing {}: {}", name, resource, e.toString());
+      }
+    }
+  }
+
+  static RunningRole startAll(String name, List<java.util.function.Supplier<WorkerGroup>> starters,
+      List<AutoCloseable> shared) {
+    List<WorkerGroup> started = new ArrayList<>();
+    try {
+      for (java.util.function.Supplier<WorkerGroup> starter : starters) {
+        started.add(starter.get());
+      }
+    } catch (RuntimeException e) {
+      new RunningRole(name, started, shared).close();
+      throw e;
+    }
+    return new RunningRole(name, started, shared);
+  }
+}

@@ -1,0 +1,187 @@
+package io.fractalrmo.agentworkers.worker;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.fractalrmo.agentworkers.testing.ChildWorkerMain;
+import io.fractalrmo.agentworkers.testing.Eventually;
+import io.fractalrmo.agentworkers.testing.KafkaTestSupport;
+import io.fractalrmo.contracts.Endpoints;
+import io.fractalrmo.contracts.Task;
+import io.fractalrmo.contracts.testing.Mothers;
+import io.fractalrmo.registry.serde.FractalSerdes;
+import io.fractalrmo.registry.testing.TestStack;
+import java.io.BufferedReader;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
+import org.apache.kafka.common.serialization.Deserializer;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
+import java.util.stream.IntStream;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.Serializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Exactly-once against the real broker: a worker in a child JVM is killed abruptly (SIGKILL, no
+ * close) in the middle of its work while another instance of the same group keeps going and takes
+ * over its partitions. An independent read_committed consumer then finds exactly one output per
+ * input: none lost, none duplicated.
+ */
+class ExactlyOnceTest {
+
+  private static final Logger LOG = LoggerFactory.getLogger(ExactlyOnceTest.class);
+  private static final int INPUTS = 300;
+
+  private static TestStack stack;
+  private static KafkaTestSupport kafka;
+
+  @BeforeAll
+  static void startStack() {
+    stack = TestStack.shared();
+    kafka = new KafkaTestSupport(stack.bootstrapServers());
+  }
+
+  @AfterAll
+  static void stopStack() {
+    if (kafka != null) {
+      kafka.close();
+    }
+  }
+
+  @Test
+  void shouldProduceExactlyOneResultPerInputWhenAWorkerIsKilledMidBatch() throws Exception {
+    Endpoints endpoints = stack.newEndpoints();
+    String output = endpoints.topics().prefix() + "test.echo";
+    String group = endpoints.topics().prefix() + "fractal-echo";
+    kafka.createTopic(output, 3);
+    produceTasks(endpoints, INPUTS);
+
+    // The child blocks inside its 45th record: the records before it in that batch are handled
+    // but not committed when it is killed.
+    Child child = startChild(endpoints, output, group, 10, 45);
+    WorkerGroup survivor = null;
+    String held;
+    try {
+      survivor = WorkerGroup.start(endpoints,
+          ChildWorkerMain.echoSpec(endpoints, output, group, 10), 1, stack.serdeConfig());
+      held = child.awaitLine("HOLDING", Duration.ofSeconds(60)).substring("HOLDING ".length());
+      int before = kafka.readCommitted(output).size();
+      child.process().destroyForcibly();
+      assertThat(child.process().waitFor(10, TimeUnit.SECONDS)).isTrue();
+      LOG.info("child {} killed while holding {}; {} results committed so far", child.agentId(),
+          held, before);
+
+      WorkerGroup running = survivor;
+      Eventually.await(Duration.ofSeconds(90),
+          () -> kafka.groupConsumedAll(group, endpoints.topics().tasks().name())
+              && kafka.noOpenTransactions(output),
+          () -> "the survivor consumed every input; survivor running=" + running.healthy());
+    } finally {
+      child.process().destroyForcibly();
+      if (survivor != null) {
+        survivor.close();
+      }
+    }
+
+    List<ConsumerRecord<String, byte[]>> results = kafka.readCommitted(output);
+    Map<String, Long> perKey = results.stream()
+        .collect(Collectors.groupingBy(ConsumerRecord::key, Collectors.counting()));
+    assertThat(perKey.keySet()).containsExactlyInAnyOrderElementsOf(
+        IntStream.range(0, INPUTS).mapToObj(ExactlyOnceTest::key).toList());
+    assertThat(perKey.values()).as("one result per input").containsOnly(1L);
+    assertThat(results).hasSize(INPUTS);
+
+    Deserializer<Task> tasks = FractalSerdes.value(Task.class, stack.serdeConfig())
+        .deserializer();
+    Map<String, String> producedBy = results.stream().collect(Collectors.toMap(
+        ConsumerRecord::key, r -> tasks.deserialize(output, r.value()).getSource().toString()));
+    String survivorId = survivor.workers().get(0).agentId();
+    assertThat(producedBy.get(held)).as("the held record was redone by the survivor")
+        .isEqualTo(survivorId);
+    assertThat(producedBy.values()).as("both instances committed work")
+        .contains(child.agentId(), survivorId);
+  }
+
+  private static String key(int i) {
+    return "task-" + i;
+  }
+
+  private static void produceTasks(Endpoints endpoints, int n) {
+    Serializer<Task> serializer =
+        FractalSerdes.value(Task.class, stack.serdeConfig()).serializer();
+    try (KafkaProducer<String, Task> producer = new KafkaProducer<>(
+        Map.of("bootstrap.servers", stack.bootstrapServers(), "acks", "all"),
+        new StringSerializer(), serializer)) {
+      for (int i = 0; i < n; i++) {
+        producer.send(new ProducerRecord<>(endpoints.topics().tasks().name(), key(i),
+            Mothers.aTask().setTaskId(key(i)).build()));
+      }
+      producer.flush();
+    }
+  }
+
+  /** A child JVM running one echo worker, and the lines it printed. */
+  private record Child(Process process, String agentId, BlockingQueue<String> lines) {
+    String awaitLine(String prefix, Duration timeout) throws InterruptedException {
+      long deadline = System.nanoTime() + timeout.toNanos();
+      while (true) {
+        String line = lines.poll(Math.max(1, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+        if (line == null) {
+          throw new AssertionError("child printed no " + prefix + " within " + timeout);
+        }
+        if (line.startsWith(prefix)) {
+          return line;
+        }
+      }
+    }
+  }
+
+  private static Child startChild(Endpoints endpoints, String output, String group,
+      long delayMillis, int holdAt) throws Exception {
+    String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    Path logs = Files.createDirectories(Path.of("target", "child-logs"));
+    Path log = Files.createTempFile(logs, "echo-child", ".log");
+    ProcessBuilder pb = new ProcessBuilder(java, "-Xmx256m", "-cp",
+        System.getProperty("java.class.path"), ChildWorkerMain.class.getName(),
+        endpoints.bootstrapServers(), endpoints.schemaRegistryUrl(), endpoints.topics().prefix(),
+        output, group, String.valueOf(delayMillis), String.valueOf(holdAt))
+        .redirectError(log.toFile());
+    Process process = pb.start();
+    BlockingQueue<String> lines = new LinkedBlockingQueue<>();
+    // Drain the child's stdout (its log lines and signals) so it never blocks on a full pipe.
+    Thread drain = new Thread(() -> {
+      try (BufferedReader reader = new BufferedReader(
+          new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
+          var copy = Files.newBufferedWriter(log.resolveSibling(log.getFileName() + ".out"))) {
+        for (String l = reader.readLine(); l != null; l = reader.readLine()) {
+          lines.add(l);
+          copy.write(l);
+          copy.newLine();
+          copy.flush();
+        }
+      } catch (java.io.IOException e) {
+        // the child is gone
+      }
+    }, "child-stdout");
+    drain.setDaemon(true);
+    drain.start();
+    Child starting = new Child(process, null, lines);
+    String subscribed = starting.awaitLine("SUBSCRIBED", Duration.ofSeconds(60));
+    LOG.info("child JVM {} up: {} (output in {}[.out])", process.pid(), subscribed, log);
+    return new Child(process, subscribed.substring("SUBSCRIBED ".length()), lines);
+  }
+}

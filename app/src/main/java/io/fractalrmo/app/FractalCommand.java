@@ -20,6 +20,7 @@ import picocli.CommandLine.Command;
     subcommands = {
         UpCommand.class,
         RunCommand.class,
+        io.fractalrmo.app.demo.DemoCommand.class,
         CommandLine.HelpCommand.class,
     })
 public final class FractalCommand implements Runnable {

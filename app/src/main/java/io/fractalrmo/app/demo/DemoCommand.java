@@ -1,0 +1,186 @@
+package io.fractalrmo.app.demo;
+
+import io.fractalrmo.app.ExitCodes;
+import io.fractalrmo.app.roles.Roles;
+import io.fractalrmo.app.run.Signals;
+import io.fractalrmo.app.up.LocalStack;
+import io.fractalrmo.app.up.StackSettings;
+import io.fractalrmo.contracts.Endpoints;
+import io.fractalrmo.registry.serde.FractalSerdes;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.io.PrintWriter;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.FileVisitResult;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.SimpleFileVisitor;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** {@code fractal demo}: the whole loop on real problems, measured, in about three minutes. */
+@Command(name = "demo", mixinStandardHelpOptions = true,
+    description = {
+        "Start the embedded stack (as 'fractal up'), feed HumanEval problems with injected faults "
+            + "through Kafka in waves, and show the system learn: errors become patterns, patterns "
+            + "become rules that are tried before they are adopted, and the fixable faults stop failing.",
+        "Wave 1 runs with no rules; wave 2 runs the same comparison tasks again once rules are ACTIVE. "
+            + "Prints a table per fault class, writes the figures as JSON (--report) and an HTML chart beside it.",
+        "Exit code 0 when the run completed (whatever it measured); 1 when the stack could not start."})
+public final class DemoCommand implements Callable<Integer> {
+
+  /** Roles the demo cannot do without. */
+  static final List<String> REQUIRED_ROLES = List.of("analyzer", "executor", "validator",
+      "streams");
+
+  @Spec
+  CommandSpec spec;
+
+  @Option(names = "--tasks", paramLabel = "N", defaultValue = "100",
+      description = "Tasks to submit in all (default ${DEFAULT-VALUE}; at least 12). About 40 % "
+          + "form the comparison set, run once without and once with rules.")
+  int tasks;
+
+  @Option(names = "--seed", paramLabel = "S", defaultValue = "42",
+      description = "Seed of the problem choice and the fault injection (default ${DEFAULT-VALUE}).")
+  long seed;
+
+  @Option(names = "--data-dir", paramLabel = "DIR",
+      description = "Data directory of the stack (default: a temporary one, deleted afterwards).")
+  Path dataDir;
+
+  @Option(names = "--report", paramLabel = "FILE",
+      description = "Where to write the JSON report (default DIR/report.json; the HTML chart goes "
+          + "beside it).")
+  Path report;
+
+  @Option(names = "--keep-running",
+      description = "Keep the stack running after the report, until Ctrl-C, to look around.")
+  boolean keepRunning;
+
+  @Override
+  public Integer call() throws Exception {
+    PrintWriter writer = spec.commandLine().getOut();
+    PrintStream out = new PrintStream(new WriterOutputStream(writer), true, StandardCharsets.UTF_8);
+    List<String> missing = REQUIRED_ROLES.stream().filter(r -> Roles.byName(r).isEmpty()).toList();
+    if (!missing.isEmpty()) {
+      spec.commandLine().getErr().println("fractal demo: this build cannot run the pipeline's "
+          + String.join(", ", missing) + " role(s) yet; the demo needs them");
+      return ExitCodes.FAILED;
+    }
+    boolean temporary = dataDir == null;
+    Path dir = temporary ? Files.createTempDirectory("fractal-demo") : dataDir;
+    Path reportFile = report != null ? report : dir.resolve("report.json");
+    out.println("Starting the embedded stack in " + dir.toAbsolutePath().normalize() + " ...");
+    LocalStack stack;
+    try {
+      stack = LocalStack.start(StackSettings.defaults(dir));
+    } catch (RuntimeException e) {
+      spec.commandLine().getErr().println("fractal demo: the embedded stack could not start: "
+          + e.getMessage());
+      if (temporary) {
+        deleteQuietly(dir);
+      }
+      return ExitCodes.FAILED;
+    }
+    try (stack) {
+      Endpoints e = stack.endpoints();
+      out.printf("%nstack ready in %.1f s; attach Kafka UI or kcat while it runs:%n",
+          stack.startup().toMillis() / 1000.0);
+      out.println("  Kafka bootstrap servers  " + e.bootstrapServers());
+      out.println("  Schema registry          " + e.schemaRegistryUrl());
+      out.println("  PostgreSQL (JDBC)        " + e.jdbcUrl().orElse("-"));
+      out.println("  kcat -b " + e.bootstrapServers() + " -t " + e.topics().taskStatus().name()
+          + " -s value=avro -r " + e.schemaRegistryUrl() + " -C");
+      DemoRunner runner = new DemoRunner(e, FractalSerdes.config(e.schemaRegistryUrl()),
+          DemoRunner.Options.defaults(tasks, seed), out);
+      DemoReport result = runner.run();
+      out.print(result.toTable());
+      Path[] files = DemoRunner.write(result, reportFile);
+      out.println("\nreport: " + files[0].toAbsolutePath() + "\nchart:  "
+          + files[1].toAbsolutePath());
+      if (keepRunning) {
+        CountDownLatch stop = Signals.stopRequested();
+        out.println("\nThe stack keeps running (--keep-running); press Ctrl-C to stop.");
+        stop.await();
+      }
+      out.println("Stopping the stack ...");
+    } finally {
+      if (temporary && report == null) {
+        // the report lives in the temporary dir: keep the reports, drop the rest
+        deleteExcept(dir, reportFile);
+      } else if (temporary) {
+        deleteQuietly(dir);
+      }
+    }
+    return ExitCodes.OK;
+  }
+
+  private static void deleteExcept(Path dir, Path keep) {
+    String base = keep.getFileName().toString().replaceAll("\\.json$", "");
+    try (var entries = Files.list(dir)) {
+      for (Path p : entries.toList()) {
+        if (!p.getFileName().toString().startsWith(base)) {
+          deleteQuietly(p);
+        }
+      }
+    } catch (IOException e) {
+      // best effort: a temporary directory
+    }
+  }
+
+  static void deleteQuietly(Path path) {
+    if (!Files.exists(path)) {
+      return;
+    }
+    try {
+      Files.walkFileTree(path, new SimpleFileVisitor<>() {
+        @Override
+        public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
+          Files.deleteIfExists(file);
+          return FileVisitResult.CONTINUE;
+        }
+
+        @Override
+        public FileVisitResult postVisitDirectory(Path d, IOException exc) throws IOException {
+          Files.deleteIfExists(d);
+          return FileVisitResult.CONTINUE;
+        }
+      });
+    } catch (IOException | UncheckedIOException e) {
+      // best effort: a temporary directory
+    }
+  }
+
+  /** Lets the runner print to picocli's writer. */
+  private static final class WriterOutputStream extends java.io.OutputStream {
+    private final PrintWriter writer;
+    private final java.io.ByteArrayOutputStream line = new java.io.ByteArrayOutputStream();
+
+    WriterOutputStream(PrintWriter writer) {
+      this.writer = writer;
+    }
+
+    @Override
+    public synchronized void write(int b) {
+      line.write(b);
+      if (b == '\n') {
+        flush();
+      }
+    }
+
+    @Override
+    public synchronized void flush() {
+      writer.print(line.toString(StandardCharsets.UTF_8));
+      writer.flush();
+      line.reset();
+    }
+  }
+}

@@ -92,6 +92,9 @@ final class KafkaSchemaLog implements SchemaLog {
     c.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
     c.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
     c.put(ConsumerConfig.CLIENT_ID_CONFIG, "schema-registry-reader");
+    // A delayed fetch is not woken when a commit marker moves the last stable offset: poll often
+    // so a write is read back (and visible) within tens of milliseconds.
+    c.put(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, 50);
     c.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class);
     c.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class);
     consumer = new KafkaConsumer<>(c);
@@ -183,19 +186,36 @@ final class KafkaSchemaLog implements SchemaLog {
 
   @Override
   public void awaitCaughtUp() {
-    long target;
-    try {
-      target = admin.listOffsets(Map.of(partition, OffsetSpec.latest()),
-              new ListOffsetsOptions(IsolationLevel.READ_COMMITTED))
-          .partitionResult(partition).get(timeout.toMillis(), TimeUnit.MILLISECONDS).offset();
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw RegistryException.storeError("interrupted", e);
-    } catch (ExecutionException | java.util.concurrent.TimeoutException e) {
-      throw RegistryException.storeError("cannot read the end offset of " + topic + ": "
-          + (e.getCause() != null ? e.getCause() : e), e);
-    }
     long deadline = System.nanoTime() + timeout.toNanos();
+    long target;
+    while (true) {
+      try {
+        target = admin.listOffsets(Map.of(partition, OffsetSpec.latest()),
+                new ListOffsetsOptions(IsolationLevel.READ_COMMITTED))
+            .partitionResult(partition)
+            .get(Math.max(1, TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime())), TimeUnit.MILLISECONDS)
+            .offset();
+        break;
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw RegistryException.storeError("interrupted", e);
+      } catch (ExecutionException e) {
+        // A topic just created may not be in every broker's metadata yet: retriable, retry.
+        if (e.getCause() instanceof org.apache.kafka.common.errors.RetriableException
+            && System.nanoTime() < deadline) {
+          try {
+            Thread.sleep(50); // back-off between metadata retries
+          } catch (InterruptedException ie) {
+            Thread.currentThread().interrupt();
+            throw RegistryException.storeError("interrupted", ie);
+          }
+          continue;
+        }
+        throw RegistryException.storeError("cannot read the end offset of " + topic + ": " + e.getCause(), e);
+      } catch (java.util.concurrent.TimeoutException e) {
+        throw RegistryException.storeError("timed out reading the end offset of " + topic, e);
+      }
+    }
     synchronized (appliedLock) {
       while (appliedUpTo < target) {
         long left = deadline - System.nanoTime();
@@ -203,6 +223,25 @@ final class KafkaSchemaLog implements SchemaLog {
           RuntimeException f = readerFailure;
           throw RegistryException.storeError("timed out reading " + topic + " up to offset " + target
               + " (at " + appliedUpTo + ")" + (f != null ? ": " + f : ""), f);
+        }
+        try {
+          appliedLock.wait(Math.max(1, TimeUnit.NANOSECONDS.toMillis(left)));
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          throw RegistryException.storeError("interrupted", e);
+        }
+      }
+    }
+  }
+
+  /** Waits until the reader has applied the record at {@code offset}. */
+  private void awaitApplied(long offset) {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    synchronized (appliedLock) {
+      while (appliedUpTo <= offset) {
+        long left = deadline - System.nanoTime();
+        if (left <= 0 || !running) {
+          throw RegistryException.storeError("timed out reading back offset " + offset + " of " + topic, readerFailure);
         }
         try {
           appliedLock.wait(Math.max(1, TimeUnit.NANOSECONDS.toMillis(left)));
@@ -231,12 +270,15 @@ final class KafkaSchemaLog implements SchemaLog {
           }
           producer.beginTransaction();
           inTransaction = true;
+          java.util.concurrent.Future<org.apache.kafka.clients.producer.RecordMetadata> lastSent = null;
           for (Entry e : d.entries()) {
-            producer.send(new ProducerRecord<>(topic, 0, e.key(), e.value()));
+            lastSent = producer.send(new ProducerRecord<>(topic, 0, e.key(), e.value()));
           }
           producer.commitTransaction();
           inTransaction = false;
-          awaitCaughtUp();
+          // commitTransaction() returns before the commit marker is written, so the last stable
+          // offset may not cover our records yet: wait for the reader to pass them instead.
+          awaitApplied(lastSent.get().offset());
           return d.result();
         } catch (RegistryException e) {
           if (e.status < 500) {
@@ -244,6 +286,12 @@ final class KafkaSchemaLog implements SchemaLog {
             throw e;
           }
           last = e;
+          dropProducer(inTransaction);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          throw RegistryException.storeError("interrupted while writing to " + topic, e);
+        } catch (ExecutionException e) {
+          last = new KafkaException(e.getCause());
           dropProducer(inTransaction);
         } catch (KafkaException e) {
           // Fenced by another instance, or the broker failed: decide again on fresh state.

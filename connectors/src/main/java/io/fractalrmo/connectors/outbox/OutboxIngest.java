@@ -3,6 +3,7 @@ package io.fractalrmo.connectors.outbox;
 import io.debezium.engine.ChangeEvent;
 import io.debezium.engine.DebeziumEngine;
 import io.debezium.engine.Header;
+import io.debezium.engine.format.Json;
 import io.debezium.engine.format.KeyValueHeaderChangeEventFormat;
 import io.debezium.engine.format.SimpleString;
 import io.fractalrmo.contracts.DlqHeaders;
@@ -63,6 +64,8 @@ public final class OutboxIngest implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(OutboxIngest.class);
   static final String STAGE = "outbox-ingest";
   private static final String ROUTED_PREFIX = "outbox.event.";
+  private static final com.fasterxml.jackson.databind.ObjectMapper HEADER_JSON =
+      new com.fasterxml.jackson.databind.ObjectMapper();
 
   /**
    * How the ingest runs.
@@ -141,7 +144,7 @@ public final class OutboxIngest implements AutoCloseable {
         FractalSerdes.config(endpoints.schemaRegistryUrl())).serializer();
 
     this.engine = DebeziumEngine.create(KeyValueHeaderChangeEventFormat.of(
-            SimpleString.class, SimpleString.class, SimpleString.class))
+            SimpleString.class, SimpleString.class, Json.class))
         .using(engineProperties(sourceUrl, options))
         .using(new DebeziumEngine.ConnectorCallback() {
           @Override
@@ -427,12 +430,25 @@ public final class OutboxIngest implements AutoCloseable {
     }
     for (Header<Object> h : headers) {
       if (name.equals(h.getKey()) && h.getValue() != null) {
-        String v = String.valueOf(h.getValue());
+        String v = jsonHeaderText(String.valueOf(h.getValue()));
         UUID id = uuid(v);
         return id != null ? id.toString() : v;
       }
     }
     return null;
+  }
+
+  /** Header values come through Connect's JsonConverter: a JSON string, or schema + payload. */
+  static String jsonHeaderText(String json) {
+    try {
+      com.fasterxml.jackson.databind.JsonNode node = HEADER_JSON.readTree(json);
+      if (node != null && node.isObject() && node.has("payload")) {
+        node = node.get("payload");
+      }
+      return node == null || node.isNull() ? null : node.asText();
+    } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+      return json;
+    }
   }
 
   private void awaitActiveSlot(String jdbcUrl, Duration timeout) throws InterruptedException {

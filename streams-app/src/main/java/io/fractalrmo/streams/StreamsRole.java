@@ -9,6 +9,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.common.serialization.Serdes;
+import org.apache.kafka.streams.CloseOptions;
 import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.Topology;
@@ -125,7 +126,10 @@ public final class StreamsRole implements AutoCloseable {
   }
 
   private void closeQuietly() {
-    if (!streams.close(options.closeTimeout())) {
+    // Leave the group: a replacement instance is assigned the tasks at once instead of after
+    // the session timeout of this one.
+    if (!streams.close(CloseOptions.timeout(options.closeTimeout())
+        .withGroupMembershipOperation(CloseOptions.GroupMembershipOperation.LEAVE_GROUP))) {
       LOG.warn("streams app did not close within {}", options.closeTimeout());
     }
   }

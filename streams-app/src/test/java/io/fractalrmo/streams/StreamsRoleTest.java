@@ -1,0 +1,165 @@
+package io.fractalrmo.streams;
+
+import static io.fractalrmo.contracts.testing.Mothers.aTask;
+import static io.fractalrmo.contracts.testing.Mothers.anActionItem;
+import static io.fractalrmo.contracts.testing.Mothers.anErrorEvent;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.fractalrmo.contracts.ActionItem;
+import io.fractalrmo.contracts.Aspect;
+import io.fractalrmo.contracts.AspectAnalysis;
+import io.fractalrmo.contracts.DlqHeaders;
+import io.fractalrmo.contracts.Endpoints;
+import io.fractalrmo.contracts.ProtocolRule;
+import io.fractalrmo.contracts.RuleStatus;
+import io.fractalrmo.contracts.RuleTrial;
+import io.fractalrmo.contracts.TaskState;
+import io.fractalrmo.contracts.TaskStatus;
+import io.fractalrmo.contracts.TopicCatalog;
+import io.fractalrmo.contracts.TrialArm;
+import io.fractalrmo.contracts.TrialPhase;
+import io.fractalrmo.contracts.ValidationOutcome;
+import io.fractalrmo.registry.testing.TestStack;
+import io.fractalrmo.streams.merge.PlanPolicy;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Objects;
+import java.util.stream.Stream;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The streams role on a real broker and registry: DLQ, plan and status, and the learning loop
+ * across a restart whose state directory is wiped, so every decision must come back from the
+ * changelogs.
+ */
+class StreamsRoleTest {
+
+  private static final Logger LOG = LoggerFactory.getLogger(StreamsRoleTest.class);
+  private static final Duration WAIT = Duration.ofSeconds(60);
+  private static TestStack stack;
+
+  @BeforeAll
+  static void start() {
+    stack = TestStack.start();
+  }
+
+  @AfterAll
+  static void stop() {
+    stack.close();
+  }
+
+  @Test
+  void shouldPlanLearnAndKeepItsDecisionsAcrossARestart(@TempDir Path stateDir) throws IOException {
+    Endpoints endpoints = stack.newEndpoints();
+    TopicCatalog t = endpoints.topics();
+    StreamsOptions options = StreamsOptions.defaults(stateDir);
+    try (KafkaIo io = new KafkaIo(endpoints);
+        KafkaIo.Reader<ActionItem> actions = io.reader(t.actionItems(), ActionItem.class);
+        KafkaIo.Reader<ProtocolRule> rules = io.reader(t.protocolRules(), ProtocolRule.class);
+        KafkaIo.Reader<RuleTrial> trials = io.reader(t.ruleTrials(), RuleTrial.class);
+        KafkaIo.Reader<TaskStatus> statuses = io.reader(t.taskStatus(), TaskStatus.class);
+        KafkaIo.Reader<RuleTrial> dlq = io.reader(t.dlq(), null)) {
+      StreamsRole role = StreamsRole.start(endpoints, options);
+
+      // a poison record goes to the DLQ with its headers, and processing goes on
+      io.sendRaw(t.tasks(), "bad", "not avro".getBytes(StandardCharsets.UTF_8));
+      ConsumerRecord<String, byte[]> dead = dlq.until(l -> !l.isEmpty(), WAIT).get(0);
+      assertThat(dead.key()).isEqualTo("bad");
+      assertThat(new String(dead.value(), StandardCharsets.UTF_8)).isEqualTo("not avro");
+      assertThat(new String(dead.headers().lastHeader(DlqHeaders.TOPIC).value(),
+          StandardCharsets.UTF_8)).isEqualTo(t.tasks().name());
+
+      // a task and its five analyses: one plan, status PLANNED
+      Instant now = Instant.now();
+      io.send(t.tasks(), "task-ok", aTask().setTaskId("task-ok").setSubmittedAt(now).build());
+      for (Aspect a : PlanPolicy.ASPECTS) {
+        io.send(t.analyses(), "task-ok", AspectAnalysis.newBuilder().setTaskId("task-ok")
+            .setAnalyzerId("a").setAspect(a).setConfidence(1).setDurationMs(1)
+            .setAnalyzedAt(now).build());
+      }
+      actions.until(l -> l.stream().anyMatch(r -> "task-ok".equals(r.key())), WAIT);
+      statuses.until(l -> l.stream().map(statuses::value)
+          .anyMatch(s -> s.getState() == TaskState.PLANNED), WAIT);
+
+      // a burst of three alike failures: pattern, candidate, trial through Kafka
+      for (int i = 1; i <= 3; i++) {
+        io.send(t.actionItems(), "task-" + i, anActionItem().setTaskId("task-" + i)
+            .setActionId("task-" + i + ":plan:1").setCreatedAt(Instant.now()).build());
+      }
+      for (int i = 1; i <= 3; i++) {
+        io.send(t.errors(), "task-" + i, anErrorEvent().setErrorId("err-" + i)
+            .setTaskId("task-" + i).setActionId("task-" + i + ":plan:1")
+            .setOccurredAt(Instant.now()).build());
+      }
+      long errorSent = System.nanoTime();
+      rules.until(l -> !l.isEmpty(), WAIT);
+      long candidateSeen = System.nanoTime();
+      assertThat(rules.values().get(0).getStatus()).isEqualTo(RuleStatus.CANDIDATE);
+      List<ActionItem> trialItems = trialItems(actions, 6);
+      trials.until(l -> !l.isEmpty(), WAIT);
+      long trialStartedSeen = System.nanoTime();
+
+      // restart on an empty state directory: the stores come back from their changelogs
+      role.close();
+      deleteRecursively(stateDir);
+      role = StreamsRole.start(endpoints, options);
+
+      long outcomesSent = System.nanoTime();
+      for (ActionItem a : trialItems) {
+        boolean treatment = a.getTrial().getArm() == TrialArm.TREATMENT;
+        io.send(t.validationOutcomes(), a.getTaskId(), ValidationOutcome.newBuilder()
+            .setTaskId(a.getTaskId()).setActionId(a.getActionId()).setValidatorId("v")
+            .setSuccess(treatment).setLevelRequested(3).setLevelReached(treatment ? 3 : 2)
+            .setDurationMs(5).setExecutionDurationMs(treatment ? 60 : 30).setTrial(a.getTrial())
+            .setValidatedAt(Instant.now()).build());
+      }
+      long lastOutcomeSent = System.nanoTime();
+      rules.until(l -> l.size() >= 2, WAIT);
+      long activeSeen = System.nanoTime();
+      trials.until(l -> l.size() >= 2, WAIT);
+
+      // nothing repeated: one candidate, one decision, one trial of six actions
+      rules.drain(Duration.ofSeconds(2));
+      assertThat(rules.values()).extracting(ProtocolRule::getStatus, ProtocolRule::getVersion)
+          .containsExactly(org.assertj.core.groups.Tuple.tuple(RuleStatus.CANDIDATE, 1),
+              org.assertj.core.groups.Tuple.tuple(RuleStatus.ACTIVE, 2));
+      assertThat(trials.values()).extracting(RuleTrial::getPhase)
+          .containsExactly(TrialPhase.STARTED, TrialPhase.COMPLETED);
+      assertThat(trialItems(actions, 6)).hasSize(6);
+      role.close();
+
+      LOG.info("figures: error burst -> CANDIDATE visible {} ms; trial started visible {} ms after "
+          + "the candidate; last trial outcome -> ACTIVE visible {} ms (outcomes sent over {} ms)",
+          (candidateSeen - errorSent) / 1_000_000, (trialStartedSeen - candidateSeen) / 1_000_000,
+          (activeSeen - lastOutcomeSent) / 1_000_000, (lastOutcomeSent - outcomesSent) / 1_000_000);
+    }
+  }
+
+  private static List<ActionItem> trialItems(KafkaIo.Reader<ActionItem> actions, int n) {
+    actions.until(l -> l.stream().map(actions::value).filter(Objects::nonNull)
+        .filter(a -> a.getTrial() != null).count() >= n, WAIT);
+    return actions.values().stream().filter(a -> a != null && a.getTrial() != null).toList();
+  }
+
+  private static void deleteRecursively(Path dir) throws IOException {
+    try (Stream<Path> paths = Files.walk(dir)) {
+      for (Path p : paths.sorted(Comparator.reverseOrder()).toList()) {
+        if (!p.equals(dir)) {
+          Files.delete(p);
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,85 @@
+package io.fractalrmo.agentworkers.roles;
+
+import io.fractalrmo.contracts.Endpoints;
+import io.fractalrmo.contracts.TopicCatalog;
+import io.fractalrmo.registry.serde.FractalSerdes;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** What the role launchers share: group names, serde settings, per-instance resources. */
+final class RoleSupport {
+
+  private static final Logger LOG = LoggerFactory.getLogger(RoleSupport.class);
+
+  private RoleSupport() {
+  }
+
+  /** {@code <catalog prefix>fractal-<suffix>}: tenants (and tests) on one cluster never share. */
+  static String groupId(TopicCatalog catalog, String suffix) {
+    return catalog.prefix() + "fractal-" + suffix;
+  }
+
+  /**
+   * FractalSerdes defaults for the endpoints' registry, plus any role setting that is a registry
+   * client property ({@code basic.auth.*}, {@code schema.registry.*}).
+   */
+  static Map<String, Object> serdeConfig(Endpoints endpoints, RoleOptions options) {
+    Map<String, Object> config = FractalSerdes.config(endpoints.schemaRegistryUrl());
+    options.settings().forEach((k, v) -> {
+      if (k.startsWith("basic.auth.") || k.startsWith("schema.registry.")) {
+        config.put(k, v);
+      }
+    });
+    return config;
+  }
+
+  static int intSetting(RoleOptions options, String key, int defaultValue) {
+    String value = options.settings().get(key);
+    if (value == null) {
+      return defaultValue;
+    }
+    try {
+      return Integer.parseInt(value.trim());
+    } catch (NumberFormatException e) {
+      throw new IllegalArgumentException(key + " must be a whole number, was '" + value + "'");
+    }
+  }
+
+  static boolean booleanSetting(RoleOptions options, String key, boolean defaultValue) {
+    String value = options.settings().get(key);
+    return value == null ? defaultValue : Boolean.parseBoolean(value.trim());
+  }
+
+  /**
+   * Resources made per worker instance (helper processes), closed together after the workers
+   * stopped. Thread-safe: handler factories add to it while workers start.
+   */
+  static final class InstanceResources implements AutoCloseable {
+    private final List<AutoCloseable> resources = Collections.synchronizedList(new ArrayList<>());
+
+    <T extends AutoCloseable> T add(T resource) {
+      resources.add(resource);
+      return resource;
+    }
+
+    @Override
+    public void close() {
+      List<AutoCloseable> copy;
+      synchronized (resources) {
+        copy = new ArrayList<>(resources);
+        resources.clear();
+      }
+      for (AutoCloseable resource : copy) {
+        try {
+          resource.close();
+        } catch (Exception e) {
+          LOG.warn("closing {}: {}", resource, e.toString());
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,50 @@
+package io.fractalrmo.agentworkers.roles;
+
+import io.fractalrmo.agentworkers.analyzer.PythonAnalysisHelper;
+import io.fractalrmo.agentworkers.sandbox.PythonSandbox;
+import io.fractalrmo.agentworkers.validator.ValidatorHandler;
+import io.fractalrmo.agentworkers.worker.WorkerGroup;
+import io.fractalrmo.agentworkers.worker.WorkerSpec;
+import io.fractalrmo.contracts.Endpoints;
+import io.fractalrmo.contracts.ExecutionResult;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The validators: {@code instances} workers in group {@code fractal-validator} on
+ * {@code fractal.execution-results}, sharing one Python sandbox; each instance has its own
+ * analysis helper process. Settings as for {@link ExecutorRole} ({@code sandbox.*}).
+ */
+public final class ValidatorRole {
+
+  public static final String NAME = "validator";
+
+  private ValidatorRole() {
+  }
+
+  /** Starts the validators and returns once every worker has joined the group. */
+  public static RunningRole start(Endpoints endpoints, RoleOptions options) {
+    Map<String, Object> serdes = RoleSupport.serdeConfig(endpoints, options);
+    List<AutoCloseable> shared = new ArrayList<>();
+    RoleSupport.InstanceResources helpers = new RoleSupport.InstanceResources();
+    shared.add(helpers);
+    try {
+      PythonSandbox sandbox = PythonSandbox.create(new PythonSandbox.Options(
+          RoleSupport.intSetting(options, "sandbox.warm-pool", options.instances() + 1),
+          RoleSupport.booleanSetting(options, "sandbox.bubblewrap", true)));
+      shared.add(sandbox);
+      WorkerSpec<ExecutionResult> spec = options.applyTo(WorkerSpec.of(NAME, NAME,
+          RoleSupport.groupId(endpoints.topics(), NAME),
+          endpoints.topics().executionResults().name(), ExecutionResult.class,
+          agentId -> new ValidatorHandler(agentId, endpoints.topics(), sandbox,
+              helpers.add(new PythonAnalysisHelper()), Clock.systemUTC())));
+      return RunningRole.startAll(NAME,
+          List.of(() -> WorkerGroup.start(endpoints, spec, options.instances(), serdes)), shared);
+    } catch (RuntimeException e) {
+      new RunningRole(NAME, List.of(), shared).close();
+      throw e;
+    }
+  }
+}

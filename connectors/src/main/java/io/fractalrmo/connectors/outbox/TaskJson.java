@@ -12,6 +12,7 @@ import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Set;
+import java.util.UUID;
 
 /**
  * The JSON shape of a task, as an upstream system writes it into {@code outbox.payload} and as
@@ -55,6 +56,20 @@ public final class TaskJson {
    */
   public static Task parse(String json, String defaultTaskId, String defaultSource, Instant now)
       throws InvalidTaskException {
+    return parse(json, defaultTaskId, true, defaultSource, now);
+  }
+
+  /**
+   * Reads a task handed in directly (e.g. {@code fractal submit --json}): without a task_id in
+   * the document it gets a new UUID.
+   */
+  public static Task parseSubmission(String json, String defaultSource, Instant now)
+      throws InvalidTaskException {
+    return parse(json, UUID.randomUUID().toString(), false, defaultSource, now);
+  }
+
+  private static Task parse(String json, String defaultTaskId, boolean mustMatch,
+      String defaultSource, Instant now) throws InvalidTaskException {
     if (json == null || json.isBlank()) {
       throw new InvalidTaskException("payload is empty");
     }
@@ -66,7 +81,7 @@ public final class TaskJson {
     }
     // A jsonb column read through a JSON converter may arrive as a JSON string holding the object.
     if (root != null && root.isTextual()) {
-      return parse(root.asText(), defaultTaskId, defaultSource, now);
+      return parse(root.asText(), defaultTaskId, mustMatch, defaultSource, now);
     }
     if (root == null || !root.isObject()) {
       throw new InvalidTaskException("payload must be a JSON object with the Task's fields");
@@ -81,7 +96,8 @@ public final class TaskJson {
     if (taskId == null || taskId.isBlank()) {
       throw new InvalidTaskException("task_id is missing");
     }
-    if (defaultTaskId != null && root.hasNonNull("task_id") && !taskId.equals(defaultTaskId)) {
+    if (mustMatch && defaultTaskId != null && root.hasNonNull("task_id")
+        && !taskId.equals(defaultTaskId)) {
       throw new InvalidTaskException(
           "task_id '" + taskId + "' differs from the outbox aggregateid '" + defaultTaskId + "'");
     }

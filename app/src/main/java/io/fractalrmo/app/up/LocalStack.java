@@ -100,10 +100,15 @@ public final class LocalStack implements AutoCloseable {
       Ports.resolve(settings.postgresPort(), "PostgreSQL", "--postgres-port");
     }
 
-    // PostgreSQL starts while the broker does (they are independent).
+    // PostgreSQL starts and is migrated while the broker starts (they are independent).
     CompletableFuture<EmbeddedPostgres> postgres = settings.jdbcUrl().isPresent()
         ? CompletableFuture.completedFuture(null)
         : CompletableFuture.supplyAsync(() -> EmbeddedPostgres.start(dataDir.resolve("postgres"), settings.postgresPort()));
+    CompletableFuture<String> database = postgres.thenApply(pg -> {
+      String url = pg == null ? settings.jdbcUrl().get() : pg.jdbcUrl();
+      migrate(url);
+      return url;
+    });
     String bootstrap;
     try {
       if (settings.bootstrapServers().isPresent()) {
@@ -121,9 +126,9 @@ public final class LocalStack implements AutoCloseable {
         pg.pid().ifPresent(pid -> pids.put("postgres", pid));
         pids.put("postgres-watchdog", pg.watchdogPid());
       }
+      joinQuietly(database);
     }
-    EmbeddedPostgres pg = join(postgres);
-    String jdbc = settings.jdbcUrl().orElseGet(() -> pg.jdbcUrl());
+    String jdbc = join(database);
 
     String registryUrl;
     if (settings.schemaRegistryUrl().isPresent()) {
@@ -142,22 +147,30 @@ public final class LocalStack implements AutoCloseable {
     }
     endpoints = new Endpoints(bootstrap, registryUrl, Optional.of(jdbc), settings.catalog());
 
+    long phase = System.nanoTime();
     TopicProvisioner.provision(bootstrap, settings.catalog(), settings.replicationFactor());
     registerSchemas(registryUrl, settings);
-    try {
-      Migrations.apply(jdbc);
-    } catch (RuntimeException e) {
-      throw new PlatformException("cannot bring the database at " + jdbc + " to this release's schema: " + e.getMessage(), e);
-    }
+    LOG.info("{} topics and their value schemas ready in {} ms", settings.catalog().all().size(),
+        (System.nanoTime() - phase) / 1_000_000);
 
     if (settings.startRoles()) {
       for (Roles.Role role : Roles.all()) {
         try {
+          phase = System.nanoTime();
           push("role " + role.name(), role.starter().start(endpoints, Roles.Settings.defaults()));
+          LOG.info("role {} started in {} ms", role.name(), (System.nanoTime() - phase) / 1_000_000);
         } catch (Exception e) {
           throw new PlatformException("role " + role.name() + " did not start: " + e.getMessage(), e);
         }
       }
+    }
+  }
+
+  private static void migrate(String jdbc) {
+    try {
+      Migrations.apply(jdbc);
+    } catch (RuntimeException e) {
+      throw new PlatformException("cannot bring the database at " + jdbc + " to this release's schema: " + e.getMessage(), e);
     }
   }
 

@@ -111,7 +111,7 @@ public final class EmbeddedKafka implements AutoCloseable {
     command.add("-Dlog4j2.configurationFile=" + log4j.toUri());
     command.add("-Dlog4j.shutdownHookEnabled=false");
     command.add("-cp");
-    command.add(System.getProperty("java.class.path"));
+    command.add(absoluteClassPath());
     command.add(BrokerMain.class.getName());
     command.add(serverProperties.toString());
     command.add(logDir.toString());
@@ -273,6 +273,21 @@ public final class EmbeddedKafka implements AutoCloseable {
       Thread.currentThread().interrupt();
       throw new PlatformException("interrupted while waiting for the Kafka broker", e);
     }
+  }
+
+  /** This JVM's class path with every entry absolute (the broker runs in its data dir). */
+  private static String absoluteClassPath() {
+    StringBuilder out = new StringBuilder();
+    for (String entry : System.getProperty("java.class.path").split(java.io.File.pathSeparator)) {
+      if (entry.isEmpty()) {
+        continue;
+      }
+      if (out.length() > 0) {
+        out.append(java.io.File.pathSeparatorChar);
+      }
+      out.append(Path.of(entry).toAbsolutePath().normalize());
+    }
+    return out.toString();
   }
 
   private static int previousOrFree(Properties state, String key) {

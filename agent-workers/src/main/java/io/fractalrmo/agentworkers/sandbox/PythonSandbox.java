@@ -65,11 +65,16 @@ public final class PythonSandbox implements AutoCloseable {
   private final Path bwrap;
   private final boolean root;
   private final Isolation isolation;
-  private final BlockingQueue<Process> pool;
+  private final BlockingQueue<Launcher> pool;
+
+  /** A started launcher: its readiness ("ready" line), its result line and its stderr. */
+  private record Launcher(Process process, CompletableFuture<Boolean> ready,
+      CompletableFuture<byte[]> result, CompletableFuture<byte[]> err) {}
   private final ExecutorService refiller;
   private final ExecutorService io;
   private final AtomicInteger uidSeq = new AtomicInteger();
   private final AtomicBoolean closed = new AtomicBoolean();
+  private final java.util.Set<Process> live = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
   private PythonSandbox(Options options) throws IOException {
     this.python = PythonLocator.locate();
@@ -116,6 +121,11 @@ public final class PythonSandbox implements AutoCloseable {
     return isolation;
   }
 
+  /** Launchers started and waiting for a program. */
+  public int warmCount() {
+    return pool.size();
+  }
+
   public Path python() {
     return python;
   }
@@ -125,24 +135,40 @@ public final class PythonSandbox implements AutoCloseable {
     if (closed.get()) {
       throw new IllegalStateException("sandbox closed");
     }
-    Process process = pool.poll();
-    boolean warm = process != null && process.isAlive();
-    if (process != null) {
+    Launcher launcher = pool.poll();
+    boolean warm = launcher != null && launcher.process().isAlive();
+    if (launcher != null) {
       refiller.execute(this::refill);
+      if (!warm) {
+        destroyTree(launcher.process());
+      }
     }
     if (!warm) {
-      process = start(false);
+      launcher = start(false);
     }
+    Process used = launcher.process();
     try {
-      return runIn(process, code, limits, warm);
+      return runIn(launcher, code, limits, warm);
     } finally {
-      destroyTree(process);
+      // the result is in once the launcher printed it; tearing the namespaces down is not on the
+      // caller's clock
+      io.execute(() -> {
+        destroyTree(used);
+        try {
+          used.waitFor(10, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        } finally {
+          live.remove(used);
+        }
+      });
     }
   }
 
-  private SandboxResult runIn(Process process, String code, SandboxLimits limits, boolean warm) {
-    CompletableFuture<byte[]> out = readAsync(process.getInputStream(), 64L * 1024 * 1024);
-    CompletableFuture<byte[]> err = readAsync(process.getErrorStream(), 16 * 1024);
+  private SandboxResult runIn(Launcher launcher, String code, SandboxLimits limits, boolean warm) {
+    Process process = launcher.process();
+    CompletableFuture<byte[]> out = launcher.result();
+    CompletableFuture<byte[]> err = launcher.err();
     Path hostWorkDir = null;
     try {
       ObjectNode header = JSON.createObjectNode();
@@ -172,8 +198,13 @@ public final class PythonSandbox implements AutoCloseable {
         log.debug("launcher stdin closed early", e);
       }
       long started = System.nanoTime();
-      boolean exited = process.waitFor(limits.timeoutMs() + BACKSTOP_GRACE_MS, TimeUnit.MILLISECONDS);
-      if (!exited) {
+      byte[] stdout;
+      try {
+        stdout = out.get(limits.timeoutMs() + BACKSTOP_GRACE_MS, TimeUnit.MILLISECONDS);
+      } catch (java.util.concurrent.TimeoutException e) {
+        stdout = null;
+      }
+      if (stdout == null) {
         destroyTree(process);
         long ms = (System.nanoTime() - started) / 1_000_000;
         log.warn("sandbox launcher did not finish; killed its process tree after {} ms", ms);
@@ -182,8 +213,16 @@ public final class PythonSandbox implements AutoCloseable {
                 + " ms exceeded; the sandbox was killed", null, null),
             ms, null, isolation, warm);
       }
-      byte[] stdout = out.get(5, TimeUnit.SECONDS);
-      return parse(stdout, err.getNow(new byte[0]), process.exitValue(), warm);
+      int exit = -1;
+      if (stdout.length == 0 && process.waitFor(1, TimeUnit.SECONDS)) {
+        exit = process.exitValue();
+        try {
+          err.get(1, TimeUnit.SECONDS);
+        } catch (java.util.concurrent.TimeoutException e) {
+          // the error text is only for the message
+        }
+      }
+      return parse(stdout, err.getNow(new byte[0]), exit, warm);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new IllegalStateException("interrupted while running sandboxed code", e);
@@ -230,19 +269,21 @@ public final class PythonSandbox implements AutoCloseable {
       return;
     }
     try {
-      Process p = start(true);
-      if (!pool.offer(p)) {
-        destroyTree(p);
-      }
-      if (closed.get()) {
-        drainPool();
-      }
+      Launcher l = start(true);
+      l.ready().thenAccept(ok -> {
+        if (!ok || closed.get() || !pool.offer(l)) {
+          destroyTree(l.process());
+        }
+        if (closed.get()) {
+          drainPool();
+        }
+      });
     } catch (RuntimeException e) {
       log.warn("could not start a warm sandbox launcher: {}", e.toString());
     }
   }
 
-  private Process start(boolean warm) {
+  private Launcher start(boolean warm) {
     List<String> cmd = new ArrayList<>();
     if (bwrap != null) {
       cmd.addAll(bwrapPrefix(bwrap));
@@ -266,7 +307,12 @@ public final class PythonSandbox implements AutoCloseable {
     pb.environment().put("LANG", "C.UTF-8");
     pb.directory(launcherDir.toFile());
     try {
-      return pb.start();
+      Process p = pb.start();
+      live.add(p);
+      CompletableFuture<Boolean> ready = new CompletableFuture<>();
+      CompletableFuture<byte[]> result = new CompletableFuture<>();
+      io.execute(() -> readLauncher(p.getInputStream(), ready, result));
+      return new Launcher(p, ready, result, readAsync(p.getErrorStream(), 16 * 1024));
     } catch (IOException e) {
       throw new UncheckedIOException("cannot start the sandbox: " + cmd, e);
     }
@@ -368,6 +414,40 @@ public final class PythonSandbox implements AutoCloseable {
     }, io);
   }
 
+  /** The launcher's two lines: "ready", then its result (read up to EOF if it dies early). */
+  private static void readLauncher(InputStream in, CompletableFuture<Boolean> ready,
+      CompletableFuture<byte[]> result) {
+    try (in) {
+      java.io.BufferedInputStream bin = new java.io.BufferedInputStream(in);
+      byte[] first = readLine(bin, 1024);
+      boolean ok = new String(first, StandardCharsets.UTF_8).strip().equals("ready");
+      ready.complete(ok);
+      if (!ok) {
+        result.complete(first);
+        return;
+      }
+      result.complete(readLine(bin, 64L * 1024 * 1024));
+    } catch (IOException | RuntimeException e) {
+      ready.complete(false);
+      result.complete(new byte[0]);
+    }
+  }
+
+  /** Bytes up to and including the next newline, or to EOF; at most {@code bound} kept. */
+  private static byte[] readLine(InputStream in, long bound) throws IOException {
+    ByteArrayOutputStream buf = new ByteArrayOutputStream();
+    int b;
+    while ((b = in.read()) >= 0) {
+      if (buf.size() < bound) {
+        buf.write(b);
+      }
+      if (b == '\n') {
+        break;
+      }
+    }
+    return buf.toByteArray();
+  }
+
   static void destroyTree(Process p) {
     try (Stream<ProcessHandle> d = p.descendants()) {
       d.forEach(ProcessHandle::destroyForcibly);
@@ -393,9 +473,9 @@ public final class PythonSandbox implements AutoCloseable {
   }
 
   private void drainPool() {
-    Process p;
-    while ((p = pool.poll()) != null) {
-      destroyTree(p);
+    Launcher l;
+    while ((l = pool.poll()) != null) {
+      destroyTree(l.process());
     }
   }
 
@@ -411,6 +491,13 @@ public final class PythonSandbox implements AutoCloseable {
       Thread.currentThread().interrupt();
     }
     drainPool();
+    io.shutdown();
+    try {
+      io.awaitTermination(5, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    live.forEach(PythonSandbox::destroyTree);
     io.shutdownNow();
     deleteTree(launcherDir);
   }

@@ -159,6 +159,8 @@ def _kill_sandbox(pid, own_pid_namespace, me):
 
 
 def main():
+    sys.stdout.write("ready\n")  # the pool hands out only launchers that said so
+    sys.stdout.flush()
     raw = sys.stdin.buffer.read()  # a warm launcher waits here for its program
     newline = raw.index(b"\n")
     hdr = json.loads(raw[:newline])

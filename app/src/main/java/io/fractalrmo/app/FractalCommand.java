@@ -21,6 +21,9 @@ import picocli.CommandLine.Command;
         UpCommand.class,
         RunCommand.class,
         io.fractalrmo.app.demo.DemoCommand.class,
+        io.fractalrmo.app.cli.SubmitCommand.class,
+        io.fractalrmo.app.cli.StatusCommand.class,
+        io.fractalrmo.app.cli.RulesCommand.class,
         CommandLine.HelpCommand.class,
     })
 public final class FractalCommand implements Runnable {

@@ -52,23 +52,48 @@ public record DemoPlan(List<DemoTask> wave1, List<DemoTask> wave2) {
     int learn = tasks - 2 * compare;
     List<DemoTask> wave1 = new ArrayList<>();
     List<DemoTask> wave2 = new ArrayList<>();
-    int n = 0;
-    for (Fault fault : apportion(COMPARE_MIX, compare)) {
+    int l = 0;
+    Map<String, Integer> learntModules = new LinkedHashMap<>();
+    for (Fault fault : apportion(LEARN_MIX, learn)) {
+      String id = runId + "-l" + (l++);
       FaultedCode code = next(pools, cursor, fault);
+      if (fault == Fault.MISSING_IMPORT) {
+        learntModules.merge(missingModule(code), 1, Integer::sum);
+      }
+      wave1.add(new DemoTask(id, code, 1, DemoTask.Arm.LEARN, id));
+    }
+    // A missing import is fixed by a rule for its module, learnt from a pattern of at least
+    // three occurrences: compare only on modules the learning tasks give that chance (the
+    // single 'import hashlib' of HumanEval cannot teach anything).
+    List<FaultedCode> comparableImports = pools.get(Fault.MISSING_IMPORT).stream()
+        .filter(c -> learntModules.getOrDefault(missingModule(c), 0) >= 3).toList();
+    int n = 0;
+    int imports = 0;
+    for (Fault fault : apportion(COMPARE_MIX, compare)) {
+      FaultedCode code = fault == Fault.MISSING_IMPORT && !comparableImports.isEmpty()
+          ? comparableImports.get(
+              comparableImports.size() - 1 - (imports++ % comparableImports.size()))
+          : next(pools, cursor, fault);
       String pair = runId + "-c" + (n++);
       wave1.add(new DemoTask(pair + "-off", code, 1, DemoTask.Arm.RULES_OFF, pair));
       wave2.add(new DemoTask(pair + "-on", code, 2, DemoTask.Arm.RULES_ON, pair));
-    }
-    int l = 0;
-    for (Fault fault : apportion(LEARN_MIX, learn)) {
-      String id = runId + "-l" + (l++);
-      wave1.add(new DemoTask(id, next(pools, cursor, fault), 1, DemoTask.Arm.LEARN, id));
     }
     // Interleave the comparison tasks with the learning ones so the rules-off run is spread
     // over the whole first wave instead of coming first.
     Collections.shuffle(wave1, random);
     Collections.shuffle(wave2, random);
     return new DemoPlan(List.copyOf(wave1), List.copyOf(wave2));
+  }
+
+  /** The module whose import a MISSING_IMPORT fault dropped ("typing", "math", ...). */
+  static String missingModule(FaultedCode code) {
+    String detail = code.detail();
+    if (detail.contains("from typing import")) {
+      return "typing";
+    }
+    java.util.regex.Matcher m = java.util.regex.Pattern.compile("'import ([a-z_]+)'")
+        .matcher(detail);
+    return m.find() ? m.group(1) : "";
   }
 
   private static FaultedCode next(Map<Fault, List<FaultedCode>> pools, Map<Fault, Integer> cursor,

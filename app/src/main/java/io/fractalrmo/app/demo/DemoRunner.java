@@ -252,14 +252,25 @@ public final class DemoRunner {
     FaultedCode f = t.faulted();
     Map<String, String> attributes = new LinkedHashMap<>();
     attributes.put("demo.run", t.pairId().replaceAll("-[cl][0-9]+$", ""));
-    attributes.put("demo.problem", f.problem().id());
-    attributes.put("demo.fault", f.fault().name());
-    attributes.put("demo.fault_class", f.fault().faultClass().name());
     attributes.put("demo.wave", Integer.toString(t.wave()));
     attributes.put("demo.arm", t.arm().name());
     attributes.put("demo.pair", t.pairId());
+    return task(t.taskId(), f, options.timeLimitMs(), attributes, now);
+  }
+
+  /**
+   * The {@link Task} an upstream producer would send for {@code f}: its code, HumanEval's tests
+   * and entry point, validation level 3, and the fault in the attributes (for people reading the
+   * topic; no agent looks at them).
+   */
+  public static Task task(String taskId, FaultedCode f, long timeLimitMs,
+      Map<String, String> extraAttributes, long now) {
+    Map<String, String> attributes = new LinkedHashMap<>(extraAttributes);
+    attributes.put("demo.problem", f.problem().id());
+    attributes.put("demo.fault", f.fault().name());
+    attributes.put("demo.fault_class", f.fault().faultClass().name());
     return Task.newBuilder()
-        .setTaskId(t.taskId())
+        .setTaskId(taskId)
         .setDescription(f.problem().id() + " (" + f.problem().entryPoint() + "): "
             + f.detail())
         .setPriority(3)
@@ -267,7 +278,7 @@ public final class DemoRunner {
         .setCode(f.code())
         .setEntryPoint(f.problem().entryPoint())
         .setTestCode(f.problem().test())
-        .setTimeLimitMs(options.timeLimitMs())
+        .setTimeLimitMs(timeLimitMs)
         .setMemoryLimitMb(256)
         .setValidationLevel(3)
         .setSource("fractal-demo")

@@ -36,7 +36,7 @@ import org.slf4j.LoggerFactory;
  * what the demo needs: the final state of the demo's tasks, every pattern, the latest version of
  * every rule. Reports each new pattern and each rule change to a listener as a line of text.
  */
-final class DemoWatcher implements AutoCloseable {
+public final class DemoWatcher implements AutoCloseable {
 
   private static final Logger LOG = LoggerFactory.getLogger(DemoWatcher.class);
   private static final Set<TaskState> FINAL = Set.of(TaskState.SUCCEEDED, TaskState.FAILED,
@@ -52,13 +52,14 @@ final class DemoWatcher implements AutoCloseable {
   private final Map<String, Long> submittedAt = new ConcurrentHashMap<>();
   private final Map<String, RuleView> rules = new ConcurrentHashMap<>();
   private final List<PatternView> patterns = new CopyOnWriteArrayList<>();
+  private final Map<String, Long> shownPatterns = new ConcurrentHashMap<>();
   private final Consumer<String> events;
   private final Thread thread;
   private volatile boolean running = true;
   private volatile boolean caughtUp;
   private volatile Throwable failure;
 
-  DemoWatcher(Endpoints endpoints, Map<String, Object> serdeConfig, Consumer<String> events) {
+  public DemoWatcher(Endpoints endpoints, Map<String, Object> serdeConfig, Consumer<String> events) {
     this.endpoints = endpoints;
     this.events = events;
     Properties p = new Properties();
@@ -83,26 +84,26 @@ final class DemoWatcher implements AutoCloseable {
     this.thread.setDaemon(true);
   }
 
-  void start() {
+  public void start() {
     thread.start();
   }
 
   /** Remember a task as the demo's before it is submitted. */
-  void expect(String taskId, long submittedAtMs) {
+  public void expect(String taskId, long submittedAtMs) {
     taskIds.add(taskId);
     submittedAt.put(taskId, submittedAtMs);
   }
 
-  boolean caughtUp() {
+  public boolean caughtUp() {
     return caughtUp;
   }
 
-  Throwable failure() {
+  public Throwable failure() {
     return failure;
   }
 
   /** The outcome of a task, UNFINISHED while it has no final state. */
-  TaskOutcome outcome(String taskId) {
+  public TaskOutcome outcome(String taskId) {
     TaskStatus status = finals.get(taskId);
     long submitted = submittedAt.getOrDefault(taskId, -1L);
     if (status == null) {
@@ -120,11 +121,11 @@ final class DemoWatcher implements AutoCloseable {
         finishedAt);
   }
 
-  Map<String, RuleView> rules() {
+  public Map<String, RuleView> rules() {
     return Map.copyOf(rules);
   }
 
-  List<PatternView> patterns() {
+  public List<PatternView> patterns() {
     return List.copyOf(patterns);
   }
 
@@ -175,6 +176,12 @@ final class DemoWatcher implements AutoCloseable {
           p.getWindowStart().toEpochMilli(), p.getWindowEnd().toEpochMilli(),
           p.getSuggestedAction().name(), System.currentTimeMillis());
       patterns.add(view);
+      // Hopping windows report the same burst once per window: say it once per key and size.
+      Long shown = shownPatterns.get(p.getPatternKey());
+      if (shown != null && shown >= p.getFrequency()) {
+        return;
+      }
+      shownPatterns.put(p.getPatternKey(), p.getFrequency());
       events.accept(String.format(Locale.ROOT,
           "pattern  %-40s x%d in its window, confidence %.2f, suggests %s", p.getPatternKey(),
           p.getFrequency(), p.getConfidence(), p.getSuggestedAction()));

@@ -126,10 +126,13 @@ def _child(hdr, code, out_w, err_w, rep_w, to_close):
 
 
 def _kill_sandbox(pid, own_pid_namespace, me):
-    try:
-        os.killpg(pid, signal.SIGKILL)
-    except OSError:
-        pass
+    # the run's session/process group first, repeatedly: a fork racing the kill joins the group
+    for _ in range(100):
+        try:
+            os.killpg(pid, signal.SIGKILL)
+        except OSError:
+            break
+        time.sleep(0.001)
     if not own_pid_namespace:
         return
     # Every other process of this pid namespace belongs to the program: kill them all.

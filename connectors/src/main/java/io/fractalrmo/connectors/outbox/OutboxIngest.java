@@ -6,6 +6,7 @@ import io.debezium.engine.Header;
 import io.debezium.engine.format.Json;
 import io.debezium.engine.format.KeyValueHeaderChangeEventFormat;
 import io.debezium.engine.format.SimpleString;
+import io.fractalrmo.connectors.migrations.Migrations;
 import io.fractalrmo.contracts.DlqHeaders;
 import io.fractalrmo.contracts.Endpoints;
 import io.fractalrmo.contracts.Task;
@@ -169,6 +170,8 @@ public final class OutboxIngest implements AutoCloseable {
    * ingest is down is lost.
    */
   public static OutboxIngest start(Endpoints endpoints, Options options) {
+    // outbox_ingested (the dedupe ledger) lives in the fractal database.
+    Migrations.apply(endpoints.requireJdbcUrl());
     OutboxIngest ingest;
     try {
       ingest = new OutboxIngest(endpoints, options);

@@ -1,5 +1,6 @@
 package io.fractalrmo.connectors.sink;
 
+import io.fractalrmo.connectors.migrations.Migrations;
 import io.fractalrmo.contracts.DlqHeaders;
 import io.fractalrmo.contracts.Endpoints;
 import io.fractalrmo.contracts.TopicCatalog;
@@ -147,10 +148,12 @@ public final class SinkRole implements AutoCloseable {
   }
 
   /**
-   * Starts the sink and returns once its consumer has joined the group (or after 30 s, with a
-   * warning). {@link #close()} stops it.
+   * Applies the migrations, starts the sink and returns once its consumer has joined the group
+   * (or after 30 s, with a warning). {@link #close()} stops it.
    */
   public static SinkRole start(Endpoints endpoints, Options options) {
+    // The sink owns the schema: bring it up to date (idempotent; Flyway locks against replicas).
+    Migrations.apply(endpoints.requireJdbcUrl());
     SinkRole sink = new SinkRole(endpoints, options);
     sink.thread.start();
     try {

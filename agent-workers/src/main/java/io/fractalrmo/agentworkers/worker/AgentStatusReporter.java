@@ -15,9 +15,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Publishes one agent instance's {@link AgentStatus} to {@code fractal.agent-status}, keyed by agent
- * id: every state change at once, and a heartbeat with the current state every interval (also while
- * a slow handler runs). Uses its own non-transactional producer: a status is a fact about the
+ * Publishes one agent instance's {@link AgentStatus} to {@code fractal.agent-status}, keyed by
+ * agent id: every state change at once, and a heartbeat with the current state every interval
+ * (also while a slow handler runs). Uses its own non-transactional producer: a status is a fact about the
  * agent, not part of any consume-produce transaction. Publishing never throws into the worker.
  */
 public final class AgentStatusReporter implements AutoCloseable {

@@ -56,8 +56,9 @@ import org.slf4j.LoggerFactory;
  * it: the batch in hand is committed as far as it was handled, the group is left, clients closed.
  *
  * <p>Handlers run before the transaction begins, so a slow handler never holds a transaction
- * open; a batch stops early after {@link WorkerSettings#batchTimeBudget()} so that polls stay
- * within {@code max.poll.interval.ms}.
+ * open. A transaction closes after {@link WorkerSettings#commitInterval()} of handling (one poll
+ * may take several), and a poll's handling stops after {@link WorkerSettings#batchTimeBudget()}
+ * so that polls stay within {@code max.poll.interval.ms}.
  */
 public final class TransactionalWorker<V extends SpecificRecord> implements Runnable {
 
@@ -197,54 +198,69 @@ public final class TransactionalWorker<V extends SpecificRecord> implements Runn
     }
   }
 
+  /**
+   * Handles one poll's records in one or more transactions: a transaction is committed once its
+   * records took {@link WorkerSettings#commitInterval()} (so slow handlers publish each result
+   * promptly and fast ones amortise the commit over many records); handling stops after
+   * {@link WorkerSettings#batchTimeBudget()} or a stop request, and what was not handled is read
+   * again.
+   */
   private void processBatch(ConsumerRecords<String, byte[]> records) {
     long deadline = System.nanoTime() + settings.batchTimeBudget().toNanos();
-    List<ProducerRecord<String, byte[]>> out = new ArrayList<>();
-    Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
-    int handled = 0;
-    int dlq = 0;
-    int total = records.count();
-    for (ConsumerRecord<String, byte[]> record : records) {
-      if (handled > 0 && (!running.get() || System.nanoTime() > deadline)) {
-        log.info("{}: committing {} of {} records early ({})", settings.agentId(), handled, total,
-            running.get() ? "batch time budget spent" : "stopping");
-        break;
-      }
-      transition(AgentState.BUSY, record.key());
-      Processed produced;
-      try {
-        produced = process(record);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        log.info("{}: interrupted while handling; batch not committed", settings.agentId());
-        running.set(false);
-        return;
-      } catch (TransientRecordException e) {
-        transientFailure("registry access", e.getCause());
-        rewind(records);
+    long interval = settings.commitInterval().toNanos();
+    List<ConsumerRecord<String, byte[]>> all = new ArrayList<>(records.count());
+    records.forEach(all::add);
+    Map<TopicPartition, OffsetAndMetadata> done = new HashMap<>();
+    int next = 0;
+    while (next < all.size()) {
+      if (!running.get() || System.nanoTime() > deadline) {
+        log.info("{}: {} of {} polled records left for the next poll ({})", settings.agentId(),
+            all.size() - next, all.size(), running.get() ? "batch time budget spent" : "stopping");
+        seekPastCommitted(records, done);
         return;
       }
-      if (produced.poison()) {
-        dlq++;
+      long chunkStart = System.nanoTime();
+      List<ProducerRecord<String, byte[]>> out = new ArrayList<>();
+      Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
+      int handled = 0;
+      int dlq = 0;
+      while (next < all.size() && (handled == 0
+          || (running.get() && System.nanoTime() - chunkStart < interval))) {
+        ConsumerRecord<String, byte[]> record = all.get(next);
+        transition(AgentState.BUSY, record.key());
+        Processed produced;
+        try {
+          produced = process(record);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          log.info("{}: interrupted while handling; transaction not committed",
+              settings.agentId());
+          running.set(false);
+          rewind(records);
+          return;
+        } catch (TransientRecordException e) {
+          transientFailure("registry access", e.getCause());
+          rewind(records);
+          return;
+        }
+        if (produced.poison()) {
+          dlq++;
+        }
+        out.addAll(produced.records());
+        offsets.put(new TopicPartition(record.topic(), record.partition()),
+            new OffsetAndMetadata(record.offset() + 1));
+        handled++;
+        next++;
       }
-      out.addAll(produced.records());
-      offsets.put(new TopicPartition(record.topic(), record.partition()),
-          new OffsetAndMetadata(record.offset() + 1));
-      handled++;
-    }
-    if (handled == 0) {
-      rewind(records);
-      return;
-    }
-    if (commit(out, offsets, records)) {
+      if (!commit(out, offsets, records)) {
+        return; // aborted and rewound to the committed offsets
+      }
       consecutiveFailures = 0;
       committedRecords += handled;
       dlqRecords += dlq;
+      done.putAll(offsets);
       if (status != null) {
         status.recordProcessed(handled);
-      }
-      if (handled < total) {
-        seekPastCommitted(records, offsets);
       }
     }
   }

@@ -13,8 +13,10 @@ import java.util.Objects;
  * @param inputTopics topics the worker consumes
  * @param dlqTopic where records that cannot be processed go
  * @param pollTimeout longest wait in one poll (also bounds how late a stop is noticed while idle)
- * @param batchTimeBudget handling a batch stops (and commits what is done) after this long, so a
- *     slow handler never runs into {@code max.poll.interval.ms}
+ * @param commitInterval a transaction is committed once its records took this long to handle
+ *     (at least one record per transaction): bounds how long results wait to be visible
+ * @param batchTimeBudget handling one poll's records stops after this long (the rest is read
+ *     again), so a slow handler never runs into {@code max.poll.interval.ms}
  * @param maxConsecutiveFailures transient failures in a row before the worker gives up (FAILED)
  * @param maxProducerRecreations fenced/fatal producers replaced before the worker gives up
  * @param initialBackoff first retry delay after a transient failure (doubles up to maxBackoff)
@@ -26,6 +28,7 @@ public record WorkerSettings(
     List<String> inputTopics,
     String dlqTopic,
     Duration pollTimeout,
+    Duration commitInterval,
     Duration batchTimeBudget,
     int maxConsecutiveFailures,
     int maxProducerRecreations,
@@ -41,6 +44,7 @@ public record WorkerSettings(
     }
     Objects.requireNonNull(dlqTopic, "dlqTopic");
     Objects.requireNonNull(pollTimeout, "pollTimeout");
+    Objects.requireNonNull(commitInterval, "commitInterval");
     Objects.requireNonNull(batchTimeBudget, "batchTimeBudget");
     if (maxConsecutiveFailures < 1 || maxProducerRecreations < 0) {
       throw new IllegalArgumentException("failure bounds must be positive");
@@ -49,11 +53,15 @@ public record WorkerSettings(
     Objects.requireNonNull(maxBackoff, "maxBackoff");
   }
 
-  /** Defaults: 500 ms polls, 4 min batch budget, 10 transient failures, 3 producer recreations. */
+  /**
+   * Defaults: 500 ms polls, 100 ms commit interval (as Kafka Streams under exactly-once), 4 min
+   * batch budget, 10 transient failures, 3 producer recreations.
+   */
   public static WorkerSettings defaults(String role, String agentId, List<String> inputTopics,
       String dlqTopic) {
     return new WorkerSettings(role, agentId, inputTopics, dlqTopic, Duration.ofMillis(500),
-        Duration.ofMinutes(4), 10, 3, Duration.ofMillis(100), Duration.ofSeconds(5));
+        Duration.ofMillis(100), Duration.ofMinutes(4), 10, 3, Duration.ofMillis(100),
+        Duration.ofSeconds(5));
   }
 
   /** The producer's transactional id: unique per instance, {@code <role>-<agent id>}. */
@@ -62,17 +70,24 @@ public record WorkerSettings(
   }
 
   public WorkerSettings withPollTimeout(Duration timeout) {
-    return new WorkerSettings(role, agentId, inputTopics, dlqTopic, timeout, batchTimeBudget,
-        maxConsecutiveFailures, maxProducerRecreations, initialBackoff, maxBackoff);
+    return new WorkerSettings(role, agentId, inputTopics, dlqTopic, timeout, commitInterval,
+        batchTimeBudget, maxConsecutiveFailures, maxProducerRecreations, initialBackoff,
+        maxBackoff);
+  }
+
+  public WorkerSettings withCommitInterval(Duration interval) {
+    return new WorkerSettings(role, agentId, inputTopics, dlqTopic, pollTimeout, interval,
+        batchTimeBudget, maxConsecutiveFailures, maxProducerRecreations, initialBackoff,
+        maxBackoff);
   }
 
   public WorkerSettings withBatchTimeBudget(Duration budget) {
-    return new WorkerSettings(role, agentId, inputTopics, dlqTopic, pollTimeout, budget,
-        maxConsecutiveFailures, maxProducerRecreations, initialBackoff, maxBackoff);
+    return new WorkerSettings(role, agentId, inputTopics, dlqTopic, pollTimeout, commitInterval,
+        budget, maxConsecutiveFailures, maxProducerRecreations, initialBackoff, maxBackoff);
   }
 
   public WorkerSettings withBackoff(Duration initial, Duration max) {
-    return new WorkerSettings(role, agentId, inputTopics, dlqTopic, pollTimeout, batchTimeBudget,
-        maxConsecutiveFailures, maxProducerRecreations, initial, max);
+    return new WorkerSettings(role, agentId, inputTopics, dlqTopic, pollTimeout, commitInterval,
+        batchTimeBudget, maxConsecutiveFailures, maxProducerRecreations, initial, max);
   }
 }

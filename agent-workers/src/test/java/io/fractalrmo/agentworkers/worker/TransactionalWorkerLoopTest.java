@@ -188,6 +188,50 @@ class TransactionalWorkerLoopTest {
     });
   }
 
+  @Test
+  void shouldCommitSlowRecordsInTheirOwnTransactionsWithinOnePoll() {
+    WorkerSettings settings = WorkerSettings.defaults("test", "agent-1", List.of(IN), DLQ)
+        .withCommitInterval(Duration.ofMillis(20));
+    TransactionalWorker<Task> worker = new TransactionalWorker<>(settings, consumer, () -> {
+      MockProducer<String, byte[]> p = nextProducer.get();
+      producers.add(p);
+      return p;
+    }, PlainAvro.deserializer(Task.class), (key, task) -> {
+      Thread.sleep(30); // a slow handler: longer than the commit interval
+      return echo(key, task);
+    }, PlainAvro.serializer(), status);
+    consumer.schedulePollTask(() -> assignAndAdd(List.of(task("t1"), task("t2"), task("t3"))));
+    consumer.schedulePollTask(worker::wakeup);
+
+    worker.run();
+
+    assertThat(producers.get(0).consumerGroupOffsetsHistory())
+        .extracting(byGroup -> byGroup.values().iterator().next().get(P0))
+        .containsExactly(new OffsetAndMetadata(1), new OffsetAndMetadata(2),
+            new OffsetAndMetadata(3));
+    assertThat(producers.get(0).history()).hasSize(3);
+  }
+
+  @Test
+  void shouldLeaveUnhandledRecordsForTheNextPollWhenStopped() {
+    List<String> handled = new ArrayList<>();
+    TransactionalWorker<Task>[] self = new TransactionalWorker[1];
+    self[0] = worker((key, task) -> {
+      handled.add(key);
+      if (handled.size() == 2) {
+        self[0].wakeup(); // a stop request arrives while the second record is handled
+      }
+      return echo(key, task);
+    });
+    consumer.schedulePollTask(() -> assignAndAdd(List.of(task("t1"), task("t2"), task("t3"))));
+
+    self[0].run();
+
+    assertThat(handled).containsExactly("k0", "k1");
+    assertThat(lastCommittedOffsets(producers.get(0))).containsEntry(P0, new OffsetAndMetadata(2));
+    assertThat(producers.get(0).history()).hasSize(2);
+  }
+
   @Nested
   class WhenTheTransactionFails {
 

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.fractalrmo.agentworkers.analyzer.PythonAnalysisHelper;
 import io.fractalrmo.agentworkers.executor.Actions;
+import io.fractalrmo.agentworkers.executor.ExecutorHandler;
 import io.fractalrmo.agentworkers.humaneval.HumanEvalDataset.Problem;
 import io.fractalrmo.agentworkers.sandbox.PythonSandbox;
 import io.fractalrmo.agentworkers.validator.ValidatorHandler;
@@ -29,7 +30,11 @@ import org.junit.jupiter.api.Test;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-/** All 164 canonical HumanEval solutions pass level 3 in the sandbox; one-line-deleted mutants fail sensibly. */
+/**
+ * All 164 canonical HumanEval solutions pass validation level 3 in the sandbox; the same with one
+ * line of their body deleted (the first deletion that changes the outcome) fail in the executor
+ * with a category that fits the exception.
+ */
 class HumanEvalSandboxTest {
 
   private static final Logger log = LoggerFactory.getLogger(HumanEvalSandboxTest.class);
@@ -37,6 +42,7 @@ class HumanEvalSandboxTest {
   static PythonSandbox sandbox;
   static PythonAnalysisHelper helper;
   static ValidatorHandler validator;
+  static ExecutorHandler executor;
   static ExecutorService pool;
   static List<Problem> problems;
 
@@ -45,6 +51,8 @@ class HumanEvalSandboxTest {
     sandbox = PythonSandbox.create(new PythonSandbox.Options(PARALLELISM + 1, true));
     helper = new PythonAnalysisHelper();
     validator = new ValidatorHandler("validator-he", TopicCatalog.withPrefix("t-he."), sandbox, helper, Clock.systemUTC());
+    executor = new ExecutorHandler("executor-he", TopicCatalog.withPrefix("t-he."), sandbox, helper, List::of, null,
+        Clock.systemUTC());
     pool = Executors.newFixedThreadPool(PARALLELISM);
     problems = HumanEvalDataset.load();
   }
@@ -63,6 +71,13 @@ class HumanEvalSandboxTest {
         .setExecutorId("e").setSuccess(true).setDurationMs(0).setIsolation(sandbox.isolation()).setCode(solution)
         .setEffectiveTimeoutMs(timeoutMs).setAction(a).setFinishedAt(Instant.now()).build();
     return (ValidationOutcome) validator.handle(a.getTaskId(), executed).get(0).value();
+  }
+
+  /** One run of solution + tests + check(entry_point), as the executor does it. */
+  static ExecutionResult execute(Problem p, String solution, long timeoutMs) {
+    ActionItem a = Actions.execute(solution, p.test(), p.entryPoint())
+        .setTaskId(p.taskId()).setConstraints(Actions.constraints(timeoutMs)).build();
+    return (ExecutionResult) executor.handle(a.getTaskId(), a).get(0).value();
   }
 
   @Test
@@ -99,10 +114,10 @@ class HumanEvalSandboxTest {
     List<Future<?>> futures = new ArrayList<>();
     for (Problem p : problems) {
       futures.add(pool.submit(() -> {
-        Optional<ValidationOutcome> failing = Optional.empty();
+        Optional<ExecutionResult> failing = Optional.empty();
         List<Integer> candidates = bodyLines(p.canonicalSolution());
         for (int line : candidates) {
-          ValidationOutcome v = validate(p, p.prompt() + deleteLine(p.canonicalSolution(), line), 2_000);
+          ExecutionResult v = execute(p, p.prompt() + deleteLine(p.canonicalSolution(), line), 2_000);
           if (!v.getSuccess()) {
             failing = Optional.of(v);
             break;
@@ -112,7 +127,7 @@ class HumanEvalSandboxTest {
           problemsWithoutFailingMutant.put(p.taskId(), "no deletion of " + candidates.size() + " lines fails");
           return;
         }
-        ValidationOutcome v = failing.get();
+        ExecutionResult v = failing.get();
         categories.merge(v.getErrorCategory(), 1, Integer::sum);
         String type = v.getError().getType();
         ErrorCategory c = v.getErrorCategory();

@@ -71,6 +71,8 @@ public final class KafkaIo implements AutoCloseable {
     private final TopicSpec topic;
     private final Class<T> type;
     private final List<ConsumerRecord<String, byte[]>> seen = new ArrayList<>();
+    private final List<T> values = new ArrayList<>();
+    private final org.apache.kafka.common.serialization.Deserializer<T> deserializer;
 
     private Reader(TopicSpec topic, Class<T> type) {
       this.topic = topic;
@@ -82,11 +84,23 @@ public final class KafkaIo implements AutoCloseable {
       p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
       consumer = new KafkaConsumer<>(p, new StringDeserializer(), new ByteArrayDeserializer());
       consumer.subscribe(List.of(topic.name()));
+      deserializer = type == null ? null : FractalSerdes.value(type, serdeConfig).deserializer();
     }
 
+    /** The value of a record read by this reader (deserialized once). */
     public T value(ConsumerRecord<String, byte[]> r) {
-      return r.value() == null || type == null ? null
-          : FractalSerdes.value(type, serdeConfig).deserializer().deserialize(topic.name(), r.value());
+      int i = seen.indexOf(r);
+      return i >= 0 ? values.get(i) : decode(r);
+    }
+
+    private T decode(ConsumerRecord<String, byte[]> r) {
+      return r.value() == null || deserializer == null ? null
+          : deserializer.deserialize(topic.name(), r.value());
+    }
+
+    private void add(ConsumerRecord<String, byte[]> r) {
+      seen.add(r);
+      values.add(decode(r));
     }
 
     /** Polls until {@code done} holds for everything read so far, or fails at the deadline. */
@@ -98,20 +112,20 @@ public final class KafkaIo implements AutoCloseable {
           throw new AssertionError("condition not met on " + topic.name() + " within " + timeout
               + "; read " + seen.size() + " record(s)");
         }
-        consumer.poll(Duration.ofMillis(20)).forEach(seen::add);
+        consumer.poll(Duration.ofMillis(20)).forEach(this::add);
       }
       return List.copyOf(seen);
     }
 
     public List<T> values() {
-      return seen.stream().map(this::value).toList();
+      return new ArrayList<>(values);
     }
 
     /** Everything that arrives within {@code quiet}. */
     public List<ConsumerRecord<String, byte[]>> drain(Duration quiet) {
       long end = System.nanoTime() + quiet.toNanos();
       while (System.nanoTime() < end) {
-        consumer.poll(Duration.ofMillis(50)).forEach(seen::add);
+        consumer.poll(Duration.ofMillis(50)).forEach(this::add);
       }
       return List.copyOf(seen);
     }

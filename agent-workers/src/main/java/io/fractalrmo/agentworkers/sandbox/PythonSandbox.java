@@ -72,7 +72,10 @@ public final class PythonSandbox implements AutoCloseable {
       CompletableFuture<byte[]> result, CompletableFuture<byte[]> err) {}
   private final ExecutorService refiller;
   private final ExecutorService io;
-  private final AtomicInteger uidSeq = new AtomicInteger();
+  // each instance starts at a random point of the uid range, so sandboxes of several workers on
+  // one host rarely share a uid (RLIMIT_NPROC counts per uid)
+  private final AtomicInteger uidSeq = new AtomicInteger(
+      java.util.concurrent.ThreadLocalRandom.current().nextInt(UID_RANGE));
   private final AtomicBoolean closed = new AtomicBoolean();
   private final java.util.Set<Process> live = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
@@ -170,6 +173,7 @@ public final class PythonSandbox implements AutoCloseable {
     CompletableFuture<byte[]> out = launcher.result();
     CompletableFuture<byte[]> err = launcher.err();
     Path hostWorkDir = null;
+    Integer uid = null;
     try {
       ObjectNode header = JSON.createObjectNode();
       if (bwrap != null) {
@@ -188,7 +192,8 @@ public final class PythonSandbox implements AutoCloseable {
       header.put("file_size_bytes", limits.fileSizeBytes());
       header.put("cpu_seconds", limits.cpuSeconds());
       if (root) {
-        header.put("uid", FIRST_UID + Math.floorMod(uidSeq.getAndIncrement(), UID_RANGE));
+        uid = FIRST_UID + Math.floorMod(uidSeq.getAndIncrement(), UID_RANGE);
+        header.put("uid", uid);
       }
       try (OutputStream stdin = process.getOutputStream()) {
         stdin.write(JSON.writeValueAsBytes(header));
@@ -211,7 +216,7 @@ public final class PythonSandbox implements AutoCloseable {
         return new SandboxResult(null, true, "", 0, "", 0,
             new PythonError("TimeoutError", "wall-clock limit of " + limits.timeoutMs()
                 + " ms exceeded; the sandbox was killed", null, null),
-            ms, null, isolation, warm);
+            ms, null, isolation, warm, uid);
       }
       int exit = -1;
       if (stdout.length == 0 && process.waitFor(1, TimeUnit.SECONDS)) {
@@ -222,7 +227,7 @@ public final class PythonSandbox implements AutoCloseable {
           // the error text is only for the message
         }
       }
-      return parse(stdout, err.getNow(new byte[0]), exit, warm);
+      return parse(stdout, err.getNow(new byte[0]), exit, warm, uid);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new IllegalStateException("interrupted while running sandboxed code", e);
@@ -235,7 +240,7 @@ public final class PythonSandbox implements AutoCloseable {
     }
   }
 
-  private SandboxResult parse(byte[] stdout, byte[] launcherErr, int launcherExit, boolean warm)
+  private SandboxResult parse(byte[] stdout, byte[] launcherErr, int launcherExit, boolean warm, Integer uid)
       throws IOException {
     String text = new String(stdout, StandardCharsets.UTF_8).strip();
     int lastLine = text.lastIndexOf('\n');
@@ -244,7 +249,7 @@ public final class PythonSandbox implements AutoCloseable {
       String why = new String(launcherErr, StandardCharsets.UTF_8).strip();
       return new SandboxResult(null, false, "", 0, "", 0,
           new PythonError("SandboxError", "the sandbox launcher failed (exit " + launcherExit + ")"
-              + (why.isEmpty() ? "" : ": " + why), null, null), 0, null, isolation, warm);
+              + (why.isEmpty() ? "" : ": " + why), null, null), 0, null, isolation, warm, uid);
     }
     JsonNode r = JSON.readTree(json);
     PythonError error = null;
@@ -261,7 +266,7 @@ public final class PythonSandbox implements AutoCloseable {
         r.path("stderr").asText(""), r.path("stderr_size").asLong(0),
         error, r.path("duration_ms").asLong(0),
         r.hasNonNull("peak_memory_kb") ? r.get("peak_memory_kb").asLong() : null,
-        isolation, warm);
+        isolation, warm, uid);
   }
 
   private void refill() {

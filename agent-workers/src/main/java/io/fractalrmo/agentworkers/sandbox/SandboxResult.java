@@ -5,11 +5,12 @@ import java.util.Optional;
 
 /**
  * What one sandboxed run did. {@code stdout}/{@code stderr} are truncated to the output bound,
- * {@code stdoutSize}/{@code stderrSize} are the full sizes in bytes.
+ * {@code stdoutSize}/{@code stderrSize} are the full sizes in bytes. {@code uid} is the
+ * unprivileged uid the code ran under (null when the worker is not root and keeps its own).
  */
 public record SandboxResult(Integer exitCode, boolean timedOut, String stdout, long stdoutSize,
     String stderr, long stderrSize, PythonError error, long durationMs, Long peakMemoryKb,
-    Isolation isolation, boolean warm) {
+    Isolation isolation, boolean warm, Integer uid) {
 
   public boolean success() {
     return !timedOut && error == null && exitCode != null && exitCode == 0;

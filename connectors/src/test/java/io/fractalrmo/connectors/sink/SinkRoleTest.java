@@ -99,6 +99,8 @@ class SinkRoleTest {
         Mothers.aTask().setTaskId(second).build());
     try (SinkRole sink = SinkRole.start(endpoints, options)) {
       Databases.await(WAIT, "the second task", () -> taskRows(second) == 1);
+      // counters move just after the commit that made the row visible
+      Databases.await(WAIT, "the counter", () -> sink.rowsWritten() >= 1);
       assertThat(sink.rowsWritten()).as("only the new record is applied").isEqualTo(1);
     }
     assertThat(Databases.count(url, "SELECT coalesce(sum(next_offset), 0) FROM sink_offsets"
@@ -119,6 +121,7 @@ class SinkRoleTest {
     try (SinkRole sink = SinkRole.start(endpoints,
         SinkRole.Options.defaults().withGroupId("sink-" + UUID.randomUUID()))) {
       Databases.await(WAIT, "the good task", () -> taskRows(good) == 1);
+      Databases.await(WAIT, "the DLQ counter", () -> sink.deadLettered() >= 1);
       assertThat(sink.deadLettered()).isEqualTo(1);
     }
     ConsumerRecord<byte[], byte[]> dead = readOne(endpoints, endpoints.topics().dlq());

@@ -38,7 +38,7 @@ public class AvroSerializer<T> implements Serializer<T> {
   private volatile Resolved last;
 
   /** What the fast path needs for one (subject, record schema): the id and a writer for the schema it names. */
-  private record Resolved(String subject, Schema recordSchema, int id, DatumWriter<Object> writer) {
+  private record Resolved(String topic, String subject, Schema recordSchema, int id, DatumWriter<Object> writer) {
   }
 
   public AvroSerializer() {
@@ -72,7 +72,8 @@ public class AvroSerializer<T> implements Serializer<T> {
     }
     Schema schema = container.getSchema();
     Resolved r = last;
-    if (r == null || r.recordSchema != schema || !r.subject.equals(subjectFor(topic, schema))) {
+    // The subject is a function of (topic, schema): comparing those avoids building a string per record.
+    if (r == null || r.recordSchema != schema || !r.topic.equals(topic)) {
       r = resolve(topic, schema);
       last = r;
     }
@@ -118,7 +119,7 @@ public class AvroSerializer<T> implements Serializer<T> {
       } else {
         id = client.idOf(subject, schema);
       }
-      r = new Resolved(subject, schema, id, writerFor(writeSchema, schema));
+      r = new Resolved(topic, subject, schema, id, writerFor(writeSchema, schema));
       bySchema.put(schema, r);
       return r;
     } catch (RestClientException e) {

@@ -94,7 +94,7 @@ final class KafkaSchemaLog implements SchemaLog {
     c.put(ConsumerConfig.CLIENT_ID_CONFIG, "schema-registry-reader");
     // A delayed fetch is not woken when a commit marker moves the last stable offset: poll often
     // so a write is read back (and visible) within tens of milliseconds.
-    c.put(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, 50);
+    c.put(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, 20);
     c.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class);
     c.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class);
     consumer = new KafkaConsumer<>(c);

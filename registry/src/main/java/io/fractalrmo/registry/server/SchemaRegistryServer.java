@@ -42,6 +42,14 @@ public final class SchemaRegistryServer implements AutoCloseable {
   public static final String DEFAULT_TOPIC = "_schemas";
   private static final ObjectMapper JSON = new ObjectMapper();
 
+  static {
+    // The JDK server writes headers and body separately; with Nagle on, each small answer waits
+    // for the client's delayed ACK (~40 ms). Read once per JVM, so set it before the first server.
+    if (System.getProperty("sun.net.httpserver.nodelay") == null) {
+      System.setProperty("sun.net.httpserver.nodelay", "true");
+    }
+  }
+
   /**
    * Settings: where to listen ({@code host} 127.0.0.1 and port 0 = a free port by default), the
    * schema topic, HTTP worker threads, how long a store operation may take, and extra Kafka

@@ -126,6 +126,10 @@ final class SchemaStore {
   int register(String subject, String schemaText) {
     Schema schema = parse(schemaText);
     String canonical = schema.toString();
+    Integer registered = liveIdUnder(subject, canonical);
+    if (registered != null) {
+      return registered; // already registered: answered from memory, as Confluent's followers do
+    }
     return log.writeExclusive(() -> {
       synchronized (this) {
         NavigableMap<Integer, Version> versions = subjects.getOrDefault(subject, new TreeMap<>());
@@ -151,6 +155,18 @@ final class SchemaStore {
         return new SchemaLog.Decision<>(entries, id);
       }
     });
+  }
+
+  private synchronized Integer liveIdUnder(String subject, String canonical) {
+    NavigableMap<Integer, Version> versions = subjects.get(subject);
+    if (versions != null) {
+      for (Version v : versions.values()) {
+        if (!v.deleted() && canonical.equals(schemaById.get(v.id()))) {
+          return v.id();
+        }
+      }
+    }
+    return null;
   }
 
   /** Soft or permanent delete of a whole subject; returns the versions deleted. */

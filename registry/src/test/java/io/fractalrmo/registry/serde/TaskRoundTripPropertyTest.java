@@ -18,7 +18,7 @@ import net.jqwik.api.lifecycle.BeforeContainer;
 import org.apache.kafka.common.serialization.Serde;
 
 /** Any valid Task — random and unicode strings, empty and large fields, nulls — survives serialize → deserialize. */
-class TaskRoundTripProperties {
+class TaskRoundTripPropertyTest {
 
   static SchemaRegistryServer registry;
   static Serde<Task> serde;

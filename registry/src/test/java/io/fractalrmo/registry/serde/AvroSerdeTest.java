@@ -308,6 +308,16 @@ class AvroSerdeTest {
     }
 
     @Test
+    void shouldReadTlsSettingsUnderConfluentsNames() {
+      Map<String, Object> c = new HashMap<>(Map.of("schema.registry.url", "https://127.0.0.1:8081"));
+      assertThat(io.fractalrmo.registry.client.RegistryClientConfig.from(c).sslContext()).isPresent();
+      c.put("schema.registry.ssl.truststore.location", "/nonexistent/truststore.jks");
+      c.put("schema.registry.ssl.truststore.password", "changeit");
+      assertThatThrownBy(() -> io.fractalrmo.registry.client.RegistryClientConfig.from(c))
+          .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("schema.registry.ssl.");
+    }
+
+    @Test
     void shouldRejectAMissingUrl() {
       assertThatThrownBy(() -> FractalSerdes.value(Task.class, Map.of()))
           .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("schema.registry.url");

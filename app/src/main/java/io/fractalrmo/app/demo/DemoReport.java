@@ -174,6 +174,7 @@ public final class DemoReport {
       f.put("rules_off", rateMap(rate(DemoTask.Arm.RULES_OFF, fault)));
       f.put("rules_on", rateMap(rate(DemoTask.Arm.RULES_ON, fault)));
       f.put("learning", rateMap(rate(DemoTask.Arm.LEARN, fault)));
+      f.put("failures", failures(fault));
       faults.add(f);
     }
     m.put("faults", faults);
@@ -248,6 +249,24 @@ public final class DemoReport {
     }
   }
 
+  /** How the tasks with {@code fault} failed: "STATE CATEGORY: reason" and how often, most frequent first. */
+  private Map<String, Long> failures(Fault fault) {
+    Map<String, Long> counts = new java.util.HashMap<>();
+    for (DemoTask t : plan.all()) {
+      TaskOutcome o = outcome(t);
+      if (t.fault() == fault && !o.succeeded()) {
+        String reason = o.failureReason() == null ? "" : o.failureReason().replaceAll("\\s+", " ");
+        String key = o.state() + (o.failureCategory() == null ? "" : " " + o.failureCategory())
+            + (reason.isEmpty() ? "" : ": " + (reason.length() > 100 ? reason.substring(0, 100) + "..." : reason));
+        counts.merge(key, 1L, Long::sum);
+      }
+    }
+    Map<String, Long> sorted = new LinkedHashMap<>();
+    counts.entrySet().stream().sorted(Map.Entry.<String, Long>comparingByValue().reversed()).limit(5)
+        .forEach(e -> sorted.put(e.getKey(), e.getValue()));
+    return sorted;
+  }
+
   private static Map<String, Object> rateMap(Rate r) {
     Map<String, Object> m = new LinkedHashMap<>();
     m.put("tasks", r.total());
@@ -288,14 +307,14 @@ public final class DemoReport {
         cell(rate(DemoTask.Arm.RULES_ON, Fault.FaultClass.UNFIXABLE))));
     b.append(String.format(Locale.ROOT, "canonical solutions passed: %s%n",
         pct(canonicalPassRate())));
-    b.append(String.format(Locale.ROOT, "%nrules%n%-44s %-9s %-20s %5s  %s%n", "rule", "status",
+    b.append(String.format(Locale.ROOT, "%nrules%n%-60s %-9s %-20s %5s  %s%n", "rule", "status",
         "action", "conf", "trial (error rate without -> with, mean cost)"));
     for (RuleView r : rules()) {
       String trial = r.trial() == null ? "-" : String.format(Locale.ROOT,
           "%d actions: %s -> %s, %.0f ms -> %.0f ms", r.trial().sampleSize(),
           pct(r.trial().errorRateWithout()), pct(r.trial().errorRateWith()),
           r.trial().meanDurationMsWithout(), r.trial().meanDurationMsWith());
-      b.append(String.format(Locale.ROOT, "%-44s %-9s %-20s %5.2f  %s%n", r.ruleId(),
+      b.append(String.format(Locale.ROOT, "%-60s %-9s %-20s %5.2f  %s%n", r.ruleId(),
           r.status(), r.action(), r.confidence(), trial));
     }
     if (rules.isEmpty()) {

@@ -1,0 +1,95 @@
+package io.fractalrmo.app.e2e;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.fractalrmo.app.demo.DemoReport;
+import io.fractalrmo.app.demo.DemoRunner;
+import io.fractalrmo.registry.testing.TestStack;
+import io.fractalrmo.streams.StreamsSettings;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A small demo on the real stack (broker, registry, analyzers, executors, validator, streams
+ * app), judged on its JSON report: canonical solutions pass, fixable faults are fixed once rules
+ * are adopted, wrong results stay failed, and every ACTIVE rule was tried and showed a benefit.
+ */
+class DemoEndToEndTest {
+
+  @TempDir
+  Path dir;
+
+  @Test
+  void smallDemoLearnsRulesThatFixFixableFaultsAndNothingElse() throws Exception {
+    ByteArrayOutputStream console = new ByteArrayOutputStream();
+    PrintStream out = new PrintStream(new TeeStream(console), true, StandardCharsets.UTF_8);
+    DemoReport report;
+    try (TestStack stack = TestStack.start();
+         Pipeline pipeline = Pipeline.start(stack, dir.resolve("streams"),
+             StreamsSettings.demo())) {
+      DemoRunner runner = new DemoRunner(pipeline.endpoints(), pipeline.serdeConfig(),
+          new DemoRunner.Options(30, 5, 1_000, Duration.ofSeconds(75), Duration.ofSeconds(75),
+              Duration.ofSeconds(1)), out);
+      report = runner.run();
+    }
+    out.print(report.toTable());
+    Path[] files = DemoRunner.write(report, dir.resolve("report.json"));
+    JsonNode json = new ObjectMapper().readTree(Files.readString(files[0]));
+    String text = console.toString(StandardCharsets.UTF_8);
+
+    assertThat(json.get("tasks_total").asInt()).isEqualTo(30);
+    assertThat(json.get("canonical_pass_rate").asDouble()).as(text).isEqualTo(1.0);
+    assertThat(json.get("fixable_error_rate_rules_off").asDouble()).as(text).isGreaterThan(0.9);
+    assertThat(json.get("fixable_error_rate_rules_on").asDouble()).as(text).isLessThanOrEqualTo(0.34);
+    assertThat(json.get("unfixable_error_rate_rules_off").asDouble()).as(text).isEqualTo(1.0);
+    assertThat(json.get("unfixable_error_rate_rules_on").asDouble()).as(text).isEqualTo(1.0);
+    assertThat(json.get("harmful_rules_adopted")).as(text).isEmpty();
+    assertThat(json.get("rules")).as(text).anySatisfy(r ->
+        assertThat(r.get("status").asText()).isEqualTo("ACTIVE"));
+    for (JsonNode rule : json.get("rules")) {
+      if (rule.get("status").asText().equals("ACTIVE")) {
+        JsonNode trial = rule.get("trial");
+        assertThat(trial.isNull()).as("ACTIVE rule %s without a trial", rule).isFalse();
+        assertThat(trial.get("sample_size").asInt()).isPositive();
+        assertThat(trial.get("error_rate_with").asDouble())
+            .isLessThan(trial.get("error_rate_without").asDouble());
+      }
+    }
+    assertThat(json.get("latency_ms_p50").asLong()).isPositive();
+    assertThat(json.get("latency_ms_p99").asLong())
+        .isGreaterThanOrEqualTo(json.get("latency_ms_p50").asLong());
+    assertThat(json.get("throughput_tasks_per_s").asDouble()).isPositive();
+    assertThat(json.get("duration_s").asDouble()).isPositive();
+    assertThat(text).contains("wave 1", "wave 2", "pattern", "ACTIVE");
+    assertThat(Files.readString(files[1])).contains("<svg", "ACTIVE");
+  }
+
+  /** Prints to the console as well as capturing, so a failing run can be read. */
+  private static final class TeeStream extends java.io.OutputStream {
+    private final ByteArrayOutputStream capture;
+
+    TeeStream(ByteArrayOutputStream capture) {
+      this.capture = capture;
+    }
+
+    @Override
+    public void write(int b) {
+      capture.write(b);
+      System.out.write(b);
+    }
+
+    @Override
+    public void write(byte[] b, int off, int len) {
+      capture.write(b, off, len);
+      System.out.write(b, off, len);
+    }
+  }
+}

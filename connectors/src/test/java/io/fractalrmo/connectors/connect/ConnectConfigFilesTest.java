@@ -23,6 +23,10 @@ import org.apache.kafka.connect.runtime.SinkConnectorConfig;
 import org.apache.kafka.connect.runtime.SourceConnectorConfig;
 import org.apache.kafka.connect.sink.SinkConnector;
 import org.apache.kafka.connect.transforms.Transformation;
+import io.fractalrmo.connectors.migrations.Migrations;
+import io.fractalrmo.connectors.support.Databases;
+import io.fractalrmo.registry.testing.TestStack;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
@@ -127,6 +131,23 @@ class ConnectConfigFilesTest {
         .toList();
     assertThat(errors).as("%s.validate() of %s", connector.getClass().getSimpleName(), file)
         .isEmpty();
+  }
+
+  @Test
+  void outboxSourceShouldPassThePostgresConnectorsValidationAgainstARealServer() throws Exception {
+    // validate() of the PostgreSQL connector also connects: point the file at a real server
+    // with logical decoding (only the connection coordinates change) and expect no error at all.
+    Map<String, String> config = read(DIR.resolve("debezium-outbox-source.json"));
+    String url = Databases.fresh(TestStack.sharedWithPostgres());
+    Migrations.apply(url);
+    java.net.URI uri = java.net.URI.create(url.substring("jdbc:".length()));
+    config.put("database.hostname", uri.getHost());
+    config.put("database.port", String.valueOf(uri.getPort()));
+    config.put("database.dbname", uri.getPath().substring(1));
+    config.put("database.user", "fractal");
+    config.put("database.password", "");
+    Connector connector = new io.debezium.connector.postgresql.PostgresConnector();
+    assertThat(errors(connector.validate(config).configValues())).isEmpty();
   }
 
   @ParameterizedTest

@@ -109,6 +109,32 @@ class SinkRoleTest {
   }
 
   @Test
+  void shouldStoreABacklogOfRecords() throws Exception {
+    Endpoints endpoints = stack.newEndpoints().withJdbcUrl(url);
+    int n = 2000;
+    String prefix = "backlog-" + UUID.randomUUID() + "-";
+    try (var serializer = FractalSerdes.value(io.fractalrmo.contracts.Task.class,
+             stack.serdeConfig()).serializer();
+         KafkaProducer<byte[], byte[]> producer = rawProducer(endpoints)) {
+      String topic = endpoints.topics().tasks().name();
+      for (int i = 0; i < n; i++) {
+        producer.send(new ProducerRecord<>(topic, utf8(prefix + i), serializer.serialize(topic,
+            Mothers.aTask().setTaskId(prefix + i).build())));
+      }
+      producer.flush();
+    }
+    long t0 = System.nanoTime();
+    try (SinkRole sink = SinkRole.start(endpoints,
+        SinkRole.Options.defaults().withGroupId("sink-" + UUID.randomUUID()))) {
+      Databases.await(WAIT, n + " rows", () -> Databases.count(url,
+          "SELECT count(*) FROM tasks WHERE task_id LIKE ?", prefix + "%") == n);
+    }
+    long ms = (System.nanoTime() - t0) / 1_000_000;
+    System.err.printf("sink: %d task records -> rows in %d ms (%.0f rows/s, start included)%n",
+        n, ms, n * 1000.0 / ms);
+  }
+
+  @Test
   void shouldSendAnUndeserializableRecordToTheDlqAndGoOn() throws Exception {
     Endpoints endpoints = stack.newEndpoints().withJdbcUrl(url);
     String good = "task-" + UUID.randomUUID();

@@ -3,6 +3,7 @@ package io.fractalrmo.agentworkers.analyzer;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.fractalrmo.agentworkers.sandbox.Bubblewrap;
 import io.fractalrmo.agentworkers.sandbox.PythonError;
 import io.fractalrmo.agentworkers.sandbox.PythonLocator;
 import io.fractalrmo.contracts.Aspect;
@@ -37,7 +38,9 @@ import org.slf4j.LoggerFactory;
  * {@code symtable} and {@code compile}, and looks modules up with
  * {@code importlib.util.find_spec} in the same interpreter the sandbox runs. JSON lines over
  * stdin/stdout; the script ({@code analysis_helper.py}) ships in the jar. It never executes the
- * code it is given. A request that does not answer within the timeout restarts the process.
+ * code it is given. A request that does not answer within the timeout restarts the process. With
+ * bubblewrap installed the helper runs confined like the sandbox (no network, read-only system,
+ * empty environment), in the same interpreter, so module lookups see what sandboxed code sees.
  * Thread-safe (requests are serialised).
  */
 public final class PythonAnalysisHelper implements AutoCloseable {
@@ -202,7 +205,17 @@ public final class PythonAnalysisHelper implements AutoCloseable {
     if (process != null && process.isAlive()) {
       return;
     }
-    ProcessBuilder pb = new ProcessBuilder(python.toString(), "-I", script.toString());
+    List<String> cmd = new ArrayList<>();
+    Optional<Path> bwrap = Bubblewrap.find().filter(b -> Bubblewrap.works(b, python, true));
+    if (bwrap.isPresent()) {
+      // defence in depth: the helper parses untrusted code, so it gets the sandbox's view too
+      cmd.addAll(Bubblewrap.prefix(bwrap.get(), python, true));
+      cmd.addAll(List.of("--ro-bind", script.toString(), "/fractal/analysis_helper.py",
+          python.toString(), "-I", "/fractal/analysis_helper.py"));
+    } else {
+      cmd.addAll(List.of(python.toString(), "-I", script.toString()));
+    }
+    ProcessBuilder pb = new ProcessBuilder(cmd);
     pb.environment().clear();
     pb.environment().put("PATH", "/usr/bin:/bin");
     pb.environment().put("LANG", "C.UTF-8");

@@ -11,7 +11,6 @@ import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
-import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -50,7 +49,6 @@ public final class PythonSandbox implements AutoCloseable {
   private static final long BACKSTOP_GRACE_MS = 3_000;
   private static final int FIRST_UID = 61_000;
   private static final int UID_RANGE = 4_000;
-  private static final String TMPFS_SIZE = Long.toString(64L * 1024 * 1024);
 
   /** Pool size (0 = no warm pool) and whether bubblewrap is used when present. */
   public record Options(int warmPoolSize, boolean useBubblewrap) {
@@ -93,8 +91,8 @@ public final class PythonSandbox implements AutoCloseable {
     launcherDir.toFile().setExecutable(true, false);
     this.root = "root".equals(System.getProperty("user.name")) || isUidZero();
     this.io = Executors.newCachedThreadPool(daemon("fractal-sandbox-io"));
-    Path found = options.useBubblewrap() ? findBwrap() : null;
-    this.bwrap = found != null && probe(found) ? found : null;
+    Path found = options.useBubblewrap() ? Bubblewrap.find().orElse(null) : null;
+    this.bwrap = found != null && Bubblewrap.works(found, python, !root) ? found : null;
     this.isolation = bwrap != null ? Isolation.BUBBLEWRAP : Isolation.RLIMITS;
     if (found != null && bwrap == null) {
       log.warn("bwrap at {} does not work here; falling back to rlimits only", found);
@@ -324,73 +322,9 @@ public final class PythonSandbox implements AutoCloseable {
   }
 
   private List<String> bwrapPrefix(Path bwrapBinary) {
-    List<String> c = new ArrayList<>(List.of(bwrapBinary.toString()));
-    if (root) {
-      // no user namespace: as root it would map to uid 0 and RLIMIT_NPROC would not apply;
-      // the launcher drops to an unprivileged uid instead.
-      c.addAll(List.of("--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts",
-          "--unshare-cgroup-try"));
-    } else {
-      c.add("--unshare-all");
-    }
-    c.addAll(List.of("--die-with-parent", "--new-session", "--clearenv",
-        "--setenv", "PATH", "/usr/bin:/bin", "--setenv", "HOME", "/work",
-        "--setenv", "LANG", "C.UTF-8", "--setenv", "TMPDIR", "/tmp",
-        "--ro-bind", "/usr", "/usr"));
-    for (String dir : List.of("/lib", "/lib64", "/lib32", "/bin", "/sbin")) {
-      Path p = Path.of(dir);
-      if (Files.isSymbolicLink(p)) {
-        try {
-          c.addAll(List.of("--symlink", Files.readSymbolicLink(p).toString(), dir));
-        } catch (IOException e) {
-          throw new UncheckedIOException(e);
-        }
-      } else if (Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)) {
-        c.addAll(List.of("--ro-bind", dir, dir));
-      }
-    }
-    if (!python.startsWith("/usr/")) {
-      Path prefix = python.getParent() != null && python.getParent().getParent() != null
-          ? python.getParent().getParent() : python.getParent();
-      c.addAll(List.of("--ro-bind", prefix.toString(), prefix.toString()));
-    }
-    c.addAll(List.of("--proc", "/proc", "--dev", "/dev",
-        "--size", TMPFS_SIZE, "--tmpfs", "/work",
-        "--size", TMPFS_SIZE, "--tmpfs", "/tmp",
-        "--chdir", "/work"));
-    return c;
-  }
-
-  private boolean probe(Path bwrapPath) {
-    List<String> cmd = new ArrayList<>();
-    try {
-      cmd.addAll(bwrapPrefix(bwrapPath));
-      cmd.addAll(List.of(python.toString(), "-I", "-c", "pass"));
-      Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-      CompletableFuture<byte[]> out = readAsync(p.getInputStream(), 8192);
-      if (!p.waitFor(20, TimeUnit.SECONDS)) {
-        destroyTree(p);
-        return false;
-      }
-      if (p.exitValue() != 0) {
-        log.warn("bwrap probe failed: {}", new String(out.get(1, TimeUnit.SECONDS),
-            StandardCharsets.UTF_8).strip());
-      }
-      return p.exitValue() == 0;
-    } catch (Exception e) {
-      log.warn("bwrap probe failed: {}", e.toString());
-      return false;
-    }
-  }
-
-  private static Path findBwrap() {
-    for (String dir : System.getenv().getOrDefault("PATH", "/usr/bin:/bin").split(":")) {
-      if (!dir.isEmpty() && Files.isExecutable(Path.of(dir, "bwrap"))) {
-        return Path.of(dir, "bwrap");
-      }
-    }
-    Path usual = Path.of("/usr/bin/bwrap");
-    return Files.isExecutable(usual) ? usual : null;
+    // as root: no user namespace (it would map to uid 0, for which RLIMIT_NPROC does not apply);
+    // the launcher drops to an unprivileged uid instead
+    return Bubblewrap.prefix(bwrapBinary, python, !root);
   }
 
   private static boolean isUidZero() {

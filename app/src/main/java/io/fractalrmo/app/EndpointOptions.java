@@ -76,6 +76,11 @@ public final class EndpointOptions {
     }
     Path file = defaultEndpointsFile();
     if (Files.isRegularFile(file)) {
+      Optional<Long> writer = writerPid(file);
+      if (writer.isPresent() && ProcessHandle.of(writer.get()).map(ProcessHandle::isAlive).orElse(false) == false) {
+        throw new PlatformException(file + " was left by a 'fractal up' that is no longer running (pid "
+            + writer.get() + "): start it again with 'fractal up', or pass --bootstrap-servers and --schema-registry-url");
+      }
       Endpoints fromFile = read(file).withTopics(catalog());
       return new Endpoints(
           bootstrapServers().orElse(fromFile.bootstrapServers()),
@@ -109,6 +114,16 @@ public final class EndpointOptions {
           prefix.isEmpty() ? TopicCatalog.defaults() : TopicCatalog.withPrefix(prefix));
     } catch (IOException e) {
       throw new PlatformException("cannot read " + file + ": " + e.getMessage(), e);
+    }
+  }
+
+  /** The pid of the {@code fractal up} that wrote the file, when it says. */
+  public static Optional<Long> writerPid(Path file) {
+    try {
+      JsonNode pid = new ObjectMapper().readTree(file.toFile()).path("pid");
+      return pid.canConvertToLong() ? Optional.of(pid.asLong()) : Optional.empty();
+    } catch (IOException e) {
+      return Optional.empty();
     }
   }
 

@@ -1,33 +1,64 @@
 package io.fractalrmo.app.roles;
 
+import io.fractalrmo.agentworkers.roles.AnalyzerRole;
+import io.fractalrmo.agentworkers.roles.ExecutorRole;
+import io.fractalrmo.agentworkers.roles.RoleOptions;
+import io.fractalrmo.agentworkers.roles.ValidatorRole;
+import io.fractalrmo.connectors.outbox.OutboxIngest;
 import io.fractalrmo.connectors.sink.SinkRole;
+import io.fractalrmo.contracts.Aspect;
 import io.fractalrmo.contracts.Endpoints;
+import io.fractalrmo.streams.StreamsOptions;
+import io.fractalrmo.streams.StreamsRole;
+import java.nio.file.Path;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 
 /**
- * The roles of the pipeline that this build can run, each started from an {@link Endpoints}:
- * {@code fractal up} starts all of them (in this order), {@code fractal run <role>} one. To add a
- * role, add a {@link Role} to {@link #ALL} calling the module's
+ * The roles of the pipeline, each started from an {@link Endpoints}: {@code fractal up} starts all
+ * of them (in this order: consumers of later stages first), {@code fractal run <role>} one. To add
+ * a role, add a {@link Role} to {@link #ALL} calling the module's
  * {@code start(Endpoints, <RoleOptions>)}.
  */
 public final class Roles {
 
-  /** Per-run settings from the command line, mapped onto each module's own options. */
-  public record Settings(int instances, Optional<String> aspect, Map<String, String> values) {
+  /**
+   * Per-run settings from the command line, mapped onto each module's own options.
+   *
+   * @param instances worker instances in this process (worker roles)
+   * @param aspect the analyzer aspect to run, empty = all five
+   * @param values free-form role settings ({@code --set key=value})
+   * @param stateDir where a role keeps local state (Streams stores, the outbox engine's offsets)
+   */
+  public record Settings(int instances, Optional<String> aspect, Map<String, String> values, Path stateDir) {
 
     public Settings {
       if (instances < 1) {
         throw new IllegalArgumentException("--instances must be at least 1, was " + instances);
       }
       Objects.requireNonNull(aspect, "aspect");
+      Objects.requireNonNull(stateDir, "stateDir");
       values = Map.copyOf(values);
     }
 
-    public static Settings defaults() {
-      return new Settings(1, Optional.empty(), Map.of());
+    public static Settings defaults(Path stateDir) {
+      return new Settings(1, Optional.empty(), Map.of(), stateDir);
+    }
+
+    RoleOptions workerOptions() {
+      RoleOptions options = RoleOptions.defaults().withInstances(instances).withSettings(values);
+      if (aspect.isPresent()) {
+        try {
+          options = options.withAspect(Aspect.valueOf(aspect.get().toUpperCase(Locale.ROOT)));
+        } catch (IllegalArgumentException e) {
+          throw new IllegalArgumentException("unknown --aspect '" + aspect.get() + "': choose one of "
+              + AnalyzerRole.aspects().stream().map(a -> a.name().toLowerCase(Locale.ROOT)).toList(), e);
+        }
+      }
+      return options;
     }
   }
 
@@ -51,12 +82,20 @@ public final class Roles {
       new Role("sink", "PostgreSQL sink: upserts every record topic into its table", true,
           (endpoints, settings) -> SinkRole.start(endpoints, settings.values().containsKey("group.id")
               ? SinkRole.Options.defaults().withGroupId(settings.values().get("group.id"))
-              : SinkRole.Options.defaults()))
+              : SinkRole.Options.defaults())),
+      new Role("outbox", "Debezium outbox ingest: rows of the outbox table become Tasks on fractal.tasks", true,
+          (endpoints, settings) -> OutboxIngest.start(endpoints,
+              OutboxIngest.Options.defaults(settings.stateDir().resolve("outbox")))),
+      new Role("streams", "Kafka Streams app: plan merge, task status, error patterns, protocol updater", false,
+          (endpoints, settings) -> StreamsRole.start(endpoints,
+              StreamsOptions.defaults(settings.stateDir().resolve("streams")))),
+      new Role(ValidatorRole.NAME, "validator: re-runs executed code independently (levels 1-4)", false,
+          (endpoints, settings) -> ValidatorRole.start(endpoints, settings.workerOptions())),
+      new Role(ExecutorRole.NAME, "executor: runs action items in the Python sandbox, applying active rules", false,
+          (endpoints, settings) -> ExecutorRole.start(endpoints, settings.workerOptions())),
+      new Role(AnalyzerRole.NAME, "analyzer swarm: five aspects (or one with --aspect) analyse each task", false,
+          (endpoints, settings) -> AnalyzerRole.start(endpoints, settings.workerOptions()))
   );
-
-  /** Roles the design names that this build does not offer yet. */
-  private static final List<String> PLANNED = List.of(
-      "analyzer", "executor", "validator", "streams", "outbox");
 
   private Roles() {
   }
@@ -70,8 +109,9 @@ public final class Roles {
     return ALL.stream().filter(r -> r.name().equals(name)).findFirst();
   }
 
-  /** Names of the roles still to come (for messages). */
+  /** Names of roles the design names that this build does not offer (none once all are in). */
   public static List<String> planned() {
-    return PLANNED.stream().filter(n -> byName(n).isEmpty()).toList();
+    return List.of("analyzer", "executor", "validator", "streams", "sink", "outbox").stream()
+        .filter(n -> byName(n).isEmpty()).toList();
   }
 }

@@ -43,6 +43,10 @@ public final class RunCommand implements Callable<Integer> {
   @Option(names = "--set", paramLabel = "KEY=VALUE", description = "A role setting, e.g. --set group.id=my-sink (repeatable).")
   Map<String, String> values = new LinkedHashMap<>();
 
+  @Option(names = "--state-dir", paramLabel = "DIR",
+      description = "Local state of the role (Streams stores, outbox offsets); default: a fresh temporary directory.")
+  java.nio.file.Path stateDir;
+
   @Mixin
   EndpointOptions endpointOptions;
 
@@ -57,8 +61,10 @@ public final class RunCommand implements Callable<Integer> {
     }
     PrintWriter out = spec.commandLine().getOut();
     CountDownLatch stop = Signals.stopRequested();
+    java.nio.file.Path state = stateDir != null ? stateDir
+        : java.nio.file.Files.createTempDirectory("fractal-" + chosen.name() + "-");
     try (AutoCloseable running = chosen.starter().start(endpoints,
-        new Roles.Settings(instances, Optional.ofNullable(aspect), values))) {
+        new Roles.Settings(instances, Optional.ofNullable(aspect), values, state))) {
       out.println("role " + chosen.name() + " running against " + endpoints.bootstrapServers()
           + " (registry " + endpoints.schemaRegistryUrl() + "); Ctrl-C to stop.");
       out.flush();

@@ -154,15 +154,48 @@ public final class LocalStack implements AutoCloseable {
         (System.nanoTime() - phase) / 1_000_000);
 
     if (settings.startRoles()) {
-      for (Roles.Role role : Roles.all()) {
+      startRoles();
+    }
+  }
+
+  /**
+   * Starts every role at once (each mostly waits for its consumer group or Streams rebalance),
+   * then records them in the catalogue's order so that they stop in reverse order.
+   */
+  private void startRoles() {
+    List<Roles.Role> roles = Roles.all();
+    java.util.concurrent.ExecutorService starter = java.util.concurrent.Executors.newFixedThreadPool(roles.size(), r -> {
+      Thread t = new Thread(r, "fractal-role-start");
+      t.setDaemon(true);
+      return t;
+    });
+    try {
+      List<CompletableFuture<AutoCloseable>> started = new java.util.ArrayList<>();
+      for (Roles.Role role : roles) {
+        started.add(CompletableFuture.supplyAsync(() -> {
+          long begin = System.nanoTime();
+          try {
+            AutoCloseable running = role.starter().start(endpoints, Roles.Settings.defaults(dataDir));
+            LOG.info("role {} started in {} ms", role.name(), (System.nanoTime() - begin) / 1_000_000);
+            return running;
+          } catch (Exception e) {
+            throw new PlatformException("role " + role.name() + " did not start: " + e.getMessage(), e);
+          }
+        }, starter));
+      }
+      RuntimeException failure = null;
+      for (int i = 0; i < roles.size(); i++) {
         try {
-          phase = System.nanoTime();
-          push("role " + role.name(), role.starter().start(endpoints, Roles.Settings.defaults()));
-          LOG.info("role {} started in {} ms", role.name(), (System.nanoTime() - phase) / 1_000_000);
-        } catch (Exception e) {
-          throw new PlatformException("role " + role.name() + " did not start: " + e.getMessage(), e);
+          push("role " + roles.get(i).name(), join(started.get(i)));
+        } catch (RuntimeException e) {
+          failure = failure == null ? e : failure;
         }
       }
+      if (failure != null) {
+        throw failure;
+      }
+    } finally {
+      starter.shutdown();
     }
   }
 

@@ -48,7 +48,8 @@ import org.slf4j.LoggerFactory;
  * once more after a NameError for such a name (one re-run); INCREASE_TIMEOUT re-runs a timed-out
  * action once with a longer (bounded) timeout; PROMPT_GUIDELINE goes to the model backend. A BLOCK
  * action is not run. Without code and without a model backend, the action fails with a
- * DEPENDENCY error — code is never invented.
+ * DEPENDENCY error — code is never invented. FIX_SYNTAX asks the model backend (when there is one)
+ * for a corrected version of code that does not compile; without one the code runs as it is.
  */
 public final class ExecutorHandler implements RecordHandler<ActionItem> {
 
@@ -130,6 +131,24 @@ public final class ExecutorHandler implements RecordHandler<ActionItem> {
         run.fail(new Categorized(io.fractalrmo.contracts.ErrorCategory.DEPENDENCY, "ModelBackendError",
             "model-backend"), new PythonError("ModelBackendError",
             "the model backend did not return code: " + e.getMessage(), null, null));
+        return;
+      }
+    }
+    if (action.getType() == ActionType.FIX_SYNTAX && generator != null && helper.compileError(code).isPresent()) {
+      // the analyzers found a syntax error: ask the model for a corrected version (without a
+      // backend the code runs as it is and fails with its SyntaxError)
+      List<AppliedRules.Rule> guidelines = applied.all(RuleActionKind.PROMPT_GUIDELINE);
+      guidelines.forEach(r -> run.ruleIds.add(r.ruleId()));
+      PythonError syntax = helper.compileError(code).get();
+      try {
+        code = generator.generate("Fix the " + syntax.type() + " (line " + syntax.line() + ": " + syntax.message()
+            + ") in this Python code without changing what it does:\n```python\n" + code + "\n```"
+            + (in.getPrompt() == null ? "" : "\nThe task: " + in.getPrompt()), in.getEntryPoint(),
+            AppliedRules.guidelines(guidelines));
+      } catch (Exception e) {
+        run.fail(new Categorized(io.fractalrmo.contracts.ErrorCategory.DEPENDENCY, "ModelBackendError",
+            "model-backend"), new PythonError("ModelBackendError",
+            "the model backend did not return a fix: " + e.getMessage(), null, null));
         return;
       }
     }

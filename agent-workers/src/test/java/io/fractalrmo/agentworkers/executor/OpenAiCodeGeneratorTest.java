@@ -85,6 +85,23 @@ class OpenAiCodeGeneratorTest {
   }
 
   @Test
+  void shouldAskTheModelToFixASyntaxError() {
+    CodeGenerator gen = new OpenAiCodeGenerator(url(), "m", null, Duration.ofSeconds(10));
+    try (PythonSandbox sandbox = PythonSandbox.create(new PythonSandbox.Options(1, true));
+         PythonAnalysisHelper helper = new PythonAnalysisHelper()) {
+      ExecutorHandler executor = new ExecutorHandler("exec-model", TopicCatalog.withPrefix("m."), sandbox, helper,
+          List::of, gen, Clock.systemUTC());
+      ActionItem a = Actions.execute("def add(a, b)\n    return a + b\n", "def check(c):\n    assert c(1, 2) == 3\n", "add")
+          .setType(ActionType.FIX_SYNTAX).build();
+      ExecutionResult r = (ExecutionResult) executor.handle(a.getTaskId(), a).get(0).value();
+      assertThat(r.getSuccess()).as(String.valueOf(r.getError())).isTrue();
+      assertThat(r.getCode()).isEqualTo("def add(a, b):\n    return a + b\n");
+    }
+    assertThat(requests.get(0).path("messages").get(1).path("content").asText())
+        .contains("SyntaxError").contains("line 1").contains("def add(a, b)");
+  }
+
+  @Test
   void shouldFailAsADependencyErrorWhenTheBackendFails() throws Exception {
     status = 503;
     CodeGenerator gen = new OpenAiCodeGenerator(url(), "m", null, Duration.ofSeconds(10));

@@ -43,6 +43,8 @@ import org.slf4j.LoggerFactory;
  *   <li>when every trial outcome is in, or the trial timeout passes (wall clock), the
  *       {@link TrialPolicy} decides: ACTIVE (next version, trial figures) or REJECTED; the
  *       RuleTrial COMPLETED carries the figures;</li>
+ *   <li>a CANDIDATE for which no failed action arrives within the trial timeout is REJECTED
+ *       (never trusted untried);</li>
  *   <li>a REJECTED rule is proposed again only on new evidence: failures of the pattern after
  *       the rejection (the tried ones are forgotten) and a pattern window reaching past it;</li>
  *   <li>an ACTIVE rule whose pattern has not recurred for {@code retireAfter} (wall clock) is
@@ -258,6 +260,7 @@ final class ProtocolUpdater implements Processor<String, SpecificRecord, String,
     expired.forEach(kv -> decide(kv.key, kv.value, now, true));
 
     List<ProtocolRule> quiet = new ArrayList<>();
+    List<ProtocolRule> untried = new ArrayList<>();
     try (KeyValueIterator<String, ProtocolRule> it = rules.all()) {
       while (it.hasNext()) {
         ProtocolRule r = it.next().value;
@@ -265,8 +268,22 @@ final class ProtocolUpdater implements Processor<String, SpecificRecord, String,
         if (r.getStatus() == RuleStatus.ACTIVE && seen != null
             && seen + settings.retireAfter().toMillis() <= now) {
           quiet.add(r);
+        } else if (r.getStatus() == RuleStatus.CANDIDATE && trials.get(r.getRuleId()) == null
+            && r.getUpdatedAt().toEpochMilli() + settings.trialTimeout().toMillis() <= now) {
+          untried.add(r);
         }
       }
+    }
+    for (ProtocolRule r : untried) {
+      // a rule is never trusted untried: without failed actions to re-run, it is rejected
+      ProtocolRule rejected = ProtocolRule.newBuilder(r).setVersion(r.getVersion() + 1)
+          .setStatus(RuleStatus.REJECTED)
+          .setStatusReason("no failed action of the pattern was known to try the rule on within "
+              + settings.trialTimeout())
+          .setUpdatedAt(Instant.ofEpochMilli(now)).build();
+      LOG.info("rule {} rejected (v{}): {}", r.getRuleId(), rejected.getVersion(),
+          rejected.getStatusReason());
+      publish(rejected, now);
     }
     for (ProtocolRule r : quiet) {
       ProtocolRule retired = ProtocolRule.newBuilder(r).setVersion(r.getVersion() + 1)

@@ -8,7 +8,7 @@ import java.util.Map;
  * Parameters of a rule's action ({@code RuleAction.parameters}), by kind. Executors read these
  * names:
  * <ul>
- *   <li>ADD_MISSING_IMPORTS: {@code modules} = module(s) to import, comma-separated (the
+ *   <li>ADD_MISSING_IMPORTS: {@code imports} = module(s) to import, comma-separated (the
  *       pattern's fix key; empty when unknown: the executor infers it from the NameError)</li>
  *   <li>INCREASE_TIMEOUT: {@code factor} (2.0), {@code max_timeout_ms} (60000)</li>
  *   <li>PRE_VALIDATE_SYNTAX: none</li>
@@ -18,7 +18,7 @@ import java.util.Map;
  */
 public final class RuleParameters {
 
-  public static final String MODULES = "modules";
+  public static final String IMPORTS = "imports";
   public static final String FACTOR = "factor";
   public static final String MAX_TIMEOUT_MS = "max_timeout_ms";
   public static final String ERROR_TYPE = "error_type";
@@ -32,7 +32,7 @@ public final class RuleParameters {
   public static Map<String, String> of(ErrorPattern p) {
     Map<String, String> m = new LinkedHashMap<>();
     switch (p.getSuggestedAction()) {
-      case ADD_MISSING_IMPORTS -> m.put(MODULES, p.getFixKey() == null ? "" : p.getFixKey());
+      case ADD_MISSING_IMPORTS -> m.put(IMPORTS, p.getFixKey() == null ? "" : p.getFixKey());
       case INCREASE_TIMEOUT -> {
         m.put(FACTOR, String.valueOf(DEFAULT_TIMEOUT_FACTOR));
         m.put(MAX_TIMEOUT_MS, String.valueOf(DEFAULT_MAX_TIMEOUT_MS));

@@ -136,7 +136,7 @@ class ProtocolUpdaterTopologyTest {
     assertThat(candidate.getStatus()).isEqualTo(RuleStatus.CANDIDATE);
     assertThat(candidate.getVersion()).isEqualTo(1);
     assertThat(candidate.getAction().getKind()).isEqualTo(RuleActionKind.ADD_MISSING_IMPORTS);
-    assertThat(candidate.getAction().getParameters()).containsEntry(RuleParameters.MODULES, "typing");
+    assertThat(candidate.getAction().getParameters()).containsEntry(RuleParameters.IMPORTS, "typing");
     assertThat(candidate.getCondition().getFixKey()).isEqualTo("typing");
     assertThat(candidate.getEvidence().getPatternKey()).isEqualTo(KEY);
 
@@ -270,6 +270,27 @@ class ProtocolUpdaterTopologyTest {
     ProtocolRule again = rules.readValue();
     assertThat(again.getStatus()).isEqualTo(RuleStatus.CANDIDATE);
     assertThat(again.getVersion()).isEqualTo(4);
+  }
+
+  @Test
+  void shouldRejectACandidateThatCannotBeTriedForWantOfFailedActions() {
+    patterns.pipeInput(KEY, pattern(0.9, T0), T0);   // no failed action of the pattern is known
+    assertThat(rules.readValue().getStatus()).isEqualTo(RuleStatus.CANDIDATE);
+    assertThat(trials.isEmpty()).isTrue();
+    driver.advanceWallClockTime(Duration.ofSeconds(61));
+    ProtocolRule rejected = rules.readValue();
+    assertThat(rejected.getStatus()).isEqualTo(RuleStatus.REJECTED);
+    assertThat(rejected.getStatusReason()).startsWith("no failed action");
+  }
+
+  @Test
+  void shouldStartTheTrialWhenTheFailedActionsArriveAfterThePattern() {
+    patterns.pipeInput(KEY, pattern(0.9, T0), T0);
+    assertThat(trialActions.isEmpty()).isTrue();
+    failures(1, 2, T0);
+    // the first failed action starts the trial with what is known then
+    assertThat(trials.readValue().getSampleActionIds()).containsExactly("task-1:plan:1");
+    assertThat(trialActions.readValuesToList()).hasSize(2);
   }
 
   @Test

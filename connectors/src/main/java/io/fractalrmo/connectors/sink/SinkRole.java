@@ -218,8 +218,24 @@ public final class SinkRole implements AutoCloseable {
     }
   }
 
-  /** One poll = one database transaction: rows, then the offsets that produced them. */
+  /**
+   * One poll = one database transaction: rows, then the offsets that produced them. The batch is
+   * first tried without savepoints (one round trip per row); only when a row breaks a constraint
+   * is it redone with a savepoint per record, so that the broken record alone goes to the DLQ.
+   */
   private void apply(ConsumerRecords<byte[], byte[]> records) throws SQLException {
+    try {
+      apply(records, false);
+    } catch (SQLException e) {
+      if (!isDataError(e)) {
+        throw e;
+      }
+      apply(records, true);
+    }
+  }
+
+  private void apply(ConsumerRecords<byte[], byte[]> records, boolean isolateRecords)
+      throws SQLException {
     Connection c = connection();
     List<ProducerRecord<byte[], byte[]>> dlq = new ArrayList<>();
     Map<TopicPartition, OffsetAndMetadata> next = new HashMap<>();
@@ -228,22 +244,34 @@ public final class SinkRole implements AutoCloseable {
       for (TopicPartition tp : records.partitions()) {
         List<ConsumerRecord<byte[], byte[]>> batch = records.records(tp);
         for (ConsumerRecord<byte[], byte[]> record : batch) {
-          Savepoint savepoint = c.setSavepoint();
+          SpecificRecordOrTombstone value;
           try {
-            if (store(c, record)) {
+            value = read(record);
+          } catch (RuntimeException e) {
+            // SerializationException for bad bytes, IllegalArgumentException for a record
+            // that breaks the contract: either way this record, not the sink, is broken.
+            dlq.add(deadLetter(record, e));
+            continue;
+          }
+          Savepoint savepoint = isolateRecords ? c.setSavepoint() : null;
+          try {
+            if (store(c, record, value)) {
               written++;
             }
-            c.releaseSavepoint(savepoint);
+            if (savepoint != null) {
+              c.releaseSavepoint(savepoint);
+            }
           } catch (SQLException e) {
-            if (!isDataError(e)) {
+            if (savepoint == null || !isDataError(e)) {
               throw e;
             }
             c.rollback(savepoint);
             dlq.add(deadLetter(record, e));
           } catch (RuntimeException e) {
-            // SerializationException for bad bytes, IllegalArgumentException for a record
-            // that breaks the contract: either way this record, not the sink, is broken.
-            c.rollback(savepoint);
+            // A record the row writer cannot map (it throws before executing its statement).
+            if (savepoint != null) {
+              c.rollback(savepoint);
+            }
             dlq.add(deadLetter(record, e));
           }
         }
@@ -277,19 +305,30 @@ public final class SinkRole implements AutoCloseable {
     });
   }
 
-  /** Returns true when a row was written or tombstoned. */
-  private boolean store(Connection c, ConsumerRecord<byte[], byte[]> record) throws SQLException {
-    String key = record.key() == null ? null : new String(record.key(), StandardCharsets.UTF_8);
+  /** A deserialized value, or null for a tombstone. */
+  private record SpecificRecordOrTombstone(SpecificRecord value) {
+  }
+
+  private SpecificRecordOrTombstone read(ConsumerRecord<byte[], byte[]> record) {
     if (record.value() == null) {
+      return new SpecificRecordOrTombstone(null);
+    }
+    return new SpecificRecordOrTombstone(deserializers.get(record.topic())
+        .deserialize(record.topic(), record.headers(), record.value()));
+  }
+
+  /** Returns true when a row was written or tombstoned. */
+  private boolean store(Connection c, ConsumerRecord<byte[], byte[]> record,
+      SpecificRecordOrTombstone read) throws SQLException {
+    String key = record.key() == null ? null : new String(record.key(), StandardCharsets.UTF_8);
+    if (read.value() == null) {
       if (record.topic().equals(catalog.protocolRules().name()) && key != null) {
         RowWriter.tombstoneRule(c, key, Instant.ofEpochMilli(record.timestamp()));
         return true;
       }
       return false; // a tombstone on another compacted topic: the durable record stays
     }
-    SpecificRecord value = deserializers.get(record.topic())
-        .deserialize(record.topic(), record.headers(), record.value());
-    RowWriter.write(c, value);
+    RowWriter.write(c, read.value());
     return true;
   }
 

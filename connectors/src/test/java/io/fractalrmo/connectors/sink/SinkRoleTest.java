@@ -159,6 +159,27 @@ class SinkRoleTest {
     assertThat(header(dead, DlqHeaders.EXCEPTION_CLASS)).contains("SerializationException");
   }
 
+  @Test
+  void shouldSendARecordTheDatabaseRejectsToTheDlqAndKeepTheRestOfItsBatch() throws Exception {
+    Endpoints endpoints = stack.newEndpoints().withJdbcUrl(url);
+    String bad = "task-" + UUID.randomUUID();
+    String good = "task-" + UUID.randomUUID();
+    // PostgreSQL text cannot hold NUL: the upsert fails with SQLSTATE 22021 (a data error).
+    produce(endpoints, endpoints.topics().tasks(), bad,
+        Mothers.aTask().setTaskId(bad).setDescription("a\u0000b").build());
+    produce(endpoints, endpoints.topics().tasks(), good, Mothers.aTask().setTaskId(good).build());
+
+    try (SinkRole sink = SinkRole.start(endpoints,
+        SinkRole.Options.defaults().withGroupId("sink-" + UUID.randomUUID()))) {
+      Databases.await(WAIT, "the good task", () -> taskRows(good) == 1);
+      Databases.await(WAIT, "the DLQ counter", () -> sink.deadLettered() >= 1);
+    }
+    assertThat(taskRows(bad)).isZero();
+    ConsumerRecord<byte[], byte[]> dead = readOne(endpoints, endpoints.topics().dlq());
+    assertThat(new String(dead.key(), StandardCharsets.UTF_8)).isEqualTo(bad);
+    assertThat(header(dead, DlqHeaders.EXCEPTION_CLASS)).contains("PSQLException");
+  }
+
   private static void produceAll(Endpoints e, String task, String rule) throws Exception {
     var topics = e.topics();
     produce(e, topics.tasks(), task, Mothers.aTask().setTaskId(task).build());

@@ -3,12 +3,14 @@ package io.fractalrmo.agentworkers.roles;
 import io.fractalrmo.agentworkers.analyzer.PythonAnalysisHelper;
 import io.fractalrmo.agentworkers.executor.CodeGenerator;
 import io.fractalrmo.agentworkers.executor.ExecutorHandler;
+import io.fractalrmo.agentworkers.executor.OpenAiCodeGenerator;
 import io.fractalrmo.agentworkers.rules.KafkaRuleBook;
 import io.fractalrmo.agentworkers.sandbox.PythonSandbox;
 import io.fractalrmo.agentworkers.worker.WorkerGroup;
 import io.fractalrmo.agentworkers.worker.WorkerSpec;
 import io.fractalrmo.contracts.ActionItem;
 import io.fractalrmo.contracts.Endpoints;
+import java.net.URI;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -23,7 +25,8 @@ import org.slf4j.LoggerFactory;
  * follows {@code fractal.protocol-rules}; each instance has its own analysis helper process.
  *
  * <p>Settings: {@code sandbox.warm-pool} (launchers kept warm, default instances + 1),
- * {@code sandbox.bubblewrap} (default true: used when installed).
+ * {@code sandbox.bubblewrap} (default true: used when installed), {@code model.url} and
+ * {@code model.name} (OpenAI-compatible backend for actions without code).
  */
 public final class ExecutorRole {
 
@@ -48,7 +51,7 @@ public final class ExecutorRole {
           RoleSupport.intSetting(options, "sandbox.warm-pool", options.instances() + 1),
           RoleSupport.booleanSetting(options, "sandbox.bubblewrap", true)));
       shared.add(0, sandbox);
-      CodeGenerator generator = null; // no model backend: actions without code fail clearly
+      CodeGenerator generator = modelBackend(options);
       WorkerSpec<ActionItem> spec = options.applyTo(WorkerSpec.of(NAME, NAME,
           RoleSupport.groupId(endpoints.topics(), NAME), endpoints.topics().actionItems().name(),
           ActionItem.class,
@@ -60,6 +63,28 @@ public final class ExecutorRole {
       new RunningRole(NAME, List.of(), shared).close();
       throw e;
     }
+  }
+
+  /**
+   * The model backend for actions without code: setting {@code model.url} (and optionally
+   * {@code model.name}), else the environment ({@code FRACTAL_MODEL_URL}, ...); the API key only
+   * ever comes from {@code FRACTAL_MODEL_API_KEY}. Null when none is configured: such actions
+   * then fail with a clear DEPENDENCY error.
+   */
+  static CodeGenerator modelBackend(RoleOptions options) {
+    String url = options.settings().get("model.url");
+    CodeGenerator generator;
+    if (url != null && !url.isBlank()) {
+      generator = new OpenAiCodeGenerator(URI.create(url.strip()),
+          options.settings().getOrDefault("model.name", "gpt-4o-mini"),
+          System.getenv(OpenAiCodeGenerator.KEY_ENV), Duration.ofSeconds(120));
+    } else {
+      generator = OpenAiCodeGenerator.fromEnvironment().orElse(null);
+    }
+    LOG.info("executor model backend: {}", generator == null
+        ? "none (actions without code fail with a DEPENDENCY error)" : url != null ? url
+        : System.getenv(OpenAiCodeGenerator.URL_ENV));
+    return generator;
   }
 
   private static void awaitRules(KafkaRuleBook rules) {

@@ -21,6 +21,8 @@ public final class RunningRole implements AutoCloseable {
   private final List<WorkerGroup> groups;
   private final List<AutoCloseable> shared;
   private final AtomicBoolean closed = new AtomicBoolean();
+  private final java.util.concurrent.CountDownLatch closeDone =
+      new java.util.concurrent.CountDownLatch(1);
 
   RunningRole(String name, List<WorkerGroup> groups, List<AutoCloseable> shared) {
     this.name = name;
@@ -57,8 +59,27 @@ public final class RunningRole implements AutoCloseable {
   @Override
   public void close() {
     if (!closed.compareAndSet(false, true)) {
+      awaitClose(); // e.g. a SIGTERM hook racing the application's own close: both wait
       return;
     }
+    try {
+      doClose();
+    } finally {
+      closeDone.countDown();
+    }
+  }
+
+  private void awaitClose() {
+    try {
+      if (!closeDone.await(2, java.util.concurrent.TimeUnit.MINUTES)) {
+        LOG.warn("{}: still closing after 2 minutes", name);
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  private void doClose() {
     // Stop all groups at once (each waits for its own workers), then shared resources.
     List<Thread> stoppers = new ArrayList<>();
     for (WorkerGroup group : groups) {

@@ -33,6 +33,8 @@ public final class WorkerGroup implements AutoCloseable {
   private final List<Thread> threads;
   private final List<AutoCloseable> resources;
   private final AtomicBoolean closed = new AtomicBoolean();
+  private final java.util.concurrent.CountDownLatch closeDone =
+      new java.util.concurrent.CountDownLatch(1);
 
   private WorkerGroup(String role) {
     this.role = role;
@@ -132,8 +134,27 @@ public final class WorkerGroup implements AutoCloseable {
   @Override
   public void close() {
     if (!closed.compareAndSet(false, true)) {
+      awaitClose(); // e.g. a SIGTERM hook racing the application's own close: both wait
       return;
     }
+    try {
+      doClose();
+    } finally {
+      closeDone.countDown();
+    }
+  }
+
+  private void awaitClose() {
+    try {
+      if (!closeDone.await(2, java.util.concurrent.TimeUnit.MINUTES)) {
+        LOG.warn("{}: still closing after 2 minutes", role);
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  private void doClose() {
     workers.forEach(TransactionalWorker::wakeup);
     for (int i = 0; i < workers.size(); i++) {
       TransactionalWorker<?> worker = workers.get(i);

@@ -17,8 +17,8 @@ import java.util.function.Function;
  * An echo worker in its own JVM, so a test can kill it abruptly ({@code destroyForcibly}). Args:
  * bootstrap servers, registry URL, topic prefix, output topic, group id, delay per record (ms),
  * hold-at (the n-th handled record blocks forever; 0 = never). Prints {@code SUBSCRIBED <agent>}
- * once its worker has joined and {@code HOLDING <key>} when it blocks, then runs until killed or
- * stdin closes.
+ * once its worker has joined and {@code HOLDING <key>} when it blocks, then runs until killed
+ * (SIGKILL: nothing runs; SIGTERM: the worker group closes cleanly) or stdin closes.
  */
 public final class ChildWorkerMain {
 
@@ -37,6 +37,7 @@ public final class ChildWorkerMain {
         }));
     try (WorkerGroup group = WorkerGroup.start(endpoints, spec, 1,
         FractalSerdes.config(endpoints.schemaRegistryUrl()))) {
+      group.closeOnShutdown(); // SIGTERM: finish or abort the transaction, leave the group
       out.println("SUBSCRIBED " + group.workers().get(0).agentId());
       out.flush();
       while (System.in.read() >= 0) {

@@ -5,6 +5,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.fractalrmo.agentworkers.testing.ChildWorkerMain;
 import io.fractalrmo.agentworkers.testing.Eventually;
 import io.fractalrmo.agentworkers.testing.KafkaTestSupport;
+import io.fractalrmo.contracts.AgentState;
+import io.fractalrmo.contracts.AgentStatus;
 import io.fractalrmo.contracts.Endpoints;
 import io.fractalrmo.contracts.Task;
 import io.fractalrmo.contracts.testing.Mothers;
@@ -39,7 +41,7 @@ import org.slf4j.LoggerFactory;
  * Exactly-once against the real broker: a worker in a child JVM is killed abruptly (SIGKILL, no
  * close) in the middle of its work while another instance of the same group keeps going and takes
  * over its partitions. An independent read_committed consumer then finds exactly one output per
- * input: none lost, none duplicated.
+ * input: none lost, none duplicated. And the other way to stop: SIGTERM closes the worker cleanly.
  */
 class ExactlyOnceTest {
 
@@ -116,6 +118,40 @@ class ExactlyOnceTest {
         .contains(child.agentId(), survivorId);
   }
 
+  @Test
+  void shouldLeaveTheGroupAndPublishStoppedOnSigterm() throws Exception {
+    Endpoints endpoints = stack.newEndpoints();
+    String output = endpoints.topics().prefix() + "test.echo";
+    String group = endpoints.topics().prefix() + "fractal-echo";
+    kafka.createTopic(output, 3);
+    Child child = startChild(endpoints, output, group, 0, 0);
+    try {
+      produceTasks(endpoints, 20);
+      Eventually.await(Duration.ofSeconds(60), () -> kafka.readCommitted(output).size() == 20,
+          () -> "the child handled the inputs");
+      // SIGTERM without closing our ends of its pipes (Process.destroy() would close its stdin
+      // first, and the child would end its main loop rather than be terminated).
+      child.process().toHandle().destroy();
+      assertThat(child.process().waitFor(30, TimeUnit.SECONDS)).isTrue();
+    } finally {
+      child.process().destroyForcibly();
+    }
+
+    Deserializer<AgentStatus> statuses =
+        FractalSerdes.value(AgentStatus.class, stack.serdeConfig()).deserializer();
+    String statusTopic = endpoints.topics().agentStatus().name();
+    List<AgentState> states = kafka.readCommitted(statusTopic).stream()
+        .filter(r -> child.agentId().equals(r.key()))
+        .map(r -> statuses.deserialize(statusTopic, r.value()).getNewState())
+        .toList();
+    assertThat(states).startsWith(AgentState.STARTING).endsWith(AgentState.STOPPING,
+        AgentState.STOPPED);
+    // Left the group on close: no member waits for its session (6 s) to expire.
+    assertThat(kafka.admin().describeConsumerGroups(List.of(group)).all().get().get(group)
+        .members()).isEmpty();
+    assertThat(kafka.readCommitted(output)).hasSize(20);
+  }
+
   private static String key(int i) {
     return "task-" + i;
   }
@@ -155,7 +191,9 @@ class ExactlyOnceTest {
     String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
     Path logs = Files.createDirectories(Path.of("target", "child-logs"));
     Path log = Files.createTempFile(logs, "echo-child", ".log");
-    ProcessBuilder pb = new ProcessBuilder(java, "-Xmx256m", "-cp",
+    // log4j2 would stop logging in its own shutdown hook, hiding the SIGTERM close.
+    ProcessBuilder pb = new ProcessBuilder(java, "-Xmx256m", "-Dlog4j.shutdownHookEnabled=false",
+        "-cp",
         System.getProperty("java.class.path"), ChildWorkerMain.class.getName(),
         endpoints.bootstrapServers(), endpoints.schemaRegistryUrl(), endpoints.topics().prefix(),
         output, group, String.valueOf(delayMillis), String.valueOf(holdAt))

@@ -174,7 +174,8 @@ public final class DemoReport {
       f.put("rules_off", rateMap(rate(DemoTask.Arm.RULES_OFF, fault)));
       f.put("rules_on", rateMap(rate(DemoTask.Arm.RULES_ON, fault)));
       f.put("learning", rateMap(rate(DemoTask.Arm.LEARN, fault)));
-      f.put("failures", failures(fault));
+      f.put("failures", failures(fault, null));
+      f.put("failures_rules_on", failures(fault, DemoTask.Arm.RULES_ON));
       faults.add(f);
     }
     m.put("faults", faults);
@@ -236,6 +237,24 @@ public final class DemoReport {
       waveList.add(wm);
     }
     m.put("waves", waveList);
+    List<Map<String, Object>> taskList = new ArrayList<>();
+    for (DemoTask t : plan.all()) {
+      TaskOutcome o = outcome(t);
+      Map<String, Object> tm = new LinkedHashMap<>();
+      tm.put("task_id", t.taskId());
+      tm.put("problem", t.faulted().problem().id());
+      tm.put("fault", t.fault().name());
+      tm.put("fault_detail", t.faulted().detail());
+      tm.put("wave", t.wave());
+      tm.put("arm", t.arm().name());
+      tm.put("state", o.state());
+      tm.put("failure_category", o.failureCategory());
+      tm.put("failure_reason", o.failureReason());
+      tm.put("applied_rule_ids", o.appliedRuleIds());
+      tm.put("latency_ms", o.finished() ? o.latencyMs() : null);
+      taskList.add(tm);
+    }
+    m.put("tasks", taskList);
     m.put("notes", notes);
     return m;
   }
@@ -250,14 +269,15 @@ public final class DemoReport {
   }
 
   /** How the tasks with {@code fault} failed: "STATE CATEGORY: reason" and how often, most frequent first. */
-  private Map<String, Long> failures(Fault fault) {
+  private Map<String, Long> failures(Fault fault, DemoTask.Arm arm) {
     Map<String, Long> counts = new java.util.HashMap<>();
     for (DemoTask t : plan.all()) {
       TaskOutcome o = outcome(t);
-      if (t.fault() == fault && !o.succeeded()) {
+      if (t.fault() == fault && !o.succeeded() && (arm == null || t.arm() == arm)) {
         String reason = o.failureReason() == null ? "" : o.failureReason().replaceAll("\\s+", " ");
         String key = o.state() + (o.failureCategory() == null ? "" : " " + o.failureCategory())
-            + (reason.isEmpty() ? "" : ": " + (reason.length() > 100 ? reason.substring(0, 100) + "..." : reason));
+            + (reason.isEmpty() ? "" : ": " + (reason.length() > 100 ? reason.substring(0, 100) + "..." : reason))
+            + (arm == DemoTask.Arm.RULES_ON ? " (rules applied: " + o.appliedRuleIds() + ")" : "");
         counts.merge(key, 1L, Long::sum);
       }
     }
@@ -307,6 +327,10 @@ public final class DemoReport {
         cell(rate(DemoTask.Arm.RULES_ON, Fault.FaultClass.UNFIXABLE))));
     b.append(String.format(Locale.ROOT, "canonical solutions passed: %s%n",
         pct(canonicalPassRate())));
+    for (Fault fault : List.of(Fault.MISSING_IMPORT, Fault.SLOW)) {
+      failures(fault, DemoTask.Arm.RULES_ON).forEach((why, n) -> b.append(String.format(
+          Locale.ROOT, "  still failing with rules on, %s x%d: %s%n", fault, n, why)));
+    }
     b.append(String.format(Locale.ROOT, "%nrules%n%-60s %-9s %-20s %5s  %s%n", "rule", "status",
         "action", "conf", "trial (error rate without -> with, mean cost)"));
     for (RuleView r : rules()) {

@@ -63,6 +63,7 @@ public final class PythonSandbox implements AutoCloseable {
   private final Path bwrap;
   private final boolean root;
   private final Isolation isolation;
+  private final int warmPoolSize;
   private final BlockingQueue<Launcher> pool;
 
   /** A started launcher: its readiness ("ready" line), its result line and its stderr. */
@@ -97,6 +98,7 @@ public final class PythonSandbox implements AutoCloseable {
     if (found != null && bwrap == null) {
       log.warn("bwrap at {} does not work here; falling back to rlimits only", found);
     }
+    this.warmPoolSize = options.warmPoolSize();
     this.pool = new ArrayBlockingQueue<>(Math.max(1, options.warmPoolSize()));
     this.refiller = Executors.newSingleThreadExecutor(daemon("fractal-sandbox-pool"));
     for (int i = 0; i < options.warmPoolSize(); i++) {
@@ -136,21 +138,21 @@ public final class PythonSandbox implements AutoCloseable {
     if (closed.get()) {
       throw new IllegalStateException("sandbox closed");
     }
-    Launcher launcher = pool.poll();
-    boolean warm = launcher != null && launcher.process().isAlive();
-    if (launcher != null) {
-      refiller.execute(this::refill);
-      if (!warm) {
-        destroyTree(launcher.process());
-      }
+    Launcher pooled = pool.poll();
+    boolean warm = pooled != null && pooled.process().isAlive();
+    if (pooled != null && !warm) {
+      destroyTree(pooled.process());
     }
-    if (!warm) {
-      launcher = start(false);
-    }
+    Launcher launcher = warm ? pooled : start(false);
     Process used = launcher.process();
     try {
       return runIn(launcher, code, limits, warm);
     } finally {
+      if (warmPoolSize > 0 && (pooled != null || pool.isEmpty())) {
+        // replace the launcher taken once the run is over, so starting the next one does not
+        // compete with this run for the CPU
+        refiller.execute(this::refill);
+      }
       // the result is in once the launcher printed it; tearing the namespaces down is not on the
       // caller's clock
       io.execute(() -> {

@@ -130,6 +130,11 @@ public final class LocalStack implements AutoCloseable {
     }
     String jdbc = join(database);
 
+    // Topics are created while the registry starts and the schemas are registered.
+    long phase = System.nanoTime();
+    final String kafka = bootstrap;
+    CompletableFuture<Void> topics = CompletableFuture.runAsync(
+        () -> TopicProvisioner.provision(kafka, settings.catalog(), settings.replicationFactor()));
     String registryUrl;
     if (settings.schemaRegistryUrl().isPresent()) {
       registryUrl = settings.schemaRegistryUrl().get();
@@ -138,6 +143,7 @@ public final class LocalStack implements AutoCloseable {
       try {
         registry = SchemaRegistryServer.start(bootstrap, SchemaRegistryServer.Options.defaults().withPort(registryPort));
       } catch (RuntimeException e) {
+        joinQuietly(topics);
         throw new PlatformException("the schema registry did not start: " + e.getMessage(), e);
       }
       push("schema registry", registry);
@@ -147,9 +153,12 @@ public final class LocalStack implements AutoCloseable {
     }
     endpoints = new Endpoints(bootstrap, registryUrl, Optional.of(jdbc), settings.catalog());
 
-    long phase = System.nanoTime();
-    TopicProvisioner.provision(bootstrap, settings.catalog(), settings.replicationFactor());
-    registerSchemas(registryUrl, settings);
+    try {
+      registerSchemas(registryUrl, settings);
+    } finally {
+      joinQuietly(topics);
+    }
+    join(topics);
     LOG.info("{} topics and their value schemas ready in {} ms", settings.catalog().all().size(),
         (System.nanoTime() - phase) / 1_000_000);
 

@@ -5,7 +5,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.fractalrmo.app.FractalCommand;
 import io.fractalrmo.connectors.migrations.Migrations;
 import io.fractalrmo.contracts.Endpoints;
+import io.fractalrmo.contracts.ErrorCategory;
 import io.fractalrmo.contracts.Task;
+import io.fractalrmo.contracts.TaskState;
+import io.fractalrmo.contracts.TaskStatus;
+import java.time.Instant;
+import java.util.Map;
 import io.fractalrmo.registry.serde.FractalSerdes;
 import io.fractalrmo.registry.testing.TestStack;
 import java.io.PrintWriter;
@@ -60,12 +65,33 @@ class RecordCommandsTest {
     assertThat(r.code()).as(r.err()).isZero();
     String taskId = r.out().trim();
 
-    ConsumerRecord<String, Task> record = readTask();
+    ConsumerRecord<String, Task> record = readTask(taskId);
     assertThat(record.key()).isEqualTo(taskId);
     assertThat(record.value().getTestCode()).contains("assert f(1, 2) == 3");
     assertThat(record.value().getEntryPoint()).isEqualTo("add");
     assertThat(record.value().getTimeLimitMs()).isEqualTo(3000);
     assertThat(record.value().getSource()).isEqualTo("cli");
+  }
+
+  @Test
+  void shouldWaitForTheFinalStatusAndPrintIt(@TempDir Path dir) throws Exception {
+    // The pipeline is not running here: publish the final status the streams app would write.
+    String taskId = "waited-" + UUID.randomUUID();
+    String topic = endpoints.topics().taskStatus().name();
+    try (var producer = new org.apache.kafka.clients.producer.KafkaProducer<String, TaskStatus>(
+        Map.<String, Object>of("bootstrap.servers", endpoints.bootstrapServers()),
+        new org.apache.kafka.common.serialization.StringSerializer(),
+        FractalSerdes.value(TaskStatus.class, stack.serdeConfig()).serializer())) {
+      producer.send(new org.apache.kafka.clients.producer.ProducerRecord<>(topic, taskId,
+          TaskStatus.newBuilder().setTaskId(taskId).setState(TaskState.FAILED)
+              .setFailureCategory(ErrorCategory.LOGIC).setFailureReason("AssertionError")
+              .setUpdatedAt(Instant.now()).build())).get();
+    }
+    Result r = run("submit", "--description", "d", "--task-id", taskId, "--wait",
+        "--wait-timeout", "PT30S");
+    assertThat(r.out()).startsWith(taskId + System.lineSeparator())
+        .contains("FAILED (LOGIC: AssertionError)");
+    assertThat(r.code()).as("a failed task fails the command").isEqualTo(1);
   }
 
   @Test
@@ -127,7 +153,7 @@ class RecordCommandsTest {
     return new Result(code, out.toString(), err.toString());
   }
 
-  private static ConsumerRecord<String, Task> readTask() {
+  private static ConsumerRecord<String, Task> readTask(String key) {
     Properties p = new Properties();
     p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, endpoints.bootstrapServers());
     p.put(ConsumerConfig.GROUP_ID_CONFIG, "reader-" + UUID.randomUUID());
@@ -138,10 +164,12 @@ class RecordCommandsTest {
       long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
       while (System.nanoTime() < deadline) {
         for (ConsumerRecord<String, Task> r : consumer.poll(Duration.ofMillis(200))) {
-          return r;
+          if (key.equals(r.key())) {
+            return r;
+          }
         }
       }
-      throw new AssertionError("no task on " + endpoints.topics().tasks().name());
+      throw new AssertionError("no task " + key + " on " + endpoints.topics().tasks().name());
     }
   }
 }

@@ -21,8 +21,8 @@ public final class FractalTopology {
     Sources sources = new Sources(new StreamsBuilder(), serdes);
     PlanMergeTopology.addTo(sources, topics, settings);
     TaskStatusTopology.addTo(sources, topics, settings);
-    PatternTopology.addTo(sources, topics, settings);
-    ProtocolUpdaterTopology.addTo(sources, topics, settings);
+    ProtocolUpdaterTopology.addTo(sources, topics, settings,
+        PatternTopology.addTo(sources, topics, settings));
     return sources.builder().build();
   }
 }

@@ -13,6 +13,7 @@ import org.apache.kafka.common.utils.Bytes;
 import org.apache.kafka.streams.StreamsBuilder;
 import org.apache.kafka.streams.Topology;
 import org.apache.kafka.streams.kstream.Grouped;
+import org.apache.kafka.streams.kstream.KStream;
 import org.apache.kafka.streams.kstream.Materialized;
 import org.apache.kafka.streams.kstream.Named;
 import org.apache.kafka.streams.kstream.Repartitioned;
@@ -41,7 +42,9 @@ public final class PatternTopology {
     return sources.builder().build();
   }
 
-  public static void addTo(Sources sources, TopicCatalog topics, StreamsSettings settings) {
+  /** Adds the extractor; returns the emitted patterns (also written to the topic). */
+  public static KStream<String, ErrorPattern> addTo(Sources sources, TopicCatalog topics,
+      StreamsSettings settings) {
     StreamsSettings.Patterns p = settings.patterns();
     StreamsBuilder builder = sources.builder();
     Serde<ErrorEvent> errorSerde = sources.serdes().value(ErrorEvent.class);
@@ -50,7 +53,7 @@ public final class PatternTopology {
     builder.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(EMIT_STORE),
         Serdes.String(), JsonSerde.of(EmitState.class)));
 
-    sources.stream(topics.errors(), ErrorEvent.class)
+    KStream<String, ErrorPattern> patterns = sources.stream(topics.errors(), ErrorEvent.class)
         .filter((k, e) -> e != null && e.getTrialId() == null, Named.as("pattern-skip-trials"))
         .selectKey((k, e) -> PatternKey.of(e), Named.as("pattern-key"))
         .repartition(Repartitioned.with(Serdes.String(), errorSerde).withName(REPARTITION))
@@ -66,8 +69,9 @@ public final class PatternTopology {
                 .withCachingDisabled()
                 .withRetention(p.windowSize().plus(p.grace())))
         .toStream(Named.as("pattern-window-updates"))
-        .process(() -> new PatternEmitter(p), Named.as("pattern-emit"), EMIT_STORE, LATE_STORE)
-        .to(topics.errorPatterns().name(),
-            sources.produced(ErrorPattern.class, "sink-error-patterns"));
+        .process(() -> new PatternEmitter(p), Named.as("pattern-emit"), EMIT_STORE, LATE_STORE);
+    patterns.to(topics.errorPatterns().name(),
+        sources.produced(ErrorPattern.class, "sink-error-patterns"));
+    return patterns;
   }
 }

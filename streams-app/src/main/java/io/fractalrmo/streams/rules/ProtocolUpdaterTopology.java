@@ -49,7 +49,18 @@ public final class ProtocolUpdaterTopology {
     return sources.builder().build();
   }
 
+  /** The updater alone, reading the patterns from {@code fractal.error-patterns}. */
   public static void addTo(Sources sources, TopicCatalog topics, StreamsSettings settings) {
+    addTo(sources, topics, settings, sources.stream(topics.errorPatterns(), ErrorPattern.class));
+  }
+
+  /**
+   * The updater fed by {@code emitted} — in the whole app, the pattern extractor's output
+   * stream itself, which saves reading the patterns back from their topic (one transactional
+   * hop, up to a commit interval, less between a failure and its rule).
+   */
+  public static void addTo(Sources sources, TopicCatalog topics, StreamsSettings settings,
+      KStream<String, ErrorPattern> emitted) {
     StreamsBuilder builder = sources.builder();
     RecordSerdes serdes = sources.serdes();
     StreamsSettings.Rules r = settings.rules();
@@ -78,8 +89,7 @@ public final class ProtocolUpdaterTopology {
             .repartition(Repartitioned.with(Serdes.String(), serdes.value(ActionItem.class))
                 .withName("rules-failed-by-rule"));
 
-    KStream<String, ErrorPattern> patterns = sources.stream(topics.errorPatterns(),
-            ErrorPattern.class)
+    KStream<String, ErrorPattern> patterns = emitted
         .filter((k, p) -> p != null && ProtocolUpdater.proposes(p),
             Named.as("rules-patterns-with-fix"))
         .selectKey((k, p) -> RuleIds.ruleId(p.getPatternKey(), p.getSuggestedAction()),

@@ -67,6 +67,30 @@ public final class ValidatorHandler implements RecordHandler<ExecutionResult> {
   @Override
   public List<Outgoing> handle(String key, ExecutionResult result) {
     long started = System.nanoTime();
+    try {
+      return validate(result, started);
+    } catch (RuntimeException e) {
+      // the validator itself could not work (sandbox or helper broken): say so, never drop the result
+      ActionItem action = result.getAction();
+      PythonError error = new PythonError("ValidatorError", "validation could not run: " + e.getMessage(), null, null);
+      Categorized c = new Categorized(ErrorCategory.RUNTIME, "ValidatorError", null);
+      ValidationOutcome outcome = ValidationOutcome.newBuilder()
+          .setTaskId(result.getTaskId()).setActionId(result.getActionId()).setValidatorId(validatorId)
+          .setSuccess(false).setLevelRequested(action.getValidationLevel() <= 0 ? 3 : Math.min(4, action.getValidationLevel()))
+          .setLevelReached(0).setFailedLevel(null).setChecks(List.of()).setError(error.toDetail())
+          .setErrorCategory(c.category()).setAppliedRuleIds(new ArrayList<>(result.getAppliedRuleIds()))
+          .setTrial(action.getTrial()).setDurationMs((System.nanoTime() - started) / 1_000_000)
+          .setExecutionDurationMs(result.getDurationMs()).setValidatedAt(Instant.ofEpochMilli(clock.millis()))
+          .build();
+      List<Outgoing> out = new ArrayList<>();
+      out.add(new Outgoing(catalog.validationOutcomes().name(), result.getTaskId(), outcome));
+      out.addAll(errors.log(new ErrorLogger.Failure(c, error.message(), result.getTaskId(), result.getActionId(),
+          action.getTrial() == null ? null : action.getTrial().getTrialId(), Map.of())));
+      return out;
+    }
+  }
+
+  private List<Outgoing> validate(ExecutionResult result, long started) {
     ActionItem action = result.getAction();
     int requested = action.getValidationLevel() <= 0 ? 3 : Math.min(4, action.getValidationLevel());
     String code = result.getCode() == null ? "" : result.getCode();

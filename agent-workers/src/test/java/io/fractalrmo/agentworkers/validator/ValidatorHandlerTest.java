@@ -156,6 +156,20 @@ class ValidatorHandlerTest {
   }
 
   @Test
+  void shouldReportARuntimeFailureWhenTheValidatorItselfCannotWork() {
+    PythonAnalysisHelper broken = new PythonAnalysisHelper();
+    ValidatorHandler v = new ValidatorHandler("validator-broken", catalog, sandbox, broken, Clock.systemUTC());
+    broken.close(); // its script is gone: every further request fails
+    ActionItem a = Actions.execute(ADD, CHECK, "add").build();
+    List<Outgoing> out = v.handle(a.getTaskId(), executed(a, ADD, true));
+    ValidationOutcome o = outcome(out);
+    assertThat(o.getSuccess()).isFalse();
+    assertThat(o.getErrorCategory()).isEqualTo(ErrorCategory.RUNTIME);
+    assertThat(o.getError().getType()).isEqualTo("ValidatorError");
+    assertThat(errorEvents(out)).isEqualTo(1);
+  }
+
+  @Test
   void shouldStopAtTheRequestedLevel() {
     String wrong = "def add(a, b):\n    return a * b\n";
     ActionItem a = Actions.execute(wrong, CHECK, "add").setValidationLevel(1).build();

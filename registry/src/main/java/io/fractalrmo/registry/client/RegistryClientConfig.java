@@ -92,7 +92,8 @@ public final class RegistryClientConfig {
     Optional<String> auth = Optional.empty();
     String source = string(props, BASIC_AUTH_CREDENTIALS_SOURCE, "");
     String userInfo = switch (source.toUpperCase()) {
-      case "" -> props.containsKey(BASIC_AUTH_USER_INFO) ? string(props, BASIC_AUTH_USER_INFO, "") : null;
+      // Unset: user info when given, else credentials in the URL (Confluent's default source is URL).
+      case "" -> props.containsKey(BASIC_AUTH_USER_INFO) ? string(props, BASIC_AUTH_USER_INFO, "") : userInfoFromUrl;
       case "USER_INFO" -> string(props, BASIC_AUTH_USER_INFO, "");
       case "URL" -> userInfoFromUrl;
       default -> throw new IllegalArgumentException(BASIC_AUTH_CREDENTIALS_SOURCE + " '" + source

@@ -53,7 +53,6 @@ import org.slf4j.LoggerFactory;
 final class KafkaSchemaLog implements SchemaLog {
 
   private static final Logger LOG = LoggerFactory.getLogger(KafkaSchemaLog.class);
-  private static final int WRITE_ATTEMPTS = 6;
 
   private final String bootstrapServers;
   private final String topic;
@@ -257,7 +256,8 @@ final class KafkaSchemaLog implements SchemaLog {
   public <R> R writeExclusive(Supplier<Decision<R>> decide) {
     synchronized (writeLock) {
       RuntimeException last = null;
-      for (int attempt = 1; attempt <= WRITE_ATTEMPTS; attempt++) {
+      long deadline = System.nanoTime() + timeout.toNanos();
+      for (int attempt = 1; attempt == 1 || System.nanoTime() < deadline; attempt++) {
         boolean inTransaction = false;
         try {
           if (producer == null) {
@@ -300,13 +300,15 @@ final class KafkaSchemaLog implements SchemaLog {
           dropProducer(inTransaction);
         }
         try {
-          Thread.sleep(ThreadLocalRandom.current().nextLong(5, 20L * attempt)); // jitter: instances contending for the writer role
+          // Jittered, growing back-off before taking the writer role again, so that the instance
+          // holding it has time to finish its write instead of being fenced in turn.
+          Thread.sleep(ThreadLocalRandom.current().nextLong(10, 50) * Math.min(attempt, 8));
         } catch (InterruptedException ie) {
           Thread.currentThread().interrupt();
           break;
         }
       }
-      throw RegistryException.storeError("could not write to " + topic + ": " + last, last);
+      throw RegistryException.storeError("could not write to " + topic + " within " + timeout + ": " + last, last);
     }
   }
 

@@ -119,6 +119,13 @@ public final class DemoRunner {
       for (DemoTask t : plan.all()) {
         outcomes.put(t.taskId(), watcher.outcome(t.taskId()));
       }
+      long contaminated = plan.wave1().stream()
+          .filter(t -> t.arm() == DemoTask.Arm.RULES_OFF)
+          .filter(t -> !outcomes.get(t.taskId()).appliedRuleIds().isEmpty()).count();
+      if (contaminated > 0) {
+        notes.add(contaminated + " rules-off task(s) had a rule applied (it became ACTIVE while"
+            + " wave 1 was still running): the rules-off error rate understates the effect");
+      }
       long unfinished = outcomes.values().stream().filter(o -> !o.finished()).count();
       if (unfinished > 0) {
         notes.add(unfinished + " task(s) had no final state within the wave timeout; counted as"
@@ -182,7 +189,7 @@ public final class DemoRunner {
           "wave %d [%s]  %d/%d done  %d succeeded  %d failed  %.1f tasks/s", wave, label, done,
           tasks.size(), ok, done - ok, done / elapsed);
       long now = System.currentTimeMillis();
-      if (!line.equals(last) && (now - lastPrinted >= 1_000 || done == tasks.size())) {
+      if (!line.equals(last) && (now - lastPrinted >= 2_000 || done == tasks.size())) {
         out.println(line);
         last = line;
         lastPrinted = now;

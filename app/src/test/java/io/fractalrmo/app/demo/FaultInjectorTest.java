@@ -6,10 +6,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -18,18 +14,11 @@ class FaultInjectorTest {
 
   private static final Duration GENEROUS = Duration.ofSeconds(20);
   private static List<Problem> problems;
-  private static ExecutorService pool;
   private final FaultInjector injector = new FaultInjector(42, 1_000);
 
   @BeforeAll
   static void load() {
     problems = HumanEvalProblems.load();
-    pool = Executors.newFixedThreadPool(2);
-  }
-
-  @AfterAll
-  static void stop() {
-    pool.shutdownNow();
   }
 
   @Test
@@ -139,15 +128,10 @@ class FaultInjectorTest {
   }
 
   private List<Python.Run> runAll(Fault fault, Duration limit) throws Exception {
-    List<Future<Python.Run>> futures = new ArrayList<>();
+    List<String> programs = new ArrayList<>();
     for (Problem p : problems) {
-      Optional<FaultedCode> faulted = injector.inject(p, fault);
-      faulted.ifPresent(f -> futures.add(pool.submit(() -> Python.run(Python.program(f), limit))));
+      injector.inject(p, fault).ifPresent(f -> programs.add(Python.program(f)));
     }
-    List<Python.Run> runs = new ArrayList<>();
-    for (Future<Python.Run> f : futures) {
-      runs.add(f.get());
-    }
-    return runs;
+    return Python.runBatch(programs, Duration.ofSeconds(60));
   }
 }

@@ -32,9 +32,10 @@ class DemoEndToEndTest {
     ByteArrayOutputStream console = new ByteArrayOutputStream();
     PrintStream out = new PrintStream(new TeeStream(console), true, StandardCharsets.UTF_8);
     DemoReport report;
-    try (TestStack stack = TestStack.start();
-         Pipeline pipeline = Pipeline.start(stack, dir.resolve("streams"),
-             StreamsSettings.demo())) {
+    // one broker for the test JVM (its close() is a no-op; it stops when the JVM exits)
+    TestStack stack = TestStack.shared();
+    try (Pipeline pipeline = Pipeline.start(stack, dir.resolve("streams"),
+        StreamsSettings.demo())) {
       DemoRunner runner = new DemoRunner(pipeline.endpoints(), pipeline.serdeConfig(),
           new DemoRunner.Options(30, 5, 1_000, Duration.ofSeconds(75), Duration.ofSeconds(75),
               Duration.ofSeconds(1)), out);

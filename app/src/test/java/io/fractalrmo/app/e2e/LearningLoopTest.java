@@ -61,7 +61,7 @@ class LearningLoopTest {
   @BeforeAll
   static void startPipeline() {
     problems = HumanEvalProblems.load();
-    stack = TestStack.start();
+    stack = TestStack.shared(); // one broker per test JVM; stopped when the JVM exits
     pipeline = Pipeline.start(stack, stateDir, StreamsSettings.demo());
     watcher = new DemoWatcher(pipeline.endpoints(), pipeline.serdeConfig(),
         line -> System.out.println("[loop] " + line));
@@ -83,9 +83,6 @@ class LearningLoopTest {
     }
     if (pipeline != null) {
       pipeline.close();
-    }
-    if (stack != null) {
-      stack.close();
     }
   }
 

@@ -5,7 +5,6 @@ import io.fractalrmo.registry.serde.FractalSerdes;
 import java.util.Properties;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.common.serialization.Serdes;
@@ -13,7 +12,6 @@ import org.apache.kafka.streams.CloseOptions;
 import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.Topology;
-import org.apache.kafka.streams.errors.StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -56,18 +54,7 @@ public final class StreamsRole implements AutoCloseable {
         running.countDown();
       }
     });
-    AtomicInteger replaced = new AtomicInteger();
-    int max = options.maxThreadReplacements();
-    streams.setUncaughtExceptionHandler(e -> {
-      int n = replaced.incrementAndGet();
-      if (n <= max) {
-        LOG.warn("stream thread failed ({} of {} replacements): replacing it", n, max, e);
-        return StreamThreadExceptionResponse.REPLACE_THREAD;
-      }
-      LOG.error("stream thread failed again after {} replacements: shutting the streams "
-          + "application down", max, e);
-      return StreamThreadExceptionResponse.SHUTDOWN_APPLICATION;
-    });
+    streams.setUncaughtExceptionHandler(new ThreadFailurePolicy(options.maxThreadReplacements()));
     streams.start();
     try {
       if (!running.await(options.startTimeout().toMillis(), TimeUnit.MILLISECONDS)

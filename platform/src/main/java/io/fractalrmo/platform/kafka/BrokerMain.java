@@ -60,7 +60,7 @@ public final class BrokerMain {
       } catch (IOException e) {
         // a broken pipe means the same as end of file
       }
-      System.err.println("parent process is gone: shutting the broker down");
+      System.err.println("standard input closed (the parent stopped or is gone): shutting the broker down");
       System.exit(0);
     }, "fractal-parent-watch");
     watcher.setDaemon(true);

@@ -280,16 +280,14 @@ public final class SchemaRegistryServer implements AutoCloseable {
           int id = parseId(p.get(2));
           if (n == 3) {
             return expect(method, "GET", () -> {
-              String subject = q.get("subject");
-              String text = store.read(() -> {
-                String s = store.schemaText(id);
-                if (subject != null && !store.subjectHasId(subject, id)) {
-                  throw RegistryException.schemaNotFound(id + " under subject '" + subject + "'");
-                }
-                return s;
-              });
+              // As in Confluent's registry, ?subject= only selects a context (we have the default
+              // one): Confluent's deserializers pass the topic's subject whatever subject holds the id.
+              String text = store.read(() -> store.schemaText(id));
               ObjectNode r = JSON.createObjectNode();
               r.put("schema", text);
+              if (flag(q, "fetchMaxId")) {
+                r.put("maxId", store.maxId());
+              }
               return ok(r);
             });
           }
@@ -360,6 +358,9 @@ public final class SchemaRegistryServer implements AutoCloseable {
           return ok(r);
         }
         return notFound();
+      }
+      case "contexts" -> {
+        return expect(method, "GET", () -> ok(List.of(".")));
       }
       case "mode" -> {
         if (n <= 2) {

@@ -325,9 +325,8 @@ final class SchemaStore {
     return s;
   }
 
-  synchronized boolean subjectHasId(String subject, int id) {
-    NavigableMap<Integer, Version> versions = subjects.get(subject);
-    return versions != null && versions.values().stream().anyMatch(v -> v.id() == id);
+  synchronized int maxId() {
+    return maxId;
   }
 
   synchronized List<Version> versionsOfId(int id, boolean includeDeleted) {

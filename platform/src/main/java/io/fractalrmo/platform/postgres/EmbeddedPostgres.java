@@ -87,6 +87,11 @@ public final class EmbeddedPostgres implements AutoCloseable {
    *     not start; the message says what to do
    */
   public static EmbeddedPostgres start(Path dataDir, int port) {
+    return start(dataDir, port, null);
+  }
+
+  /** The same with the binaries in {@code binDir} (null: find them, see {@link PostgresBinaries}). */
+  static EmbeddedPostgres start(Path dataDir, int port, Path binDir) {
     Instant started = Instant.now();
     Path dir = dataDir.toAbsolutePath().normalize();
     createWritableDir(dir);
@@ -106,7 +111,7 @@ public final class EmbeddedPostgres implements AutoCloseable {
     state.setProperty("port", Integer.toString(pgPort));
     storeState(dir.resolve("fractal-postgres.properties"), state);
 
-    Path bin = PostgresBinaries.locate();
+    Path bin = binDir != null ? binDir : PostgresBinaries.locate();
     Optional<ServerUser> serverUser = ServerUser.forCurrentProcess();
     boolean needsTraverse = serverUser.isPresent() && !traversableByOthers(dir);
     if (!Files.exists(pgData.resolve("PG_VERSION"))) {

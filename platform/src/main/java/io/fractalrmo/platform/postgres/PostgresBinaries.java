@@ -102,7 +102,7 @@ final class PostgresBinaries {
     return Optional.of(bin);
   }
 
-  private static Optional<Path> system() {
+  static Optional<Path> system() {
     Path root = Path.of("/usr/lib/postgresql");
     if (!Files.isDirectory(root)) {
       return Optional.empty();

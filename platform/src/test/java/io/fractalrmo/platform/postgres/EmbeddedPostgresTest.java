@@ -14,7 +14,9 @@ import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.ResultSet;
 import java.sql.Statement;
+import java.util.Optional;
 import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -77,6 +79,17 @@ class EmbeddedPostgresTest {
          Connection c = postgres.connect();
          Statement s = c.createStatement()) {
       assertThat(single(s, "SELECT current_database()")).isEqualTo("fractal");
+    }
+  }
+
+  @Test
+  void shouldRunOnTheSystemBinariesAsAFallback() throws Exception {
+    Optional<Path> system = PostgresBinaries.system();
+    Assumptions.assumeTrue(system.isPresent(), "no /usr/lib/postgresql/*/bin on this machine");
+    try (EmbeddedPostgres postgres = EmbeddedPostgres.start(dir.resolve("pg"), 0, system.get());
+         Connection c = postgres.connect();
+         Statement s = c.createStatement()) {
+      assertThat(single(s, "SHOW wal_level")).isEqualTo("logical");
     }
   }
 

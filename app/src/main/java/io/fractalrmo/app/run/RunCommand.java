@@ -56,8 +56,9 @@ public final class RunCommand implements Callable<Integer> {
         "unknown role '" + role + "': choose one of " + Roles.all().stream().map(Roles.Role::name).toList()
             + (Roles.planned().isEmpty() ? "" : " (not in this build yet: " + Roles.planned() + ")")));
     Endpoints endpoints = endpointOptions.resolve();
-    if (chosen.needsDatabase()) {
-      endpoints.requireJdbcUrl();
+    if (chosen.needsDatabase() && endpoints.jdbcUrl().isEmpty()) {
+      throw new io.fractalrmo.platform.PlatformException("role " + chosen.name()
+          + " needs PostgreSQL: pass --jdbc-url or set FRACTAL_JDBC_URL");
     }
     PrintWriter out = spec.commandLine().getOut();
     CountDownLatch stop = Signals.stopRequested();

@@ -65,6 +65,13 @@ class UpCommandTest {
   }
 
   @Test
+  void shouldSayThatTheSinkNeedsADatabase() {
+    int code = fractal("run", "sink", "--bootstrap-servers", "127.0.0.1:1", "--schema-registry-url", "http://127.0.0.1:1");
+    assertThat(code).isEqualTo(ExitCodes.FAILED);
+    assertThat(err.toString()).contains("needs PostgreSQL").contains("--jdbc-url");
+  }
+
+  @Test
   void shouldRejectAnUnknownRole() {
     int code = fractal("run", "no-such-role", "--bootstrap-servers", "127.0.0.1:1", "--schema-registry-url", "http://127.0.0.1:1");
     assertThat(code).isEqualTo(ExitCodes.USAGE);

@@ -63,11 +63,13 @@ public final class SinkRole implements AutoCloseable {
   private static final String SELECT_OFFSET = """
       SELECT next_offset FROM sink_offsets
       WHERE consumer_group = ? AND topic = ? AND kafka_partition = ?""";
+  /** Never backwards: an instance that lost the partition mid-batch cannot rewind the owner. */
   private static final String UPSERT_OFFSET = """
       INSERT INTO sink_offsets (consumer_group, topic, kafka_partition, next_offset, updated_at)
       VALUES (?, ?, ?, ?, now())
       ON CONFLICT (consumer_group, topic, kafka_partition)
-      DO UPDATE SET next_offset = EXCLUDED.next_offset, updated_at = now()""";
+      DO UPDATE SET next_offset = GREATEST(sink_offsets.next_offset, EXCLUDED.next_offset),
+        updated_at = now()""";
 
   /**
    * How the sink runs.

@@ -19,7 +19,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import org.apache.kafka.clients.admin.Admin;
@@ -62,10 +61,11 @@ public final class PatternExtractorBenchmark {
   public static void main(String[] args) throws Exception {
     String mode = args.length > 0 ? args[0] : "ttd";
     int n = args.length > 1 ? Integer.parseInt(args[1]) : 100_000;
+    int threads = args.length > 2 ? Integer.parseInt(args[2]) : 1;
     if (mode.equals("ttd")) {
       ttd(n);
     } else {
-      broker(n);
+      broker(n, threads);
     }
   }
 
@@ -95,7 +95,7 @@ public final class PatternExtractorBenchmark {
     }
   }
 
-  static void broker(int n) throws Exception {
+  static void broker(int n, int threads) throws Exception {
     try (TestStack stack = TestStack.start()) {
       Endpoints endpoints = stack.newEndpoints();
       TopicCatalog topics = endpoints.topics();
@@ -117,7 +117,11 @@ public final class PatternExtractorBenchmark {
       LOG.info("produced {} events in {} ms", n, (System.nanoTime() - t0) / 1_000_000);
       Path state = Files.createTempDirectory("pattern-bench-state");
       long start = System.nanoTime();
-      try (StreamsRole role = StreamsRole.start(endpoints, StreamsOptions.defaults(state));
+      StreamsOptions defaults = StreamsOptions.defaults(state);
+      StreamsOptions options = new StreamsOptions(defaults.applicationId(), state, threads,
+          defaults.commitInterval(), defaults.maxThreadReplacements(), defaults.replicationFactor(),
+          defaults.startTimeout(), defaults.closeTimeout(), defaults.settings(), Map.of());
+      try (StreamsRole role = StreamsRole.start(endpoints, options);
           Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG,
               endpoints.bootstrapServers()))) {
         long running = System.nanoTime();
@@ -134,12 +138,11 @@ public final class PatternExtractorBenchmark {
         }
         double total = (System.nanoTime() - start) / 1e9;
         double processing = (System.nanoTime() - running) / 1e9;
-        LOG.info("broker, whole streams app (EOS v2, 1 thread): {} of {} events committed in {} s "
-            + "after RUNNING ({} s with start-up) = {} records/s", committed, n,
+        LOG.info("broker, whole streams app (EOS v2, {} thread(s)): {} of {} events committed in {} s "
+            + "after RUNNING ({} s with start-up) = {} records/s", threads, committed, n,
             String.format("%.2f", processing), String.format("%.2f", total),
             String.format("%.0f", committed / processing));
       }
     }
-    List.of();
   }
 }

@@ -57,14 +57,15 @@ class RoleLaunchersTest {
     }
   }
 
-  private static <T extends SpecificRecord> void send(TopicSpec topic, String key, T value) {
+  private static <T extends SpecificRecord> void send(TopicSpec topic, String key, T value)
+      throws Exception {
+    kafka.awaitLeaders(topic.name());
     @SuppressWarnings("unchecked")
     Class<T> type = (Class<T>) value.getClass();
     try (KafkaProducer<String, T> producer = new KafkaProducer<>(
         Map.of("bootstrap.servers", stack.bootstrapServers(), "acks", "all"),
         new StringSerializer(), FractalSerdes.value(type, stack.serdeConfig()).serializer())) {
-      producer.send(new ProducerRecord<>(topic.name(), key, value));
-      producer.flush();
+      producer.send(new ProducerRecord<>(topic.name(), key, value)).get();
     }
   }
 

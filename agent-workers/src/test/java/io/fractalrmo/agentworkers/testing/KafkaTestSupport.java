@@ -58,6 +58,31 @@ public final class KafkaTestSupport implements AutoCloseable {
     }
   }
 
+  /**
+   * Waits until every partition of {@code topic} answers on its leader (ListOffsets goes to the
+   * leader). Producing to a just-created topic before that can hit NOT_LEADER_OR_FOLLOWER and then
+   * OUT_OF_ORDER_SEQUENCE_NUMBER retries until the delivery timeout drops the records.
+   */
+  public void awaitLeaders(String topic) {
+    long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+    while (true) {
+      try {
+        endOffsets(topic, IsolationLevel.READ_UNCOMMITTED);
+        return;
+      } catch (IllegalStateException e) {
+        if (System.nanoTime() > deadline) {
+          throw e;
+        }
+      }
+      try {
+        Thread.sleep(100);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new IllegalStateException(e);
+      }
+    }
+  }
+
   /** True when no transaction on {@code topic} is still open (LSO = high watermark everywhere). */
   public boolean noOpenTransactions(String topic) {
     return endOffsets(topic, IsolationLevel.READ_COMMITTED)

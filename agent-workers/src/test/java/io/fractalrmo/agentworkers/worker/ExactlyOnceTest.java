@@ -156,17 +156,23 @@ class ExactlyOnceTest {
     return "task-" + i;
   }
 
-  private static void produceTasks(Endpoints endpoints, int n) {
+  private static void produceTasks(Endpoints endpoints, int n) throws Exception {
+    String topic = endpoints.topics().tasks().name();
+    kafka.awaitLeaders(topic);
     Serializer<Task> serializer =
         FractalSerdes.value(Task.class, stack.serdeConfig()).serializer();
     try (KafkaProducer<String, Task> producer = new KafkaProducer<>(
         Map.of("bootstrap.servers", stack.bootstrapServers(), "acks", "all"),
         new StringSerializer(), serializer)) {
+      List<java.util.concurrent.Future<?>> sent = new java.util.ArrayList<>();
       for (int i = 0; i < n; i++) {
-        producer.send(new ProducerRecord<>(endpoints.topics().tasks().name(), key(i),
-            Mothers.aTask().setTaskId(key(i)).build()));
+        sent.add(producer.send(new ProducerRecord<>(topic, key(i),
+            Mothers.aTask().setTaskId(key(i)).build())));
       }
       producer.flush();
+      for (java.util.concurrent.Future<?> f : sent) {
+        f.get(); // an input that was never written would look like a lost result
+      }
     }
   }
 

@@ -126,6 +126,12 @@ public final class DemoReport {
     return harmful;
   }
 
+  /** Tasks with an inserted os.system/subprocess/socket call that nevertheless passed. */
+  public long forbiddenCallsSucceeded() {
+    return plan.all().stream().filter(t -> t.fault() == Fault.FORBIDDEN_CALL)
+        .filter(t -> outcome(t).succeeded()).count();
+  }
+
   public long latencyPercentileMs(double percentile) {
     List<Long> latencies = plan.all().stream().map(this::outcome).filter(TaskOutcome::finished)
         .map(TaskOutcome::latencyMs).sorted().toList();
@@ -251,10 +257,14 @@ public final class DemoReport {
       tm.put("failure_category", o.failureCategory());
       tm.put("failure_reason", o.failureReason());
       tm.put("applied_rule_ids", o.appliedRuleIds());
+      tm.put("planned_without", o.missingAspects());
       tm.put("latency_ms", o.finished() ? o.latencyMs() : null);
       taskList.add(tm);
     }
     m.put("tasks", taskList);
+    m.put("forbidden_calls_succeeded", forbiddenCallsSucceeded());
+    m.put("tasks_planned_without_security_analysis", plan.all().stream().map(this::outcome)
+        .filter(o -> o.missingAspects().contains("SECURITY")).count());
     m.put("notes", notes);
     return m;
   }
@@ -327,6 +337,13 @@ public final class DemoReport {
         cell(rate(DemoTask.Arm.RULES_ON, Fault.FaultClass.UNFIXABLE))));
     b.append(String.format(Locale.ROOT, "canonical solutions passed: %s%n",
         pct(canonicalPassRate())));
+    long forbiddenPassed = forbiddenCallsSucceeded();
+    if (forbiddenPassed > 0) {
+      b.append(String.format(Locale.ROOT, "WARNING: %d task(s) with a forbidden call SUCCEEDED"
+          + " (not blocked; %d task(s) were planned without their SECURITY analysis)%n",
+          forbiddenPassed, plan.all().stream().map(this::outcome)
+              .filter(o -> o.missingAspects().contains("SECURITY")).count()));
+    }
     for (Fault fault : List.of(Fault.MISSING_IMPORT, Fault.SLOW)) {
       failures(fault, DemoTask.Arm.RULES_ON).forEach((why, n) -> b.append(String.format(
           Locale.ROOT, "  still failing with rules on, %s x%d: %s%n", fault, n, why)));

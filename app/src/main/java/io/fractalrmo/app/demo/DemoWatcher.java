@@ -118,7 +118,7 @@ public final class DemoWatcher implements AutoCloseable {
     return new TaskOutcome(taskId, status.getState().name(),
         status.getFailureCategory() == null ? null : status.getFailureCategory().name(),
         status.getFailureReason(), List.copyOf(status.getAppliedRuleIds()), submitted,
-        finishedAt);
+        finishedAt, status.getMissingAspects().stream().map(Enum::name).toList());
   }
 
   public Map<String, RuleView> rules() {

@@ -11,9 +11,17 @@ import java.util.List;
  * @param appliedRuleIds the protocol rules applied to it
  * @param submittedAtMs when the demo submitted it
  * @param finishedAtMs when it reached its final state (the transition's time), or -1
+ * @param missingAspects analyses the plan was made without (they did not arrive in time)
  */
 public record TaskOutcome(String taskId, String state, String failureCategory,
-    String failureReason, List<String> appliedRuleIds, long submittedAtMs, long finishedAtMs) {
+    String failureReason, List<String> appliedRuleIds, long submittedAtMs, long finishedAtMs,
+    List<String> missingAspects) {
+
+  public TaskOutcome(String taskId, String state, String failureCategory, String failureReason,
+      List<String> appliedRuleIds, long submittedAtMs, long finishedAtMs) {
+    this(taskId, state, failureCategory, failureReason, appliedRuleIds, submittedAtMs,
+        finishedAtMs, List.of());
+  }
 
   public static final String SUCCEEDED = "SUCCEEDED";
   public static final String UNFINISHED = "UNFINISHED";

@@ -54,13 +54,14 @@ public record WorkerSettings(
   }
 
   /**
-   * Defaults: 500 ms polls, 100 ms commit interval (as Kafka Streams under exactly-once), 4 min
-   * batch budget, 10 transient failures, 3 producer recreations.
+   * Defaults: 500 ms polls, 100 ms commit interval (as Kafka Streams under exactly-once), 30 s
+   * batch budget (a poll's handling stops then, so a rebalance never waits long for this
+   * member), 10 transient failures, 3 producer recreations.
    */
   public static WorkerSettings defaults(String role, String agentId, List<String> inputTopics,
       String dlqTopic) {
     return new WorkerSettings(role, agentId, inputTopics, dlqTopic, Duration.ofMillis(500),
-        Duration.ofMillis(100), Duration.ofMinutes(4), 10, 3, Duration.ofMillis(100),
+        Duration.ofMillis(100), Duration.ofSeconds(30), 10, 3, Duration.ofMillis(100),
         Duration.ofSeconds(5));
   }
 

@@ -38,7 +38,7 @@ class WorkerThroughputTest {
   private static final int RECORDS = 20_000;
 
   @ParameterizedTest(name = "max.poll.records={0}")
-  @ValueSource(ints = {100, 500, 100, 500}) // the first two warm the JVM and broker up
+  @ValueSource(ints = {200, 500, 100, 200, 500}) // the first two warm the JVM and broker up
   void measureTrivialHandlerThroughput(int maxPollRecords) throws Exception {
     TestStack stack = TestStack.shared();
     Endpoints endpoints = stack.newEndpoints();

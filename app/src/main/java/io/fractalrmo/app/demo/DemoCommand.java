@@ -69,6 +69,10 @@ public final class DemoCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     PrintWriter writer = spec.commandLine().getOut();
     PrintStream out = new PrintStream(new WriterOutputStream(writer), true, StandardCharsets.UTF_8);
+    if (tasks < DemoPlan.MIN_TASKS) {
+      throw new picocli.CommandLine.ParameterException(spec.commandLine(),
+          "--tasks must be at least " + DemoPlan.MIN_TASKS + " (was " + tasks + ")");
+    }
     List<String> missing = REQUIRED_ROLES.stream().filter(r -> Roles.byName(r).isEmpty()).toList();
     if (!missing.isEmpty()) {
       spec.commandLine().getErr().println("fractal demo: this build cannot run the pipeline's "

@@ -117,7 +117,13 @@ public final class TransactionalWorker<V extends SpecificRecord> implements Runn
     if (running.compareAndSet(true, false)) {
       log.info("{}: stop requested", settings.agentId());
     }
-    consumer.wakeup();
+    if (stopped.getCount() > 0) {
+      try {
+        consumer.wakeup();
+      } catch (RuntimeException e) {
+        log.debug("{}: wakeup after close: {}", settings.agentId(), e.toString());
+      }
+    }
   }
 
   public boolean isRunning() {

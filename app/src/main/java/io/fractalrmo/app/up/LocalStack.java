@@ -153,18 +153,25 @@ public final class LocalStack implements AutoCloseable {
     }
     endpoints = new Endpoints(bootstrap, registryUrl, Optional.of(jdbc), settings.catalog());
 
-    try {
-      registerSchemas(registryUrl, settings);
-    } finally {
-      joinQuietly(topics);
-    }
     join(topics);
-    LOG.info("{} topics and their value schemas ready in {} ms", settings.catalog().all().size(),
-        (System.nanoTime() - phase) / 1_000_000);
+    LOG.info("{} topics ready in {} ms", settings.catalog().all().size(), (System.nanoTime() - phase) / 1_000_000);
 
-    if (settings.startRoles()) {
-      startRoles();
+    // The roles start while the value schemas are registered (their serializers would register
+    // the same schemas; the registry keeps one id per schema either way).
+    final String registry = registryUrl;
+    CompletableFuture<Void> schemas = CompletableFuture.runAsync(() -> {
+      long begin = System.nanoTime();
+      registerSchemas(registry, settings);
+      LOG.info("value schemas registered in {} ms", (System.nanoTime() - begin) / 1_000_000);
+    });
+    try {
+      if (settings.startRoles()) {
+        startRoles();
+      }
+    } finally {
+      joinQuietly(schemas);
     }
+    join(schemas);
   }
 
   /**

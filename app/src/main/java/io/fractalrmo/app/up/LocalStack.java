@@ -57,6 +57,8 @@ public final class LocalStack implements AutoCloseable {
   private Duration startup;
   private boolean closed;
 
+  private static final String LOCK = "data dir lock";
+
   private record Named(String name, AutoCloseable resource) {
   }
 
@@ -69,7 +71,7 @@ public final class LocalStack implements AutoCloseable {
     Path dir = settings.dataDir().toAbsolutePath().normalize();
     DataDirLock lock = DataDirLock.acquire(dir);
     LocalStack stack = new LocalStack(dir);
-    stack.running.push(new Named("data dir lock", lock));
+    stack.running.push(new Named(LOCK, lock));
     try {
       stack.startAll(settings);
       stack.startup = Duration.between(started, Instant.now());
@@ -130,7 +132,7 @@ public final class LocalStack implements AutoCloseable {
     }
     String jdbc = join(database);
 
-    // Topics are created while the registry starts and the schemas are registered.
+    // Topics are created while the registry starts.
     long phase = System.nanoTime();
     final String kafka = bootstrap;
     CompletableFuture<Void> topics = CompletableFuture.runAsync(
@@ -261,7 +263,8 @@ public final class LocalStack implements AutoCloseable {
 
   /** Names of what is running, in start order. */
   public List<String> components() {
-    List<String> names = new java.util.ArrayList<>(running.stream().map(Named::name).toList());
+    List<String> names = new java.util.ArrayList<>(running.stream().map(Named::name)
+        .filter(n -> !n.equals(LOCK)).toList());
     java.util.Collections.reverse(names);
     return names;
   }

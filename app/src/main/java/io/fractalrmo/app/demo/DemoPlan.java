@@ -12,7 +12,7 @@ import java.util.Random;
  * Which tasks the demo submits, in which wave: a pure function of the problems, the injector, the
  * size and the seed.
  *
- * <p>Wave 1 holds fresh learning tasks and the comparison set's rules-off run; wave 2 holds the
+ * <p>Wave 1 holds the comparison set's rules-off run (submitted first) and fresh learning tasks; wave 2 holds the
  * comparison set again (identical code, new task ids) once rules were adopted. About 40 % of the
  * size is the comparison set (counted twice), the rest is learning tasks.
  */
@@ -78,9 +78,17 @@ public record DemoPlan(List<DemoTask> wave1, List<DemoTask> wave2) {
       wave1.add(new DemoTask(pair + "-off", code, 1, DemoTask.Arm.RULES_OFF, pair));
       wave2.add(new DemoTask(pair + "-on", code, 2, DemoTask.Arm.RULES_ON, pair));
     }
-    // Interleave the comparison tasks with the learning ones so the rules-off run is spread
-    // over the whole first wave instead of coming first.
-    Collections.shuffle(wave1, random);
+    // The comparison tasks go first: they must run before any rule can exist, and a rule needs
+    // a pattern of failures plus a trial, which takes longer than the head of the wave.
+    List<DemoTask> compareFirst = new ArrayList<>(wave1.stream()
+        .filter(t -> t.arm() == DemoTask.Arm.RULES_OFF).toList());
+    List<DemoTask> learning = new ArrayList<>(wave1.stream()
+        .filter(t -> t.arm() == DemoTask.Arm.LEARN).toList());
+    Collections.shuffle(compareFirst, random);
+    Collections.shuffle(learning, random);
+    wave1.clear();
+    wave1.addAll(compareFirst);
+    wave1.addAll(learning);
     Collections.shuffle(wave2, random);
     return new DemoPlan(List.copyOf(wave1), List.copyOf(wave2));
   }

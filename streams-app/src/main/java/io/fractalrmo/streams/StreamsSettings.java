@@ -73,7 +73,14 @@ public record StreamsSettings(Merge merge, Patterns patterns, Rules rules) {
   /** Defaults for the demo and the tests: a burst of a few failures learns within a minute. */
   public static StreamsSettings demo() {
     return new StreamsSettings(
-        new Merge(Duration.ofSeconds(3), Duration.ofMillis(500), Duration.ofHours(1),
+        // 15 s, not the 3 s this once was: in `fractal demo` the broker, the registry, five
+        // analyzers, executors, the validator and this app share one 2-core machine, and a burst
+        // of 100 tasks queues the analyses for several seconds; with 3 s, 75 of 100 demo tasks
+        // were planned with all five analyses missing (so forbidden calls were not blocked).
+        // A complete plan is still emitted the moment the fifth analysis arrives, so the bound
+        // only costs time when an analyzer is really gone; the wall-clock punctuation keeps it
+        // honoured when no new record moves stream time.
+        new Merge(Duration.ofSeconds(15), Duration.ofMillis(500), Duration.ofHours(1),
             Duration.ofMinutes(10)),
         new Patterns(Duration.ofSeconds(30), Duration.ofSeconds(10), Duration.ofSeconds(5), 3,
             0.8),

@@ -11,6 +11,7 @@ import io.fractalrmo.contracts.Severity;
 import io.fractalrmo.contracts.Task;
 import java.util.ArrayList;
 import java.util.EnumSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -34,13 +35,20 @@ import java.util.Set;
  * </ol>
  * Constraints come from the task: its {@code time_limit_ms} is the timeout, its
  * {@code memory_limit_mb} (else 512) the memory limit; network is never allowed. Aspects whose
- * analyses did not arrive are listed in {@code missing_aspects}.
+ * analyses did not arrive are listed in {@code missing_aspects}. The task's {@code attributes}
+ * are copied to the action unchanged, so an upstream system can speak to the agents (e.g.
+ * {@value #RULES_ATTRIBUTE}{@code =off}: run this action without protocol rules).
  */
 public final class PlanPolicy {
 
   /** The five aspects a complete plan waits for. */
   public static final Set<Aspect> ASPECTS = EnumSet.of(Aspect.SYNTAX, Aspect.LOGIC,
       Aspect.DEPENDENCY, Aspect.SECURITY, Aspect.PERFORMANCE);
+  /**
+   * Task/action attribute that switches protocol rules off for one action when it is
+   * {@code off} (a measured comparison); trial items never carry it.
+   */
+  public static final String RULES_ATTRIBUTE = "fractal.rules";
   static final int DEFAULT_MEMORY_MB = 512;
   static final long DEFAULT_TIMEOUT_MS = 10_000;
 
@@ -98,6 +106,7 @@ public final class PlanPolicy {
         .setAttempt(1)
         .setValidationLevel(task.getValidationLevel())
         .setTrial(null)
+        .setAttributes(new LinkedHashMap<>(task.getAttributes()))
         .setCreatedAt(java.time.Instant.ofEpochMilli(now))
         .build();
   }

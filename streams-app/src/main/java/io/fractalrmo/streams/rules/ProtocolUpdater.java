@@ -14,6 +14,7 @@ import io.fractalrmo.contracts.TrialPhase;
 import io.fractalrmo.contracts.TrialSpec;
 import io.fractalrmo.contracts.ValidationOutcome;
 import io.fractalrmo.streams.StreamsSettings;
+import io.fractalrmo.streams.merge.PlanPolicy;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -184,10 +185,15 @@ final class ProtocolUpdater implements Processor<String, SpecificRecord, String,
         TrialSpec spec = TrialSpec.newBuilder().setTrialId(trialId).setRuleId(ruleId)
             .setRuleVersion(rule.getVersion()).setArm(arm).setRuleAction(rule.getAction())
             .setSourceActionId(source.getActionId()).build();
+        // A trial compares the rule with its absence itself: an upstream request to run the
+        // source action without rules must not switch the TREATMENT arm's rule off too.
+        Map<String, String> attributes = new LinkedHashMap<>(source.getAttributes());
+        attributes.remove(PlanPolicy.RULES_ATTRIBUTE);
         ActionItem trialAction = ActionItem.newBuilder(source)
             .setActionId(RuleIds.trialActionId(trialId, arm.name(), n))
             .setAppliedRuleIds(List.of())
             .setTrial(spec)
+            .setAttributes(attributes)
             .setCreatedAt(Instant.ofEpochMilli(now))
             .build();
         context.forward(new Record<>(source.getTaskId(), trialAction, now));

@@ -20,6 +20,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
+import java.util.Map;
 import org.apache.kafka.common.serialization.Serdes;
 import org.apache.kafka.streams.TestInputTopic;
 import org.apache.kafka.streams.TestOutputTopic;
@@ -33,6 +34,11 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 class PlanMergeTopologyTest {
+
+  /** The demo's settings with an explicit 3 s bound: the edge cases below are timed against it. */
+  private static final StreamsSettings SETTINGS = StreamsSettings.demo().withMerge(
+      new StreamsSettings.Merge(Duration.ofSeconds(3), Duration.ofMillis(500), Duration.ofHours(1),
+          Duration.ofMinutes(10)));
 
   private static TtdSupport support;
   @TempDir
@@ -58,8 +64,8 @@ class PlanMergeTopologyTest {
   void setUp() {
     topics = TtdSupport.uniqueTopics();
     serdes = support.serdes();
-    driver = TtdSupport.driver(PlanMergeTopology.build(topics, StreamsSettings.demo(), serdes),
-        topics, stateDir, T0);
+    driver = TtdSupport.driver(PlanMergeTopology.build(topics, SETTINGS, serdes), topics,
+        stateDir, T0);
     tasks = support.input(driver, topics.tasks(), Task.class, serdes);
     analyses = support.input(driver, topics.analyses(), AspectAnalysis.class, serdes);
     plans = support.output(driver, topics.actionItems(), ActionItem.class, serdes);
@@ -106,6 +112,29 @@ class PlanMergeTopologyTest {
     assertThat(plan.getConstraints().getNetworkAllowed()).isFalse();
     assertThat(plan.getInput().getCode()).isEqualTo(aTask().build().getCode());
     assertThat(plan.getTrial()).isNull();
+  }
+
+  @Test
+  void shouldCopyTheTaskAttributesToThePlan() {
+    tasks.pipeInput("task-1", aTask().setAttributes(Map.of(PlanPolicy.RULES_ATTRIBUTE, "off",
+        "demo.arm", "RULES_OFF")).build(), T0);
+    tasks.pipeInput("task-2", aTask().setTaskId("task-2").build(), T0);
+    allFive("task-1", T0);
+    allFive("task-2", T0);
+
+    assertThat(plans.readKeyValuesToList()).satisfiesExactly(
+        kv -> assertThat(kv.value.getAttributes()).containsExactlyInAnyOrderEntriesOf(
+            Map.of("fractal.rules", "off", "demo.arm", "RULES_OFF")),
+        kv -> assertThat(kv.value.getAttributes()).isEqualTo(
+            aTask().setTaskId("task-2").build().getAttributes()));
+  }
+
+  @Test
+  void shouldWaitLongerThanThreeSecondsForAnalysesInTheDemo() {
+    // The demo shares 2 cores among every role: 3 s planned most tasks of a 100-task burst
+    // without their analyses. The shipped demo bound must leave room for that queue.
+    assertThat(StreamsSettings.demo().merge().analysisTimeout())
+        .isGreaterThanOrEqualTo(Duration.ofSeconds(15));
   }
 
   @Test

@@ -21,10 +21,12 @@ import io.fractalrmo.contracts.ValidationOutcome;
 import io.fractalrmo.streams.RecordSerdes;
 import io.fractalrmo.streams.StreamsSettings;
 import io.fractalrmo.streams.TtdSupport;
+import io.fractalrmo.streams.merge.PlanPolicy;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
+import java.util.Map;
 import org.apache.kafka.streams.KeyValue;
 import org.apache.kafka.streams.TestInputTopic;
 import org.apache.kafka.streams.TestOutputTopic;
@@ -156,6 +158,35 @@ class ProtocolUpdaterTopologyTest {
     assertThat(started.value.getPhase()).isEqualTo(TrialPhase.STARTED);
     assertThat(started.value.getSampleActionIds()).containsExactly("task-1:plan:1",
         "task-2:plan:1", "task-3:plan:1");
+  }
+
+  @Test
+  void shouldKeepTheSourceAttributesOnTrialItemsButNeverSwitchRulesOff() {
+    // task-1 ran with rules off (a measured comparison), task-2 and task-3 normally
+    actions.pipeInput("task-1", anActionItem().setTaskId("task-1").setActionId("task-1:plan:1")
+        .setAttributes(Map.of(PlanPolicy.RULES_ATTRIBUTE, "off", "demo.arm", "RULES_OFF"))
+        .build(), T0);
+    actions.pipeInput("task-2", anActionItem().setTaskId("task-2").setActionId("task-2:plan:1")
+        .setAttributes(Map.of("demo.arm", "LEARN")).build(), T0);
+    actions.pipeInput("task-3", anActionItem().setTaskId("task-3").setActionId("task-3:plan:1")
+        .build(), T0);
+    for (int i = 1; i <= 3; i++) {
+      errors.pipeInput("task-" + i, anErrorEvent().setErrorId("err-" + i).setTaskId("task-" + i)
+          .setActionId("task-" + i + ":plan:1").setOccurredAt(T0).build(), T0.plusMillis(10));
+    }
+    patterns.pipeInput(KEY, pattern(0.8, T0), T0.plusSeconds(1));
+
+    List<ActionItem> items = trialActions.readValuesToList();
+    assertThat(items).hasSize(6).allSatisfy(a ->
+        assertThat(a.getAttributes()).doesNotContainKey(PlanPolicy.RULES_ATTRIBUTE));
+    assertThat(items).filteredOn(a -> a.getTaskId().equals("task-1"))
+        .hasSize(2).allSatisfy(a -> assertThat(a.getAttributes())
+            .containsExactlyEntriesOf(Map.of("demo.arm", "RULES_OFF")));
+    assertThat(items).filteredOn(a -> a.getTaskId().equals("task-2"))
+        .hasSize(2).allSatisfy(a -> assertThat(a.getAttributes())
+            .containsExactlyEntriesOf(Map.of("demo.arm", "LEARN")));
+    assertThat(items).filteredOn(a -> a.getTaskId().equals("task-3"))
+        .hasSize(2).allSatisfy(a -> assertThat(a.getAttributes()).isEmpty());
   }
 
   @Test

@@ -23,10 +23,12 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The rules that apply to one action, with their parameters checked: the RuleBook's active
- * rules whose condition's action type (if any) matches, plus — in a trial's TREATMENT arm — the
- * trial's candidate rule (and never the candidate in the CONTROL arm). A rule with invalid
- * parameters is dropped with a warning.
+ * The rules that apply to one action, with their parameters checked: in a trial's TREATMENT arm
+ * the trial's candidate rule first (so that where rules of one kind compete, the candidate is the
+ * one applied and recorded), then the RuleBook's active rules whose condition's action type (if
+ * any) matches; never the candidate in the CONTROL arm. A rule with invalid parameters is dropped
+ * with a warning. An action whose attributes say {@code fractal.rules=off} gets no rule at all
+ * (see {@link #rulesOff(ActionItem)}).
  */
 public final class AppliedRules {
 
@@ -34,6 +36,10 @@ public final class AppliedRules {
   public static final double MAX_TIMEOUT_FACTOR = 4.0;
   public static final long MAX_TIMEOUT_MS = 60_000;
   private static final Pattern MODULE = Pattern.compile("[A-Za-z_][A-Za-z0-9_]*(\\.[A-Za-z_][A-Za-z0-9_]*)*");
+  /** The action attribute that switches protocol rules off for one action ({@value}). */
+  public static final String RULES_ATTRIBUTE = "fractal.rules";
+  /** The value of {@link #RULES_ATTRIBUTE} that switches them off ({@value}, any case). */
+  public static final String RULES_OFF = "off";
 
   /** One rule, checked. */
   public record Rule(String ruleId, RuleActionKind kind, RuleCondition condition, Map<String, String> parameters) {}
@@ -44,10 +50,32 @@ public final class AppliedRules {
     this.rules = rules;
   }
 
+  /** No rules: what an action with {@code fractal.rules=off} gets. */
+  public static AppliedRules none() {
+    return new AppliedRules(List.of());
+  }
+
+  /**
+   * Whether the action's attributes switch protocol rules off ({@code fractal.rules=off}): then
+   * neither active rules nor a trial's candidate apply to it.
+   */
+  public static boolean rulesOff(ActionItem action) {
+    Map<String, String> attributes = action.getAttributes();
+    String value = attributes == null ? null : attributes.get(RULES_ATTRIBUTE);
+    return value != null && RULES_OFF.equalsIgnoreCase(value.strip());
+  }
+
   public static AppliedRules forAction(ActionItem action, RuleBook book) {
+    if (rulesOff(action)) {
+      return none();
+    }
     List<Rule> list = new ArrayList<>();
     TrialSpec trial = action.getTrial();
     String candidate = trial == null ? null : trial.getRuleId();
+    if (trial != null && trial.getArm() == TrialArm.TREATMENT) {
+      // first: the trial measures the candidate, not an active rule of the same kind
+      checked(trial.getRuleId(), trial.getRuleAction(), null).ifPresent(list::add);
+    }
     List<ProtocolRule> active = book == null ? List.of() : book.activeRules();
     for (ProtocolRule r : active) {
       if (r.getRuleId().equals(candidate)) {
@@ -58,9 +86,6 @@ public final class AppliedRules {
         continue;
       }
       checked(r.getRuleId(), r.getAction(), c).ifPresent(list::add);
-    }
-    if (trial != null && trial.getArm() == TrialArm.TREATMENT) {
-      checked(trial.getRuleId(), trial.getRuleAction(), null).ifPresent(list::add);
     }
     return new AppliedRules(List.copyOf(list));
   }
@@ -129,6 +154,26 @@ public final class AppliedRules {
     double factor = Math.min(MAX_TIMEOUT_FACTOR,
         Double.parseDouble(rule.parameters().getOrDefault("factor", "2.0").trim()));
     return Math.max(timeoutMs, Math.min(MAX_TIMEOUT_MS, (long) Math.ceil(timeoutMs * factor)));
+  }
+
+  /**
+   * The ADD_MISSING_IMPORTS rule that adds an import of {@code module}: the first such rule (in
+   * this list's order: a TREATMENT candidate, then the active rules) whose allowed modules contain
+   * it, or that allows any module.
+   */
+  public Optional<Rule> importRuleFor(String module) {
+    if (module == null || module.isBlank()) {
+      return Optional.empty();
+    }
+    return all(RuleActionKind.ADD_MISSING_IMPORTS).stream()
+        .filter(r -> allows(r, module))
+        .findFirst();
+  }
+
+  /** Whether an ADD_MISSING_IMPORTS rule may add an import of {@code module}. */
+  public static boolean allows(Rule rule, String module) {
+    Set<String> allowed = allowedModules(rule);
+    return allowed.isEmpty() || allowed.contains(module);
   }
 
   /** Modules an ADD_MISSING_IMPORTS rule may add; empty = any standard-library/typing module. */

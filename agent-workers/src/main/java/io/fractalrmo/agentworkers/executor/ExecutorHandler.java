@@ -50,6 +50,21 @@ import org.slf4j.LoggerFactory;
  * action is not run. Without code and without a model backend, the action fails with a
  * DEPENDENCY error — code is never invented. FIX_SYNTAX asks the model backend (when there is one)
  * for a corrected version of code that does not compile; without one the code runs as it is.
+ *
+ * <p>Several ADD_MISSING_IMPORTS rules may apply (one per module, e.g. {@code typing} and
+ * {@code math}): each missing name is imported by the first rule allowing its module (a trial's
+ * TREATMENT candidate first), and {@code applied_rule_ids} lists every rule that added an import.
+ *
+ * <p>An action whose attributes hold {@code fractal.rules=off} runs without any protocol rule
+ * (neither active rules nor a trial candidate); its {@code applied_rule_ids} stay empty. The
+ * security checks below are not protocol rules and still apply.
+ *
+ * <p>Fail-safe: a plan made without its SECURITY analysis ({@code missing_aspects} contains
+ * SECURITY, e.g. when the merge planned a task before that analysis arrived) is not trusted. The
+ * executor runs the SECURITY analysis of the code itself before executing; a blocking or HIGH
+ * (or worse) SECURITY finding stops the action exactly like a BLOCK action (not run, failed
+ * SECURITY result with error type SecurityBlocked, the finding type as fix key, and an alert).
+ * Its other SECURITY findings join the action's findings for BLOCK_AND_ALERT rules.
  */
 public final class ExecutorHandler implements RecordHandler<ActionItem> {
 
@@ -94,7 +109,19 @@ public final class ExecutorHandler implements RecordHandler<ActionItem> {
 
   private void execute(Run run) {
     ActionItem action = run.action;
-    AppliedRules applied = AppliedRules.forAction(action, rules);
+    AppliedRules applied;
+    if (run.rulesOff) {
+      log.debug("action {} (task {}) runs without protocol rules: attribute {}={}", action.getActionId(),
+          action.getTaskId(), AppliedRules.RULES_ATTRIBUTE, AppliedRules.RULES_OFF);
+      if (action.getTrial() != null) {
+        log.warn("trial action {} carries {}={}: its {} arm runs without the candidate rule {}",
+            action.getActionId(), AppliedRules.RULES_ATTRIBUTE, AppliedRules.RULES_OFF,
+            action.getTrial().getArm(), action.getTrial().getRuleId());
+      }
+      applied = AppliedRules.none();
+    } else {
+      applied = AppliedRules.forAction(action, rules);
+    }
     ExecutionInput in = action.getInput();
 
     if (action.getType() == ActionType.BLOCK) {
@@ -104,17 +131,23 @@ public final class ExecutorHandler implements RecordHandler<ActionItem> {
       run.blocked(blocking, "the plan blocked this action");
       return;
     }
-    for (AppliedRules.Rule r : applied.all(RuleActionKind.BLOCK_AND_ALERT)) {
-      List<Finding> hit = AppliedRules.blockedFindings(r, action.getFindings());
-      if (!hit.isEmpty()) {
-        run.ruleIds.add(r.ruleId());
-        run.blocked(hit, "rule " + r.ruleId() + " (BLOCK_AND_ALERT) blocked this action");
-        return;
-      }
-    }
 
     String code = in.getCode();
-    if (code == null || code.isBlank()) {
+    boolean hasCode = code != null && !code.isBlank();
+    List<Finding> findings = action.getFindings();
+    boolean unanalysed = lacksSecurityAnalysis(action);
+    if (unanalysed && hasCode) {
+      Optional<List<Finding>> own = ownSecurityAnalysis(run, code);
+      if (own.isEmpty()) {
+        return; // blocked
+      }
+      findings = concat(findings, own.get());
+    }
+    if (blockedByRule(run, applied, findings)) {
+      return;
+    }
+
+    if (!hasCode) {
       if (generator == null) {
         run.fail(categorizer.modelBackendUnavailable(), new PythonError(
             ErrorCategorizer.MODEL_BACKEND_UNAVAILABLE,
@@ -152,6 +185,17 @@ public final class ExecutorHandler implements RecordHandler<ActionItem> {
         return;
       }
     }
+    if (unanalysed && code != null && !code.equals(in.getCode())) {
+      // code from the model backend: no analysis ever saw it, and the plan lacked the SECURITY one
+      Optional<List<Finding>> own = ownSecurityAnalysis(run, code);
+      if (own.isEmpty()) {
+        return; // blocked
+      }
+      run.code = code;
+      if (blockedByRule(run, applied, own.get())) {
+        return;
+      }
+    }
     run.code = code;
 
     if (applied.first(RuleActionKind.PRE_VALIDATE_SYNTAX).isPresent()) {
@@ -164,17 +208,22 @@ public final class ExecutorHandler implements RecordHandler<ActionItem> {
       }
     }
 
-    Optional<AppliedRules.Rule> imports = applied.first(RuleActionKind.ADD_MISSING_IMPORTS);
-    if (imports.isPresent()) {
-      Set<String> allowed = AppliedRules.allowedModules(imports.get());
-      List<String> statements = helper.missingNames(code).stream()
-          .filter(m -> m.module() != null && (allowed.isEmpty() || allowed.contains(m.module())))
-          .map(MissingName::statement)
-          .toList();
-      if (!statements.isEmpty()) {
-        run.code = Programs.addImports(code, statements);
-        run.ruleIds.add(imports.get().ruleId());
+    // every applicable ADD_MISSING_IMPORTS rule: each missing name is imported by the first rule
+    // that allows its module (a TREATMENT candidate first)
+    boolean imports = !applied.all(RuleActionKind.ADD_MISSING_IMPORTS).isEmpty();
+    if (imports) {
+      List<String> statements = new ArrayList<>();
+      for (MissingName m : helper.missingNames(code)) {
+        if (m.module() == null || m.statement() == null) {
+          continue;
+        }
+        Optional<AppliedRules.Rule> rule = applied.importRuleFor(m.module());
+        if (rule.isPresent()) {
+          statements.add(m.statement());
+          run.ruleIds.add(rule.get().ruleId());
+        }
       }
+      run.code = Programs.addImports(code, statements);
     }
 
     boolean definesCheck = in.getTestCode() != null && !in.getTestCode().isBlank()
@@ -183,16 +232,16 @@ public final class ExecutorHandler implements RecordHandler<ActionItem> {
     SandboxResult r = sandbox.run(Programs.compose(run.code, in.getTestCode(), in.getEntryPoint(), definesCheck), limits);
     run.record(r, limits.timeoutMs());
 
-    // one re-run after a NameError for a module/typing name, when ADD_MISSING_IMPORTS applies
-    if (!r.success() && imports.isPresent() && r.error() != null && "NameError".equals(r.error().type())) {
-      Optional<String> module = ErrorCategorizer.missingName(r.error().message())
-          .flatMap(n -> helper.names().moduleProviding(n).map(m -> m.equals("typing")
-              ? "from typing import " + n : "import " + n));
-      Set<String> allowed = AppliedRules.allowedModules(imports.get());
-      if (module.isPresent() && (allowed.isEmpty() || allowed.contains(module.get().startsWith("from typing")
-          ? "typing" : module.get().substring("import ".length())))) {
-        run.code = Programs.addImports(run.code, List.of(module.get()));
-        run.ruleIds.add(imports.get().ruleId());
+    // one re-run after a NameError for a module/typing name, when an ADD_MISSING_IMPORTS rule
+    // allows that module (the first such rule adds the import)
+    if (!r.success() && imports && r.error() != null && "NameError".equals(r.error().type())) {
+      Optional<String> name = ErrorCategorizer.missingName(r.error().message());
+      Optional<String> module = name.flatMap(n -> helper.names().moduleProviding(n));
+      Optional<AppliedRules.Rule> rule = module.flatMap(applied::importRuleFor);
+      if (rule.isPresent()) {
+        String statement = module.get().equals("typing") ? "from typing import " + name.get() : "import " + name.get();
+        run.code = Programs.addImports(run.code, List.of(statement));
+        run.ruleIds.add(rule.get().ruleId());
         r = sandbox.run(Programs.compose(run.code, in.getTestCode(), in.getEntryPoint(), definesCheck), limits);
         run.record(r, limits.timeoutMs());
       }
@@ -215,10 +264,78 @@ public final class ExecutorHandler implements RecordHandler<ActionItem> {
     }
   }
 
+  /** BLOCK_AND_ALERT: the first rule with a matching finding blocks the action (true). */
+  private static boolean blockedByRule(Run run, AppliedRules applied, List<Finding> findings) {
+    for (AppliedRules.Rule r : applied.all(RuleActionKind.BLOCK_AND_ALERT)) {
+      List<Finding> hit = AppliedRules.blockedFindings(r, findings);
+      if (!hit.isEmpty()) {
+        run.ruleIds.add(r.ruleId());
+        run.blocked(hit, "rule " + r.ruleId() + " (BLOCK_AND_ALERT) blocked this action");
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /**
+   * Whether the plan was made without the action's SECURITY analysis (it did not arrive in time;
+   * when every aspect is missing, SECURITY is among them and the findings are empty).
+   */
+  static boolean lacksSecurityAnalysis(ActionItem action) {
+    return action.getMissingAspects() != null && action.getMissingAspects().contains(Aspect.SECURITY);
+  }
+
+  /** What the plan would have done with a SECURITY finding: block on blocking or HIGH+. */
+  static boolean blocksExecution(Finding f) {
+    return f.getAspect() == Aspect.SECURITY
+        && (f.getBlocking() || f.getSeverity().compareTo(Severity.HIGH) >= 0);
+  }
+
+  /**
+   * The SECURITY analysis the plan lacked, run here on {@code code}: empty when a finding blocks
+   * the action (then {@code run} is blocked), else the (non-blocking) findings. A helper that
+   * cannot analyse fails the action (nothing unanalysed runs).
+   */
+  private Optional<List<Finding>> ownSecurityAnalysis(Run run, String code) {
+    ActionItem action = run.action;
+    run.ownSecurityAnalysis = true;
+    List<Finding> own;
+    try {
+      own = helper.analyze(code, List.of(Aspect.SECURITY)).findings().stream()
+          .filter(f -> f.getAspect() == Aspect.SECURITY)
+          .toList();
+    } catch (RuntimeException e) {
+      throw new IllegalStateException("the plan lacked its SECURITY analysis and the executor could not "
+          + "analyse the code itself, so it was not run: " + e.getMessage(), e);
+    }
+    List<Finding> blocking = own.stream().filter(ExecutorHandler::blocksExecution).toList();
+    log.info("the plan of action {} (task {}) lacked its SECURITY analysis (missing aspects {}): the executor "
+        + "analysed the code itself: {} finding(s), {} blocking{}", action.getActionId(), action.getTaskId(),
+        action.getMissingAspects(), own.size(), blocking.size(), blocking.isEmpty() ? "" : " — not run");
+    if (!blocking.isEmpty()) {
+      run.code = code;
+      run.blocked(blocking, "the plan lacked its SECURITY analysis; the executor's own SECURITY analysis "
+          + "blocked this action");
+      return Optional.empty();
+    }
+    return Optional.of(own);
+  }
+
+  private static List<Finding> concat(List<Finding> a, List<Finding> b) {
+    if (b.isEmpty()) {
+      return a;
+    }
+    List<Finding> all = new ArrayList<>(a);
+    all.addAll(b);
+    return all;
+  }
+
   /** The state of one action's execution. */
   private final class Run {
     final ActionItem action;
     final Set<String> ruleIds;
+    final boolean rulesOff;
+    boolean ownSecurityAnalysis;
     String code = "";
     SandboxResult last;
     long totalDurationMs;
@@ -229,7 +346,9 @@ public final class ExecutorHandler implements RecordHandler<ActionItem> {
 
     Run(ActionItem action) {
       this.action = action;
-      this.ruleIds = new LinkedHashSet<>(action.getAppliedRuleIds());
+      this.rulesOff = AppliedRules.rulesOff(action);
+      // rules off: no rule applies, so none is reported (even one a producer may have listed)
+      this.ruleIds = rulesOff ? new LinkedHashSet<>() : new LinkedHashSet<>(action.getAppliedRuleIds());
       this.effectiveTimeoutMs = action.getConstraints().getTimeoutMs();
     }
 
@@ -252,7 +371,9 @@ public final class ExecutorHandler implements RecordHandler<ActionItem> {
       String type = findings.isEmpty() ? null : findings.get(0).getType();
       fail(categorizer.securityBlocked(type), new PythonError(ErrorCategorizer.SECURITY_BLOCKED,
           why + " and it was not run — " + what, null, findings.isEmpty() ? null : findings.get(0).getLine()));
-      code = action.getInput().getCode() == null ? "" : action.getInput().getCode();
+      if (code == null || code.isEmpty()) {
+        code = action.getInput().getCode() == null ? "" : action.getInput().getCode();
+      }
     }
 
     List<Outgoing> outputs() {
@@ -296,6 +417,12 @@ public final class ExecutorHandler implements RecordHandler<ActionItem> {
         }
         if (securityBlocked) {
           ctx.put("blocked_aspect", Aspect.SECURITY.name());
+        }
+        if (ownSecurityAnalysis) {
+          ctx.put("security_analysis", "executor"); // the plan lacked it
+        }
+        if (rulesOff) {
+          ctx.put(AppliedRules.RULES_ATTRIBUTE, AppliedRules.RULES_OFF);
         }
         String trialId = action.getTrial() == null ? null : action.getTrial().getTrialId();
         out.addAll(errors.log(new ErrorLogger.Failure(failure, error == null ? "" : error.message(),

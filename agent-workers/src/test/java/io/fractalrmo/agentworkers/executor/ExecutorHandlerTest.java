@@ -173,6 +173,129 @@ class ExecutorHandlerTest {
   }
 
   @Nested
+  class PlanWithoutSecurityAnalysis {
+
+    @Test
+    void shouldAnalyseTheCodeItselfAndNotRunAForbiddenCall() {
+      ActionItem a = Actions.execute("import os\nos.system(\"echo hi\")\n")
+          .setMissingAspects(List.of(Aspect.SECURITY)).build();
+      List<Outgoing> out = executor.handle(a.getTaskId(), a);
+      ExecutionResult r = result(out);
+      assertThat(r.getSuccess()).isFalse();
+      assertThat(r.getIsolation()).isEqualTo(Isolation.NONE); // the sandbox never saw it
+      assertThat(r.getStdout()).isEmpty();
+      assertThat(r.getErrorCategory()).isEqualTo(ErrorCategory.SECURITY);
+      assertThat(r.getError().getType()).isEqualTo("SecurityBlocked");
+      assertThat(r.getError().getMessage()).contains("OS_COMMAND").contains("lacked its SECURITY analysis")
+          .contains("not run");
+      assertThat(r.getError().getLine()).isEqualTo(2);
+      assertThat(r.getCode()).isEqualTo(a.getInput().getCode());
+      assertThat(r.getAction()).isEqualTo(a);
+      assertThat(errors(out)).singleElement().satisfies(e -> {
+        assertThat(e.getCategory()).isEqualTo(ErrorCategory.SECURITY);
+        assertThat(e.getErrorType()).isEqualTo("SecurityBlocked");
+        assertThat(e.getFixKey()).isEqualTo("OS_COMMAND");
+        assertThat(e.getContext()).containsEntry("security_analysis", "executor")
+            .containsEntry("blocked_aspect", "SECURITY");
+      });
+      assertThat(alerts(out)).singleElement().satisfies(al -> {
+        assertThat(al.getCategory()).isEqualTo(ErrorCategory.SECURITY);
+        assertThat(al.getSeverity()).isEqualTo(Severity.HIGH);
+      });
+    }
+
+    @Test
+    void shouldRunBenignCodeNormally() {
+      ActionItem a = Actions.execute("def add(a, b):\n    return a + b\n",
+          "def check(candidate):\n    assert candidate(2, 3) == 5\n    print('checked')\n", "add")
+          .setMissingAspects(List.of(Aspect.SECURITY)).build();
+      List<Outgoing> out = executor.handle(a.getTaskId(), a);
+      ExecutionResult r = result(out);
+      assertThat(r.getSuccess()).as(r.toString()).isTrue();
+      assertThat(r.getStdout()).isEqualTo("checked\n");
+      assertThat(r.getIsolation()).isEqualTo(sandbox.isolation());
+      assertThat(out).hasSize(1);
+    }
+
+    @Test
+    void shouldBlockWhenEveryAnalysisIsMissingAndTheFindingsAreEmpty() {
+      ActionItem a = Actions.execute("import subprocess\nprint(subprocess.run(['id']).returncode)\n")
+          .setMissingAspects(List.of(Aspect.SYNTAX, Aspect.LOGIC, Aspect.DEPENDENCY, Aspect.SECURITY,
+              Aspect.PERFORMANCE))
+          .setFindings(List.of()).build();
+      List<Outgoing> out = executor.handle(a.getTaskId(), a);
+      assertThat(result(out).getIsolation()).isEqualTo(Isolation.NONE);
+      assertThat(errors(out)).singleElement().satisfies(e -> assertThat(e.getFixKey()).isEqualTo("SUBPROCESS"));
+      assertThat(alerts(out)).hasSize(1);
+    }
+
+    @Test
+    void shouldLetABlockAndAlertRuleSeeTheExecutorsOwnFindings() {
+      active.add(Actions.rule("r-block", RuleActionKind.BLOCK_AND_ALERT, Map.of(),
+          ErrorCategory.SECURITY, "SecurityBlocked", "HARDCODED_SECRET"));
+      ActionItem a = Actions.execute("password = 'hunter2hunter2'\n")
+          .setMissingAspects(List.of(Aspect.SECURITY)).build();
+      List<Outgoing> out = executor.handle(a.getTaskId(), a);
+      ExecutionResult r = result(out);
+      assertThat(r.getIsolation()).isEqualTo(Isolation.NONE);
+      assertThat(r.getAppliedRuleIds()).containsExactly("r-block");
+      assertThat(errors(out)).singleElement().satisfies(e -> assertThat(e.getFixKey()).isEqualTo("HARDCODED_SECRET"));
+    }
+  }
+
+  @Nested
+  class RulesOff {
+
+    ActionItem.Builder off(ActionItem.Builder b) {
+      return b.setAttributes(Map.of(AppliedRules.RULES_ATTRIBUTE, "off", "suite", "demo"));
+    }
+
+    @Test
+    void shouldNotApplyAnActiveTimeoutRuleThatWouldFixTheProgram() {
+      active.add(Actions.rule("r-timeout", RuleActionKind.INCREASE_TIMEOUT, Map.of("factor", "3"),
+          ErrorCategory.PERFORMANCE, "TimeoutError", null));
+      ActionItem a = off(Actions.execute("import time\ntime.sleep(0.6)\nprint('done')\n")
+          .setConstraints(Actions.constraints(400))).build();
+      List<Outgoing> out = executor.handle(a.getTaskId(), a);
+      ExecutionResult r = result(out);
+      assertThat(r.getSuccess()).isFalse();
+      assertThat(r.getTimedOut()).isTrue();
+      assertThat(r.getEffectiveTimeoutMs()).isEqualTo(400);
+      assertThat(r.getAppliedRuleIds()).isEmpty();
+      assertThat(errors(out)).singleElement().satisfies(e -> assertThat(e.getContext())
+          .containsEntry(AppliedRules.RULES_ATTRIBUTE, "off").doesNotContainKey("applied_rule_ids"));
+    }
+
+    @Test
+    void shouldNotApplyAnActiveImportsRuleThatWouldFixTheProgram() {
+      active.add(Actions.rule("r-imports", RuleActionKind.ADD_MISSING_IMPORTS, Map.of(),
+          ErrorCategory.DEPENDENCY, "NameError", null));
+      ActionItem a = off(Actions.execute("print(math.floor(2.5))\n")).build();
+      ExecutionResult r = result(executor.handle(a.getTaskId(), a));
+      assertThat(r.getSuccess()).isFalse();
+      assertThat(r.getError().getType()).isEqualTo("NameError");
+      assertThat(r.getCode()).isEqualTo(a.getInput().getCode());
+      assertThat(r.getAppliedRuleIds()).isEmpty();
+      assertThat(r.getAction().getAttributes()).containsEntry(AppliedRules.RULES_ATTRIBUTE, "off");
+
+      ActionItem on = Actions.execute("print(math.floor(2.5))\n").build(); // same run, rules on
+      ExecutionResult fixed = result(executor.handle(on.getTaskId(), on));
+      assertThat(fixed.getSuccess()).isTrue();
+      assertThat(fixed.getAppliedRuleIds()).containsExactly("r-imports");
+    }
+
+    @Test
+    void shouldStillBlockForbiddenCallsWhenThePlanLackedItsSecurityAnalysis() {
+      ActionItem a = off(Actions.execute("import os\nos.system(\"echo hi\")\n")
+          .setMissingAspects(List.of(Aspect.SECURITY))).build();
+      List<Outgoing> out = executor.handle(a.getTaskId(), a);
+      assertThat(result(out).getErrorCategory()).isEqualTo(ErrorCategory.SECURITY);
+      assertThat(result(out).getIsolation()).isEqualTo(Isolation.NONE);
+      assertThat(result(out).getAppliedRuleIds()).isEmpty();
+    }
+  }
+
+  @Nested
   class Rules {
 
     @Test
@@ -197,6 +320,50 @@ class ExecutorHandlerTest {
       assertThat(r.getCode()).contains("from typing import List").doesNotContain("import math");
       assertThat(r.getSuccess()).isFalse();
       assertThat(r.getError().getMessage()).contains("math");
+    }
+
+    @Test
+    void shouldApplyEachImportRuleToItsOwnModule() {
+      // one rule per module, typing first: the first ADD_MISSING_IMPORTS rule must not shadow the other
+      active.add(Actions.rule("r-typing", RuleActionKind.ADD_MISSING_IMPORTS, Map.of("imports", "typing"),
+          ErrorCategory.DEPENDENCY, "NameError", "typing"));
+      active.add(Actions.rule("r-math", RuleActionKind.ADD_MISSING_IMPORTS, Map.of("imports", "math"),
+          ErrorCategory.DEPENDENCY, "NameError", "math"));
+
+      ActionItem list = Actions.execute("def f(xs: List[int]) -> int:\n    return len(xs)\n",
+          "def check(c):\n    assert c([1, 2]) == 2\n", "f").build();
+      ExecutionResult l = result(executor.handle(list.getTaskId(), list));
+      assertThat(l.getSuccess()).as(l.toString()).isTrue();
+      assertThat(l.getCode()).startsWith("from typing import List\n");
+      assertThat(l.getAppliedRuleIds()).containsExactly("r-typing");
+
+      ActionItem math = Actions.execute("def f(x):\n    return math.floor(x)\n",
+          "def check(c):\n    assert c(2.5) == 2\n", "f").build();
+      ExecutionResult m = result(executor.handle(math.getTaskId(), math));
+      assertThat(m.getSuccess()).as(m.toString()).isTrue();
+      assertThat(m.getCode()).startsWith("import math\n");
+      assertThat(m.getAppliedRuleIds()).containsExactly("r-math");
+
+      ActionItem both = Actions.execute("def f(xs: List[float]) -> int:\n    return math.floor(sum(xs))\n",
+          "def check(c):\n    assert c([1.5, 1.0]) == 2\n", "f").build();
+      ExecutionResult b = result(executor.handle(both.getTaskId(), both));
+      assertThat(b.getSuccess()).as(b.toString()).isTrue();
+      assertThat(b.getAppliedRuleIds()).containsExactlyInAnyOrder("r-typing", "r-math");
+    }
+
+    @Test
+    void shouldPickTheRuleForTheModuleOnTheRerunAfterANameError() {
+      active.add(Actions.rule("r-typing", RuleActionKind.ADD_MISSING_IMPORTS, Map.of("imports", "typing"),
+          ErrorCategory.DEPENDENCY, "NameError", "typing"));
+      active.add(Actions.rule("r-math", RuleActionKind.ADD_MISSING_IMPORTS, Map.of("imports", "math"),
+          ErrorCategory.DEPENDENCY, "NameError", "math"));
+      // the solution is complete; only the tests use math, so only the run shows the NameError
+      ActionItem a = Actions.execute("def f(x):\n    return int(x)\n",
+          "def check(c):\n    assert c(2.5) == math.floor(2.5)\n", "f").build();
+      ExecutionResult r = result(executor.handle(a.getTaskId(), a));
+      assertThat(r.getSuccess()).as(r.toString()).isTrue();
+      assertThat(r.getCode()).startsWith("import math\n");
+      assertThat(r.getAppliedRuleIds()).containsExactly("r-math");
     }
 
     @Test
@@ -279,6 +446,48 @@ class ExecutorHandlerTest {
       assertThat(result(out).getSuccess()).isFalse();
       assertThat(result(out).getAppliedRuleIds()).isEmpty();
       assertThat(errors(out)).singleElement().satisfies(e -> assertThat(e.getTrialId()).isEqualTo("trial-1"));
+    }
+
+    @Test
+    void shouldApplyAndRecordAMathCandidateInTheTreatmentArmWhileATypingRuleIsActive() {
+      active.add(Actions.rule("r-typing", RuleActionKind.ADD_MISSING_IMPORTS, Map.of("imports", "typing"),
+          ErrorCategory.DEPENDENCY, "NameError", "typing"));
+      TrialSpec.Builder trial = TrialSpec.newBuilder().setTrialId("trial-math").setRuleId("cand-math")
+          .setRuleAction(RuleAction.newBuilder().setKind(RuleActionKind.ADD_MISSING_IMPORTS)
+              .setParameters(Map.of("imports", "math")).build())
+          .setSourceActionId("src");
+      String code = "def f(xs: List[float]) -> int:\n    return math.floor(sum(xs))\n";
+      String tests = "def check(c):\n    assert c([1.5, 1.0]) == 2\n";
+      ActionItem treatment = Actions.execute(code, tests, "f").setTrial(trial.setArm(TrialArm.TREATMENT).build()).build();
+      ActionItem control = Actions.execute(code, tests, "f").setTrial(trial.setArm(TrialArm.CONTROL).build()).build();
+
+      ExecutionResult t = result(executor.handle(treatment.getTaskId(), treatment));
+      assertThat(t.getSuccess()).as(t.toString()).isTrue();
+      assertThat(t.getAppliedRuleIds()).containsExactlyInAnyOrder("cand-math", "r-typing");
+
+      List<Outgoing> out = executor.handle(control.getTaskId(), control);
+      ExecutionResult c = result(out);
+      assertThat(c.getSuccess()).isFalse();
+      assertThat(c.getError().getMessage()).contains("math");
+      assertThat(c.getAppliedRuleIds()).containsExactly("r-typing");
+      assertThat(errors(out)).singleElement().satisfies(e -> {
+        assertThat(e.getTrialId()).isEqualTo("trial-math");
+        assertThat(e.getFixKey()).isEqualTo("math");
+      });
+    }
+
+    @Test
+    void shouldRecordTheCandidateRatherThanAnActiveRuleThatWouldAddTheSameImport() {
+      active.add(Actions.rule("r-any", RuleActionKind.ADD_MISSING_IMPORTS, Map.of(),
+          ErrorCategory.DEPENDENCY, "NameError", null));
+      ActionItem treatment = Actions.execute("print(math.floor(2.5))\n")
+          .setTrial(TrialSpec.newBuilder().setTrialId("trial-m").setRuleId("cand-math").setArm(TrialArm.TREATMENT)
+              .setRuleAction(RuleAction.newBuilder().setKind(RuleActionKind.ADD_MISSING_IMPORTS)
+                  .setParameters(Map.of("imports", "math")).build())
+              .setSourceActionId("src").build()).build();
+      ExecutionResult t = result(executor.handle(treatment.getTaskId(), treatment));
+      assertThat(t.getSuccess()).isTrue();
+      assertThat(t.getAppliedRuleIds()).containsExactly("cand-math");
     }
   }
 }

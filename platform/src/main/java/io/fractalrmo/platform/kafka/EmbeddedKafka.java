@@ -3,6 +3,7 @@ package io.fractalrmo.platform.kafka;
 import io.fractalrmo.platform.ChildProcesses;
 import io.fractalrmo.platform.PlatformException;
 import io.fractalrmo.platform.Ports;
+import io.fractalrmo.platform.ServiceDir;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
@@ -76,22 +77,26 @@ public final class EmbeddedKafka implements AutoCloseable {
    */
   public static EmbeddedKafka start(Path dataDir, int port) {
     Instant started = Instant.now();
-    Path dir = dataDir.toAbsolutePath().normalize();
-    createWritableDir(dir);
+    ServiceDir serviceDir = ServiceDir.open(dataDir, "fractal-broker.properties",
+        "ports and cluster id of the embedded broker; reused on the next start");
+    Path dir = serviceDir.path();
     Path pidFile = dir.resolve("broker.pid");
     ChildProcesses.stopLeftover(pidFile, BrokerMain.class.getName(), STOP_TIMEOUT);
 
-    Properties state = loadState(dir.resolve("fractal-broker.properties"));
-    int brokerPort = port != 0 ? Ports.resolve(port, "Kafka", "--kafka-port") : previousOrFree(state, "port");
-    int controllerPort = previousOrFree(state, "controller.port");
+    int brokerPort = port != 0
+        ? Ports.resolve(port, "Kafka", "--kafka-port") : serviceDir.previousPortOrFree("port");
+    int controllerPort = serviceDir.previousPortOrFree("controller.port");
     while (controllerPort == brokerPort) {
       controllerPort = Ports.free();
     }
-    String clusterId = state.getProperty("cluster.id", Uuid.randomUuid().toString());
-    state.setProperty("port", Integer.toString(brokerPort));
-    state.setProperty("controller.port", Integer.toString(controllerPort));
-    state.setProperty("cluster.id", clusterId);
-    storeState(dir.resolve("fractal-broker.properties"), state);
+    String clusterId = serviceDir.get("cluster.id");
+    if (clusterId == null) {
+      clusterId = Uuid.randomUuid().toString();
+    }
+    serviceDir.set("port", Integer.toString(brokerPort));
+    serviceDir.set("controller.port", Integer.toString(controllerPort));
+    serviceDir.set("cluster.id", clusterId);
+    serviceDir.store();
 
     Path logDir = dir.resolve("logs");
     Path serverProperties = dir.resolve("server.properties");
@@ -299,48 +304,6 @@ public final class EmbeddedKafka implements AutoCloseable {
       out.append(Path.of(entry).toAbsolutePath().normalize());
     }
     return out.toString();
-  }
-
-  private static int previousOrFree(Properties state, String key) {
-    String previous = state.getProperty(key);
-    if (previous != null && previous.matches("\\d+") && Ports.isFree(Integer.parseInt(previous))) {
-      return Integer.parseInt(previous);
-    }
-    return Ports.free();
-  }
-
-  static void createWritableDir(Path dir) {
-    try {
-      Files.createDirectories(dir);
-    } catch (IOException | UncheckedIOException e) {
-      throw new PlatformException("cannot create the data directory " + dir + " (" + e.getMessage()
-          + "): choose a writable directory with --data-dir", e);
-    }
-    if (!Files.isWritable(dir)) {
-      throw new PlatformException("the data directory " + dir
-          + " is not writable: fix its permissions or choose another with --data-dir");
-    }
-  }
-
-  private static Properties loadState(Path file) {
-    Properties properties = new Properties();
-    if (Files.isRegularFile(file)) {
-      try (var reader = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
-        properties.load(reader);
-      } catch (IOException e) {
-        LOG.warn("ignoring unreadable {}: {}", file, e.getMessage());
-      }
-    }
-    return properties;
-  }
-
-  private static void storeState(Path file, Properties state) {
-    try (Writer writer = Files.newBufferedWriter(file, StandardCharsets.UTF_8)) {
-      state.store(writer, "ports and cluster id of the embedded broker; reused on the next start");
-    } catch (IOException e) {
-      throw new PlatformException("cannot write " + file + " (" + e.getMessage()
-          + "): choose a writable directory with --data-dir", e);
-    }
   }
 
   private static void writeServerProperties(Path file, Path logDir, int port, int controllerPort) {

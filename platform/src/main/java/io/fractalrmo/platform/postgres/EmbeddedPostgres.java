@@ -3,6 +3,7 @@ package io.fractalrmo.platform.postgres;
 import io.fractalrmo.platform.ChildProcesses;
 import io.fractalrmo.platform.PlatformException;
 import io.fractalrmo.platform.Ports;
+import io.fractalrmo.platform.ServiceDir;
 import java.io.IOException;
 import java.io.Reader;
 import java.io.Writer;
@@ -93,23 +94,17 @@ public final class EmbeddedPostgres implements AutoCloseable {
   /** The same with the binaries in {@code binDir} (null: find them, see {@link PostgresBinaries}). */
   static EmbeddedPostgres start(Path dataDir, int port, Path binDir) {
     Instant started = Instant.now();
-    Path dir = dataDir.toAbsolutePath().normalize();
-    createWritableDir(dir);
+    ServiceDir serviceDir = ServiceDir.open(dataDir, "fractal-postgres.properties",
+        "port of the embedded PostgreSQL; reused on the next start when free");
+    Path dir = serviceDir.path();
     Path pgData = dir.resolve("pgdata");
     Path log = dir.resolve("postgres.log");
     stopLeftover(pgData);
 
-    Properties state = loadState(dir.resolve("fractal-postgres.properties"));
-    int pgPort;
-    if (port != 0) {
-      pgPort = Ports.resolve(port, "PostgreSQL", "--postgres-port");
-    } else {
-      String previous = state.getProperty("port", "");
-      pgPort = previous.matches("\\d+") && Ports.isFree(Integer.parseInt(previous))
-          ? Integer.parseInt(previous) : Ports.free();
-    }
-    state.setProperty("port", Integer.toString(pgPort));
-    storeState(dir.resolve("fractal-postgres.properties"), state);
+    int pgPort = port != 0
+        ? Ports.resolve(port, "PostgreSQL", "--postgres-port") : serviceDir.previousPortOrFree("port");
+    serviceDir.set("port", Integer.toString(pgPort));
+    serviceDir.store();
 
     Path bin = binDir != null ? binDir : PostgresBinaries.locate();
     Optional<ServerUser> serverUser = ServerUser.forCurrentProcess();
@@ -358,40 +353,6 @@ public final class EmbeddedPostgres implements AutoCloseable {
       }
     }
     return true;
-  }
-
-  private static void createWritableDir(Path dir) {
-    try {
-      Files.createDirectories(dir);
-    } catch (IOException e) {
-      throw new PlatformException("cannot create the data directory " + dir + " (" + e.getMessage()
-          + "): choose a writable directory with --data-dir", e);
-    }
-    if (!Files.isWritable(dir)) {
-      throw new PlatformException("the data directory " + dir
-          + " is not writable: fix its permissions or choose another with --data-dir");
-    }
-  }
-
-  private static Properties loadState(Path file) {
-    Properties properties = new Properties();
-    if (Files.isRegularFile(file)) {
-      try (Reader reader = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
-        properties.load(reader);
-      } catch (IOException e) {
-        LOG.warn("ignoring unreadable {}: {}", file, e.getMessage());
-      }
-    }
-    return properties;
-  }
-
-  private static void storeState(Path file, Properties state) {
-    try (Writer writer = Files.newBufferedWriter(file, StandardCharsets.UTF_8)) {
-      state.store(writer, "port of the embedded PostgreSQL; reused on the next start when free");
-    } catch (IOException e) {
-      throw new PlatformException("cannot write " + file + " (" + e.getMessage()
-          + "): choose a writable directory with --data-dir", e);
-    }
   }
 
   @Override

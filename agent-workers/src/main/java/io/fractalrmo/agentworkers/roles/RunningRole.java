@@ -1,10 +1,10 @@
 package io.fractalrmo.agentworkers.roles;
 
+import io.fractalrmo.agentworkers.worker.CloseOnce;
 import io.fractalrmo.agentworkers.worker.TransactionalWorker;
 import io.fractalrmo.agentworkers.worker.WorkerGroup;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -17,15 +17,15 @@ public final class RunningRole implements AutoCloseable {
 
   private static final Logger LOG = LoggerFactory.getLogger(RunningRole.class);
 
+  private final CloseOnce closeOnce;
+
   private final String name;
   private final List<WorkerGroup> groups;
   private final List<AutoCloseable> shared;
-  private final AtomicBoolean closed = new AtomicBoolean();
-  private final java.util.concurrent.CountDownLatch closeDone =
-      new java.util.concurrent.CountDownLatch(1);
 
   RunningRole(String name, List<WorkerGroup> groups, List<AutoCloseable> shared) {
     this.name = name;
+    this.closeOnce = new CloseOnce(name);
     this.groups = List.copyOf(groups);
     this.shared = List.copyOf(shared);
   }
@@ -47,7 +47,7 @@ public final class RunningRole implements AutoCloseable {
 
   /** True while every worker instance is running. */
   public boolean healthy() {
-    return !closed.get() && groups.stream().allMatch(WorkerGroup::healthy);
+    return !closeOnce.isClosed() && groups.stream().allMatch(WorkerGroup::healthy);
   }
 
   /** Closes this role when the JVM is asked to stop (SIGTERM, Ctrl-C); returns this. */
@@ -58,25 +58,7 @@ public final class RunningRole implements AutoCloseable {
 
   @Override
   public void close() {
-    if (!closed.compareAndSet(false, true)) {
-      awaitClose(); // e.g. a SIGTERM hook racing the application's own close: both wait
-      return;
-    }
-    try {
-      doClose();
-    } finally {
-      closeDone.countDown();
-    }
-  }
-
-  private void awaitClose() {
-    try {
-      if (!closeDone.await(2, java.util.concurrent.TimeUnit.MINUTES)) {
-        LOG.warn("{}: still closing after 2 minutes", name);
-      }
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
+    closeOnce.close(this::doClose);
   }
 
   private void doClose() {

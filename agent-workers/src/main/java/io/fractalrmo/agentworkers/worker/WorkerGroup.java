@@ -7,7 +7,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.atomic.AtomicBoolean;
 import org.apache.avro.specific.SpecificRecord;
 import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -26,18 +25,18 @@ import org.slf4j.LoggerFactory;
 public final class WorkerGroup implements AutoCloseable {
 
   private static final Logger LOG = LoggerFactory.getLogger(WorkerGroup.class);
+
   private static final Duration STOP_TIMEOUT = Duration.ofSeconds(60);
 
   private final String role;
+  private final CloseOnce closeOnce;
   private final List<TransactionalWorker<?>> workers;
   private final List<Thread> threads;
   private final List<AutoCloseable> resources;
-  private final AtomicBoolean closed = new AtomicBoolean();
-  private final java.util.concurrent.CountDownLatch closeDone =
-      new java.util.concurrent.CountDownLatch(1);
 
   private WorkerGroup(String role) {
     this.role = role;
+    this.closeOnce = new CloseOnce(role);
     // Filled while starting (same thread), read-only afterwards.
     this.workers = new ArrayList<>();
     this.threads = new ArrayList<>();
@@ -133,25 +132,7 @@ public final class WorkerGroup implements AutoCloseable {
 
   @Override
   public void close() {
-    if (!closed.compareAndSet(false, true)) {
-      awaitClose(); // e.g. a SIGTERM hook racing the application's own close: both wait
-      return;
-    }
-    try {
-      doClose();
-    } finally {
-      closeDone.countDown();
-    }
-  }
-
-  private void awaitClose() {
-    try {
-      if (!closeDone.await(2, java.util.concurrent.TimeUnit.MINUTES)) {
-        LOG.warn("{}: still closing after 2 minutes", role);
-      }
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
+    closeOnce.close(this::doClose);
   }
 
   private void doClose() {

@@ -336,7 +336,7 @@ public final class EmbeddedKafka implements AutoCloseable {
         "num.recovery.threads.per.data.dir=2",
         "log.cleaner.dedupe.buffer.size=16777216",
         "log.cleaner.threads=1",
-        "auto.create.topics.enable=true",
+        "auto.create.topics.enable=false", // a mistyped topic name fails loudly instead of creating a topic
         "")
         .replace("\\", "\\\\");
     try {

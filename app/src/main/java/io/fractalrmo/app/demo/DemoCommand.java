@@ -31,7 +31,8 @@ import picocli.CommandLine.Spec;
         "Start the embedded stack (as 'fractal up'), feed HumanEval problems with injected faults "
             + "through Kafka in waves, and show the system learn: errors become patterns, patterns "
             + "become rules that are tried before they are adopted, and the fixable faults stop failing.",
-        "Wave 1 runs with no rules; wave 2 runs the same comparison tasks again once rules are ACTIVE. "
+        "Wave 1 runs fresh tasks with no rules; once rules are ACTIVE, wave 2 submits fresh tasks twice, "
+            + "interleaved: with fractal.rules=off and with rules on. "
             + "Prints a table per fault class, writes the figures as JSON (--report) and an HTML chart beside it.",
         "Exit code 0 when the run completed (whatever it measured); 1 when the stack could not start."})
 public final class DemoCommand implements Callable<Integer> {

@@ -12,9 +12,12 @@ import java.util.Random;
  * Which tasks the demo submits, in which wave: a pure function of the problems, the injector, the
  * size and the seed.
  *
- * <p>Wave 1 holds the comparison set's rules-off run (submitted first) and fresh learning tasks; wave 2 holds the
- * comparison set again (identical code, new task ids) once rules were adopted. About 40 % of the
- * size is the comparison set (counted twice), the rest is learning tasks.
+ * <p>Wave 1 holds fresh learning tasks, run before any rule exists (the "before learning"
+ * figures). Wave 2, the comparison, runs once rules were adopted: a set of fresh faulted tasks
+ * submitted twice, under new task ids — once with attribute {@code fractal.rules=off}, once with
+ * rules on — pair by pair, interleaved, so both arms meet the same load, the same rules and the
+ * same moment of the run. About 40 % of the size is the comparison (each task counted twice),
+ * the rest is learning tasks.
  */
 public record DemoPlan(List<DemoTask> wave1, List<DemoTask> wave2) {
 
@@ -65,31 +68,38 @@ public record DemoPlan(List<DemoTask> wave1, List<DemoTask> wave2) {
     // A missing import is fixed by a rule for its module, learnt from a pattern of at least
     // three occurrences: compare only on modules the learning tasks give that chance (the
     // single 'import hashlib' of HumanEval cannot teach anything).
+    // Fresh: a problem already run in wave 1 is not compared (unless nothing else is left).
+    java.util.Set<String> seen = new java.util.HashSet<>();
+    wave1.forEach(t -> seen.add(t.faulted().code()));
     List<FaultedCode> comparableImports = pools.get(Fault.MISSING_IMPORT).stream()
         .filter(c -> learntModules.getOrDefault(missingModule(c), 0) >= 3).toList();
+    List<FaultedCode> freshImports = comparableImports.stream()
+        .filter(c -> !seen.contains(c.code())).toList();
+    if (!freshImports.isEmpty()) {
+      comparableImports = freshImports;
+    }
     int n = 0;
     int imports = 0;
+    List<DemoTask[]> pairs = new ArrayList<>();
     for (Fault fault : apportion(COMPARE_MIX, compare)) {
       FaultedCode code = fault == Fault.MISSING_IMPORT && !comparableImports.isEmpty()
           ? comparableImports.get(
               comparableImports.size() - 1 - (imports++ % comparableImports.size()))
           : next(pools, cursor, fault);
       String pair = runId + "-c" + (n++);
-      wave1.add(new DemoTask(pair + "-off", code, 1, DemoTask.Arm.RULES_OFF, pair));
-      wave2.add(new DemoTask(pair + "-on", code, 2, DemoTask.Arm.RULES_ON, pair));
+      pairs.add(new DemoTask[] {
+          new DemoTask(pair + "-off", code, 2, DemoTask.Arm.RULES_OFF, pair),
+          new DemoTask(pair + "-on", code, 2, DemoTask.Arm.RULES_ON, pair)});
     }
-    // The comparison tasks go first: they must run before any rule can exist, and a rule needs
-    // a pattern of failures plus a trial, which takes longer than the head of the wave.
-    List<DemoTask> compareFirst = new ArrayList<>(wave1.stream()
-        .filter(t -> t.arm() == DemoTask.Arm.RULES_OFF).toList());
-    List<DemoTask> learning = new ArrayList<>(wave1.stream()
-        .filter(t -> t.arm() == DemoTask.Arm.LEARN).toList());
-    Collections.shuffle(compareFirst, random);
-    Collections.shuffle(learning, random);
-    wave1.clear();
-    wave1.addAll(compareFirst);
-    wave1.addAll(learning);
-    Collections.shuffle(wave2, random);
+    Collections.shuffle(wave1, random);
+    // Interleaved: the two runs of a pair are submitted one after the other, and which goes
+    // first alternates, so neither arm gets the emptier queue.
+    Collections.shuffle(pairs, random);
+    for (int i = 0; i < pairs.size(); i++) {
+      DemoTask[] p = pairs.get(i);
+      wave2.add(p[i % 2]);
+      wave2.add(p[1 - i % 2]);
+    }
     return new DemoPlan(List.copyOf(wave1), List.copyOf(wave2));
   }
 

@@ -16,6 +16,8 @@ import java.util.function.Predicate;
  * terminal table, JSON and an HTML chart. Pure: everything comes from the constructor.
  *
  * <p>An error is a task that ended FAILED or REJECTED, or did not end in time (UNFINISHED).
+ * "Rules off" and "rules on" are the two arms of wave 2 (the same tasks, submitted together
+ * after rules were adopted); "before learning" is wave 1, before any rule existed.
  */
 public final class DemoReport {
 
@@ -171,6 +173,14 @@ public final class DemoReport {
     double off = rate(DemoTask.Arm.RULES_OFF, Fault.FaultClass.FIXABLE).rate();
     double on = rate(DemoTask.Arm.RULES_ON, Fault.FaultClass.FIXABLE).rate();
     m.put("fixable_error_reduction", num(off > 0 ? (off - on) / off : Double.NaN));
+    m.put("fixable_error_rate_before_learning",
+        num(rate(DemoTask.Arm.LEARN, Fault.FaultClass.FIXABLE).rate()));
+    m.put("unfixable_error_rate_before_learning",
+        num(rate(DemoTask.Arm.LEARN, Fault.FaultClass.UNFIXABLE).rate()));
+    m.put("comparison_tasks", plan.wave2().size() / 2);
+    m.put("rules_off_tasks_with_rules_applied", plan.all().stream()
+        .filter(t -> t.arm() == DemoTask.Arm.RULES_OFF)
+        .filter(t -> !outcome(t).appliedRuleIds().isEmpty()).count());
     m.put("canonical_pass_rate", num(canonicalPassRate()));
     List<Map<String, Object>> faults = new ArrayList<>();
     for (Fault fault : Fault.values()) {
@@ -179,7 +189,7 @@ public final class DemoReport {
       f.put("class", fault.faultClass().name());
       f.put("rules_off", rateMap(rate(DemoTask.Arm.RULES_OFF, fault)));
       f.put("rules_on", rateMap(rate(DemoTask.Arm.RULES_ON, fault)));
-      f.put("learning", rateMap(rate(DemoTask.Arm.LEARN, fault)));
+      f.put("before_learning", rateMap(rate(DemoTask.Arm.LEARN, fault)));
       f.put("failures", failures(fault, null));
       f.put("failures_rules_on", failures(fault, DemoTask.Arm.RULES_ON));
       faults.add(f);
@@ -322,19 +332,30 @@ public final class DemoReport {
 
   public String toTable() {
     StringBuilder b = new StringBuilder();
-    b.append(String.format(Locale.ROOT, "%n%-16s %-10s %22s %22s%n", "fault", "class",
-        "error rate rules OFF", "error rate rules ON"));
+    b.append(String.format(Locale.ROOT, "%n%-27s %16s %37s%n", "", "wave 1",
+        "wave 2: same tasks, same time"));
+    b.append(String.format(Locale.ROOT, "%-16s %-10s %16s %18s %18s%n", "error rate", "class",
+        "before learning", "rules OFF", "rules ON"));
     for (Fault fault : Fault.values()) {
-      b.append(String.format(Locale.ROOT, "%-16s %-10s %22s %22s%n", fault,
+      b.append(String.format(Locale.ROOT, "%-16s %-10s %16s %18s %18s%n", fault,
           fault.faultClass().name().toLowerCase(Locale.ROOT),
-          cell(rate(DemoTask.Arm.RULES_OFF, fault)), cell(rate(DemoTask.Arm.RULES_ON, fault))));
+          cell(rate(DemoTask.Arm.LEARN, fault)), cell(rate(DemoTask.Arm.RULES_OFF, fault)),
+          cell(rate(DemoTask.Arm.RULES_ON, fault))));
     }
-    b.append(String.format(Locale.ROOT, "%-27s %22s %22s%n", "all fixable (import, slow)",
+    b.append(String.format(Locale.ROOT, "%-27s %16s %18s %18s%n", "all fixable (import, slow)",
+        cell(rate(DemoTask.Arm.LEARN, Fault.FaultClass.FIXABLE)),
         cell(rate(DemoTask.Arm.RULES_OFF, Fault.FaultClass.FIXABLE)),
         cell(rate(DemoTask.Arm.RULES_ON, Fault.FaultClass.FIXABLE))));
-    b.append(String.format(Locale.ROOT, "%-27s %22s %22s%n", "unfixable (wrong result)",
+    b.append(String.format(Locale.ROOT, "%-27s %16s %18s %18s%n", "unfixable (wrong result)",
+        cell(rate(DemoTask.Arm.LEARN, Fault.FaultClass.UNFIXABLE)),
         cell(rate(DemoTask.Arm.RULES_OFF, Fault.FaultClass.UNFIXABLE)),
         cell(rate(DemoTask.Arm.RULES_ON, Fault.FaultClass.UNFIXABLE))));
+    double off = rate(DemoTask.Arm.RULES_OFF, Fault.FaultClass.FIXABLE).rate();
+    double on = rate(DemoTask.Arm.RULES_ON, Fault.FaultClass.FIXABLE).rate();
+    if (off > 0) {
+      b.append(String.format(Locale.ROOT, "fixable error rate, rules on vs off: %s lower%n",
+          pct((off - on) / off)));
+    }
     b.append(String.format(Locale.ROOT, "canonical solutions passed: %s%n",
         pct(canonicalPassRate())));
     long forbiddenPassed = forbiddenCallsSucceeded();

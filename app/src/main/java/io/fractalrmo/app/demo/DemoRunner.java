@@ -39,11 +39,12 @@ import org.apache.kafka.common.serialization.StringSerializer;
  * through Kafka like any upstream producer, follows what becomes of them, of the error patterns
  * and of the protocol rules, and returns the figures.
  *
- * <p>Wave 1 runs before any rule exists: fresh learning tasks plus the comparison set (rules
- * off). The runner then waits, with a deadline, until the fixable faults seen in wave 1 have
- * ACTIVE rules (each tried first by the protocol updater). Wave 2 submits the comparison set again
- * — the same code, new task ids — so the effect of the rules is measured on identical tasks in
- * the same run.
+ * <p>Wave 1 runs fresh learning tasks before any rule exists. The runner then waits, with a
+ * deadline, until the fixable faults seen in wave 1 have ACTIVE rules (each tried first by the
+ * protocol updater). Wave 2 is a same-run A/B: a set of fresh faulted tasks submitted twice,
+ * interleaved, under new task ids — once with {@code fractal.rules=off} (the executor applies no
+ * rule), once with the rules on — so the effect of the rules is measured on identical code, at
+ * the same time, under the same load.
  */
 public final class DemoRunner {
 
@@ -86,8 +87,10 @@ public final class DemoRunner {
     String runId = "demo-" + UUID.randomUUID().toString().substring(0, 8);
     DemoPlan plan = DemoPlan.build(problems, injector, options.tasks(), options.seed(), runId);
     List<String> notes = new ArrayList<>();
-    notes.add("rules OFF = the comparison tasks run in wave 1, before any rule existed; rules ON ="
-        + " the same code (new task ids) run in wave 2 after rules were adopted");
+    notes.add("rules OFF / rules ON = the same " + plan.wave2().size() / 2 + " fresh faulted"
+        + " tasks submitted twice in wave 2, interleaved, after rules were adopted: once with "
+        + DemoTask.RULES_ATTRIBUTE + "=off, once with rules on; before learning = wave 1's"
+        + " learning tasks (other problems), before any rule existed");
     List<DemoReport.Wave> waves = new ArrayList<>();
     long start = System.currentTimeMillis();
 
@@ -99,32 +102,32 @@ public final class DemoRunner {
           .map(RuleView::ruleId).toList();
       if (!preexisting.isEmpty()) {
         notes.add("rules already ACTIVE before wave 1 (an earlier run on the same data dir): "
-            + preexisting + "; the rules-off figures are not rule-free");
+            + preexisting + "; the before-learning figures are not rule-free");
         out.println("note: rules already active from an earlier run: " + preexisting);
       }
 
-      out.printf(Locale.ROOT, "%nwave 1: %d tasks, no rules yet (%d for learning, %d to compare)%n",
-          plan.wave1().size(), count(plan.wave1(), DemoTask.Arm.LEARN),
-          count(plan.wave1(), DemoTask.Arm.RULES_OFF));
-      waves.add(runWave(1, "no rules", plan.wave1(), producer, watcher));
+      out.printf(Locale.ROOT, "%nwave 1: %d fresh tasks to learn from, no rules yet%n",
+          plan.wave1().size());
+      waves.add(runWave(1, "learning", plan.wave1(), producer, watcher));
 
       Set<Fault> toFix = failedFixable(plan.wave1(), watcher);
       awaitRules(watcher, toFix, preexisting);
 
-      out.printf(Locale.ROOT, "%nwave 2: the %d comparison tasks again, same code, rules on%n",
-          plan.wave2().size());
-      waves.add(runWave(2, "rules on", plan.wave2(), producer, watcher));
+      out.printf(Locale.ROOT, "%nwave 2: %d fresh tasks, each submitted twice, interleaved:"
+          + " %s=off and rules on%n", plan.wave2().size() / 2, DemoTask.RULES_ATTRIBUTE);
+      waves.add(runWave(2, "A/B off|on", plan.wave2(), producer, watcher));
 
       Map<String, TaskOutcome> outcomes = new HashMap<>();
       for (DemoTask t : plan.all()) {
         outcomes.put(t.taskId(), watcher.outcome(t.taskId()));
       }
-      long contaminated = plan.wave1().stream()
+      long contaminated = plan.wave2().stream()
           .filter(t -> t.arm() == DemoTask.Arm.RULES_OFF)
           .filter(t -> !outcomes.get(t.taskId()).appliedRuleIds().isEmpty()).count();
       if (contaminated > 0) {
-        notes.add(contaminated + " rules-off task(s) had a rule applied (it became ACTIVE while"
-            + " wave 1 was still running): the rules-off error rate understates the effect");
+        notes.add(contaminated + " rules-off task(s) had a rule applied although they carried "
+            + DemoTask.RULES_ATTRIBUTE + "=off (an executor that does not honour it?): the"
+            + " rules-off error rate understates the effect");
       }
       long unfinished = outcomes.values().stream().filter(o -> !o.finished()).count();
       if (unfinished > 0) {
@@ -256,19 +259,29 @@ public final class DemoRunner {
   }
 
   private Task task(DemoTask t, long now) {
-    FaultedCode f = t.faulted();
+    return task(t.taskId(), t.faulted(), options.timeLimitMs(), attributes(t), now);
+  }
+
+  /**
+   * The demo's attributes of a task: run, wave, arm and pair for people reading the topics, and
+   * {@code fractal.rules=off} for the rules-off arm, which the executor honours.
+   */
+  static Map<String, String> attributes(DemoTask t) {
     Map<String, String> attributes = new LinkedHashMap<>();
     attributes.put("demo.run", t.pairId().replaceAll("-[cl][0-9]+$", ""));
     attributes.put("demo.wave", Integer.toString(t.wave()));
     attributes.put("demo.arm", t.arm().name());
     attributes.put("demo.pair", t.pairId());
-    return task(t.taskId(), f, options.timeLimitMs(), attributes, now);
+    if (t.arm() == DemoTask.Arm.RULES_OFF) {
+      attributes.put(DemoTask.RULES_ATTRIBUTE, "off");
+    }
+    return attributes;
   }
 
   /**
    * The {@link Task} an upstream producer would send for {@code f}: its code, HumanEval's tests
    * and entry point, validation level 3, and the fault in the attributes (for people reading the
-   * topic; no agent looks at them).
+   * topic; agents look only at {@code fractal.rules}).
    */
   public static Task task(String taskId, FaultedCode f, long timeLimitMs,
       Map<String, String> extraAttributes, long now) {
@@ -303,10 +316,6 @@ public final class DemoRunner {
     p.put(ProducerConfig.LINGER_MS_CONFIG, 5);
     Serializer<Task> values = FractalSerdes.value(Task.class, serdeConfig).serializer();
     return new KafkaProducer<>(p, new StringSerializer(), values);
-  }
-
-  private static long count(List<DemoTask> tasks, DemoTask.Arm arm) {
-    return tasks.stream().filter(t -> t.arm() == arm).count();
   }
 
   private synchronized void event(String line) {

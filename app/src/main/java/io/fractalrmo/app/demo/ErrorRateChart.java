@@ -28,7 +28,11 @@ final class ErrorRateChart {
     int buckets = (int) Math.ceil(durationS / bucketS);
     List<Series> series = List.of(
         new Series("fixable faults (missing import, slow)", "#d9480f",
-            t -> t.fault().faultClass() == Fault.FaultClass.FIXABLE),
+            t -> t.fault().faultClass() == Fault.FaultClass.FIXABLE
+                && t.arm() != DemoTask.Arm.RULES_OFF),
+        new Series("fixable faults, wave 2 with fractal.rules=off", "#f59f00",
+            t -> t.fault().faultClass() == Fault.FaultClass.FIXABLE
+                && t.arm() == DemoTask.Arm.RULES_OFF),
         new Series("wrong results (unfixable)", "#5f3dc4",
             t -> t.fault().faultClass() == Fault.FaultClass.UNFIXABLE),
         new Series("canonical solutions", "#2b8a3e", t -> t.fault() == Fault.NONE));
@@ -128,7 +132,8 @@ final class ErrorRateChart {
         </head><body>
         <h1>Fractal-RMO demo: error rate over time</h1>
         <p>Share of tasks that failed, by the time they finished; dashed blue lines mark the moment
-        a protocol rule became ACTIVE, grey dotted lines the start of each wave.</p>
+        a protocol rule became ACTIVE, grey dotted lines the start of each wave. Wave 2 runs the
+        same tasks twice at the same time, with rules off (amber) and on (red).</p>
         %s
         <h2>Figures</h2>
         <pre>%s</pre>

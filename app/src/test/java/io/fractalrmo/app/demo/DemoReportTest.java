@@ -5,8 +5,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -24,20 +26,47 @@ class DemoReportTest {
   }
 
   @Test
-  void planHasTheRequestedSizeAndTheSameComparisonCodeInBothWaves() {
+  void planLearnsInWave1AndRunsTheSameFreshTasksTwiceInterleavedInWave2() {
     DemoPlan plan = plan(100, 7);
     assertThat(plan.all()).hasSize(100);
-    assertThat(plan.wave2()).hasSize(20).allMatch(t -> t.arm() == DemoTask.Arm.RULES_ON);
     assertThat(plan.all()).extracting(DemoTask::taskId).doesNotHaveDuplicates();
-    Map<String, String> offCode = new HashMap<>();
-    plan.wave1().stream().filter(t -> t.arm() == DemoTask.Arm.RULES_OFF)
-        .forEach(t -> offCode.put(t.pairId(), t.faulted().code()));
-    assertThat(plan.wave2()).allSatisfy(t ->
-        assertThat(t.faulted().code()).isEqualTo(offCode.get(t.pairId())));
+    assertThat(plan.wave1()).hasSize(60)
+        .allMatch(t -> t.arm() == DemoTask.Arm.LEARN && t.wave() == 1);
+    assertThat(plan.wave2()).hasSize(40).allMatch(t -> t.wave() == 2);
+    Set<DemoTask.Arm> firstArms = new HashSet<>();
+    for (int i = 0; i < plan.wave2().size(); i += 2) {
+      DemoTask a = plan.wave2().get(i);
+      DemoTask b = plan.wave2().get(i + 1);
+      // the two runs of a pair are adjacent: same code, one off and one on
+      assertThat(a.pairId()).isEqualTo(b.pairId());
+      assertThat(a.faulted().code()).isEqualTo(b.faulted().code());
+      assertThat(Set.of(a.arm(), b.arm()))
+          .containsExactlyInAnyOrder(DemoTask.Arm.RULES_OFF, DemoTask.Arm.RULES_ON);
+      firstArms.add(a.arm());
+    }
+    assertThat(firstArms).as("the arm that goes first alternates").hasSize(2);
+    // fresh: no comparison code was already seen in wave 1
+    Set<String> learnt = new HashSet<>();
+    plan.wave1().forEach(t -> learnt.add(t.faulted().code()));
+    assertThat(plan.wave2()).noneMatch(t -> learnt.contains(t.faulted().code()));
     assertThat(plan.wave1()).filteredOn(t -> t.fault() == Fault.MISSING_IMPORT).hasSizeGreaterThan(15);
     assertThat(plan.wave1()).filteredOn(t -> t.fault() == Fault.SLOW).hasSizeGreaterThan(10);
     assertThat(plan(100, 7).all()).extracting(t -> t.faulted().code())
         .containsExactlyElementsOf(plan.all().stream().map(t -> t.faulted().code()).toList());
+  }
+
+  @Test
+  void onlyTheRulesOffArmAsksForARunWithoutRules() {
+    DemoPlan plan = plan(40, 3);
+    for (DemoTask t : plan.all()) {
+      Map<String, String> attributes = DemoRunner.attributes(t);
+      assertThat(attributes).containsEntry("demo.arm", t.arm().name());
+      if (t.arm() == DemoTask.Arm.RULES_OFF) {
+        assertThat(attributes).containsEntry(DemoTask.RULES_ATTRIBUTE, "off");
+      } else {
+        assertThat(attributes).doesNotContainKey(DemoTask.RULES_ATTRIBUTE);
+      }
+    }
   }
 
   @Test

@@ -126,6 +126,8 @@ public final class EmbeddedPostgres implements AutoCloseable {
         "-c", "wal_level=logical",
         "-c", "max_replication_slots=4",
         "-c", "max_wal_senders=4",
+        // Bounds the WAL a stalled outbox slot can pin while the ingest is down (see README).
+        "-c", "max_slot_wal_keep_size=1GB",
         "-c", "max_connections=60",
         "-c", "shared_buffers=32MB",
         "-c", "huge_pages=off",

@@ -2,6 +2,7 @@ package io.fractalrmo.agentworkers.worker;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.fractalrmo.agentworkers.testing.ChildJvm;
 import io.fractalrmo.agentworkers.testing.ChildWorkerMain;
 import io.fractalrmo.agentworkers.testing.Eventually;
 import io.fractalrmo.agentworkers.testing.KafkaTestSupport;
@@ -12,14 +13,7 @@ import io.fractalrmo.contracts.Task;
 import io.fractalrmo.contracts.testing.Mothers;
 import io.fractalrmo.registry.serde.FractalSerdes;
 import io.fractalrmo.registry.testing.TestStack;
-import java.io.BufferedReader;
-import java.util.concurrent.BlockingQueue;
-import java.util.concurrent.LinkedBlockingQueue;
 import org.apache.kafka.common.serialization.Deserializer;
-import java.io.InputStreamReader;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -176,56 +170,26 @@ class ExactlyOnceTest {
     }
   }
 
-  /** A child JVM running one echo worker, and the lines it printed. */
-  private record Child(Process process, String agentId, BlockingQueue<String> lines) {
+  /** A child JVM running one echo worker, and its agent id. */
+  private record Child(ChildJvm jvm, String agentId) {
+    Process process() {
+      return jvm.process();
+    }
+
     String awaitLine(String prefix, Duration timeout) throws InterruptedException {
-      long deadline = System.nanoTime() + timeout.toNanos();
-      while (true) {
-        String line = lines.poll(Math.max(1, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
-        if (line == null) {
-          throw new AssertionError("child printed no " + prefix + " within " + timeout);
-        }
-        if (line.startsWith(prefix)) {
-          return line;
-        }
-      }
+      return jvm.awaitLine(prefix, timeout);
     }
   }
 
   private static Child startChild(Endpoints endpoints, String output, String group,
       long delayMillis, int holdAt) throws Exception {
-    String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-    Path logs = Files.createDirectories(Path.of("target", "child-logs"));
-    Path log = Files.createTempFile(logs, "echo-child", ".log");
-    // log4j2 would stop logging in its own shutdown hook, hiding the SIGTERM close.
-    ProcessBuilder pb = new ProcessBuilder(java, "-Xmx256m", "-Dlog4j.shutdownHookEnabled=false",
-        "-cp",
-        System.getProperty("java.class.path"), ChildWorkerMain.class.getName(),
-        endpoints.bootstrapServers(), endpoints.schemaRegistryUrl(), endpoints.topics().prefix(),
-        output, group, String.valueOf(delayMillis), String.valueOf(holdAt))
-        .redirectError(log.toFile());
-    Process process = pb.start();
-    BlockingQueue<String> lines = new LinkedBlockingQueue<>();
-    // Drain the child's stdout (its log lines and signals) so it never blocks on a full pipe.
-    Thread drain = new Thread(() -> {
-      try (BufferedReader reader = new BufferedReader(
-          new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
-          var copy = Files.newBufferedWriter(log.resolveSibling(log.getFileName() + ".out"))) {
-        for (String l = reader.readLine(); l != null; l = reader.readLine()) {
-          lines.add(l);
-          copy.write(l);
-          copy.newLine();
-          copy.flush();
-        }
-      } catch (java.io.IOException e) {
-        // the child is gone
-      }
-    }, "child-stdout");
-    drain.setDaemon(true);
-    drain.start();
-    Child starting = new Child(process, null, lines);
-    String subscribed = starting.awaitLine("SUBSCRIBED", Duration.ofSeconds(60));
-    LOG.info("child JVM {} up: {} (output in {}[.out])", process.pid(), subscribed, log);
-    return new Child(process, subscribed.substring("SUBSCRIBED ".length()), lines);
+    ChildJvm jvm = ChildJvm.start("echo-child", ChildWorkerMain.class,
+        List.of(endpoints.bootstrapServers(), endpoints.schemaRegistryUrl(),
+            endpoints.topics().prefix(), output, group, String.valueOf(delayMillis),
+            String.valueOf(holdAt)));
+    String subscribed = jvm.awaitLine("SUBSCRIBED", Duration.ofSeconds(60));
+    LOG.info("child JVM {} up: {} (output in {}[.out])", jvm.process().pid(), subscribed,
+        jvm.log());
+    return new Child(jvm, subscribed.substring("SUBSCRIBED ".length()));
   }
 }

@@ -11,22 +11,18 @@ import org.slf4j.LoggerFactory;
 public final class DeadLetterDeserializationHandler implements DeserializationExceptionHandler {
 
   private static final Logger LOG = LoggerFactory.getLogger(DeadLetterDeserializationHandler.class);
-  private String dlqTopic;
-  private String agentId;
+  private DeadLetters dlq = DeadLetters.configured(Map.of());
 
   @Override
   public void configure(Map<String, ?> configs) {
-    dlqTopic = DeadLetters.topic(configs);
-    Object id = configs.get(DeadLetters.AGENT_ID_CONFIG);
-    agentId = id == null ? "streams" : id.toString();
+    dlq = DeadLetters.configured(configs);
   }
 
   @Override
   public Response handleError(ErrorHandlerContext ctx, ConsumerRecord<byte[], byte[]> record,
       Exception e) {
     LOG.warn("cannot deserialize {}-{}@{}: {} (to the DLQ {})", ctx.topic(), ctx.partition(),
-        ctx.offset(), e.toString(), dlqTopic);
-    return Response.resume(DeadLetters.records(dlqTopic, agentId, "deserialization", ctx,
-        record.key(), record.value(), e));
+        ctx.offset(), e.toString(), dlq.topic());
+    return Response.resume(dlq.records("deserialization", ctx, record.key(), record.value(), e));
   }
 }

@@ -14,21 +14,18 @@ import org.slf4j.LoggerFactory;
 public final class DeadLetterProcessingHandler implements ProcessingExceptionHandler {
 
   private static final Logger LOG = LoggerFactory.getLogger(DeadLetterProcessingHandler.class);
-  private String dlqTopic;
-  private String agentId;
+  private DeadLetters dlq = DeadLetters.configured(Map.of());
 
   @Override
   public void configure(Map<String, ?> configs) {
-    dlqTopic = DeadLetters.topic(configs);
-    Object id = configs.get(DeadLetters.AGENT_ID_CONFIG);
-    agentId = id == null ? "streams" : id.toString();
+    dlq = DeadLetters.configured(configs);
   }
 
   @Override
   public Response handleError(ErrorHandlerContext ctx, Record<?, ?> record, Exception e) {
     LOG.error("processing {}-{}@{} failed in {}: sending it to the DLQ {}", ctx.topic(),
-        ctx.partition(), ctx.offset(), ctx.processorNodeId(), dlqTopic, e);
-    return Response.resume(DeadLetters.records(dlqTopic, agentId,
-        "processing:" + ctx.processorNodeId(), ctx, ctx.sourceRawKey(), ctx.sourceRawValue(), e));
+        ctx.partition(), ctx.offset(), ctx.processorNodeId(), dlq.topic(), e);
+    return Response.resume(dlq.records("processing:" + ctx.processorNodeId(), ctx,
+        ctx.sourceRawKey(), ctx.sourceRawValue(), e));
   }
 }

@@ -19,17 +19,29 @@ final class DeadLetters {
 
   static final String AGENT_ID_CONFIG = "fractal.agent.id";
 
-  private DeadLetters() {
+  private final String topic;
+  private final String agentId;
+
+  private DeadLetters(String topic, String agentId) {
+    this.topic = topic;
+    this.agentId = agentId;
   }
 
-  static String topic(Map<String, ?> configs) {
+  /** The DLQ topic and agent id of a handler's {@code configure} map. */
+  static DeadLetters configured(Map<String, ?> configs) {
     Object t = configs.get(StreamsConfig.ERRORS_DEAD_LETTER_QUEUE_TOPIC_NAME_CONFIG);
-    return t == null ? null : t.toString();
+    Object id = configs.get(AGENT_ID_CONFIG);
+    return new DeadLetters(t == null ? null : t.toString(), id == null ? "streams" : id.toString());
   }
 
-  static List<ProducerRecord<byte[], byte[]>> records(String dlqTopic, String agentId,
-      String stage, ErrorHandlerContext ctx, byte[] key, byte[] value, Exception e) {
-    if (dlqTopic == null || dlqTopic.isBlank()) {
+  String topic() {
+    return topic;
+  }
+
+  /** The one DLQ record of a failed record, or none when no DLQ topic is configured. */
+  List<ProducerRecord<byte[], byte[]>> records(String stage, ErrorHandlerContext ctx, byte[] key,
+      byte[] value, Exception e) {
+    if (topic == null || topic.isBlank()) {
       return List.of();
     }
     Headers h = new RecordHeaders();
@@ -45,7 +57,7 @@ final class DeadLetters {
     put(h, "__streams.errors.topic", ctx.topic());
     put(h, "__streams.errors.partition", String.valueOf(ctx.partition()));
     put(h, "__streams.errors.offset", String.valueOf(ctx.offset()));
-    return List.of(new ProducerRecord<>(dlqTopic, null, key, value, h));
+    return List.of(new ProducerRecord<>(topic, null, key, value, h));
   }
 
   private static void put(Headers h, String name, String value) {

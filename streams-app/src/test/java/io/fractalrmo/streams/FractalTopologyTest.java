@@ -18,37 +18,23 @@ import io.fractalrmo.contracts.TaskState;
 import io.fractalrmo.contracts.TaskStatus;
 import io.fractalrmo.contracts.TopicCatalog;
 import io.fractalrmo.streams.merge.PlanPolicy;
-import java.nio.file.Path;
+import io.fractalrmo.streams.testing.TopologyFixture;
 import java.util.List;
 import org.apache.kafka.streams.TestOutputTopic;
 import org.apache.kafka.streams.Topology;
-import org.apache.kafka.streams.TopologyTestDriver;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** The four features on one builder: wiring, names, and one pass through the learning loop. */
 class FractalTopologyTest {
 
-  private static TtdSupport support;
-  @TempDir
-  Path stateDir;
-
-  @BeforeAll
-  static void registry() {
-    support = TtdSupport.start();
-  }
-
-  @AfterAll
-  static void stopRegistry() {
-    support.close();
-  }
+  @RegisterExtension
+  static final TopologyFixture fixture = new TopologyFixture();
 
   @Test
   void shouldNameEveryNodeStoreAndInternalTopic() {
     Topology topology = FractalTopology.build(TopicCatalog.defaults(), StreamsSettings.demo(),
-        support.serdes());
+        fixture.serdes());
     String description = topology.describe().toString();
     // generated names look like KSTREAM-MERGE-0000000012 or KSTREAM-AGGREGATE-STATE-STORE-...
     assertThat(description).doesNotContainPattern("-\\d{10}");
@@ -59,50 +45,47 @@ class FractalTopologyTest {
 
   @Test
   void shouldPlanTrackAndLearnOnOneTopology() {
-    TopicCatalog topics = TtdSupport.uniqueTopics();
-    RecordSerdes serdes = support.serdes();
-    try (TopologyTestDriver driver = TtdSupport.driver(FractalTopology.build(topics,
-        StreamsSettings.demo(), serdes), topics, stateDir, T0)) {
-      var tasks = support.input(driver, topics.tasks(), Task.class, serdes);
-      var analyses = support.input(driver, topics.analyses(), AspectAnalysis.class, serdes);
-      var errors = support.input(driver, topics.errors(), ErrorEvent.class, serdes);
-      TestOutputTopic<String, ActionItem> actions =
-          support.output(driver, topics.actionItems(), ActionItem.class, serdes);
-      TestOutputTopic<String, TaskStatus> statuses =
-          support.output(driver, topics.taskStatus(), TaskStatus.class, serdes);
-      TestOutputTopic<String, ErrorPattern> patterns =
-          support.output(driver, topics.errorPatterns(), ErrorPattern.class, serdes);
-      TestOutputTopic<String, ProtocolRule> rules =
-          support.output(driver, topics.protocolRules(), ProtocolRule.class, serdes);
+    fixture.start((topics, serdes) -> FractalTopology.build(topics, StreamsSettings.demo(),
+        serdes), T0);
+    var tasks = fixture.input(TopicCatalog::tasks, Task.class);
+    var analyses = fixture.input(TopicCatalog::analyses, AspectAnalysis.class);
+    var errors = fixture.input(TopicCatalog::errors, ErrorEvent.class);
+    TestOutputTopic<String, ActionItem> actions =
+        fixture.output(TopicCatalog::actionItems, ActionItem.class);
+    TestOutputTopic<String, TaskStatus> statuses =
+        fixture.output(TopicCatalog::taskStatus, TaskStatus.class);
+    TestOutputTopic<String, ErrorPattern> patterns =
+        fixture.output(TopicCatalog::errorPatterns, ErrorPattern.class);
+    TestOutputTopic<String, ProtocolRule> rules =
+        fixture.output(TopicCatalog::protocolRules, ProtocolRule.class);
 
-      for (int i = 1; i <= 3; i++) {
-        String id = "task-" + i;
-        tasks.pipeInput(id, aTask().setTaskId(id).build(), T0);
-        for (Aspect a : PlanPolicy.ASPECTS) {
-          analyses.pipeInput(id, AspectAnalysis.newBuilder().setTaskId(id).setAnalyzerId("a")
-              .setAspect(a).setConfidence(1).setDurationMs(1).setAnalyzedAt(T0).build(), T0);
-        }
+    for (int i = 1; i <= 3; i++) {
+      String id = "task-" + i;
+      tasks.pipeInput(id, aTask().setTaskId(id).build(), T0);
+      for (Aspect a : PlanPolicy.ASPECTS) {
+        analyses.pipeInput(id, AspectAnalysis.newBuilder().setTaskId(id).setAnalyzerId("a")
+            .setAspect(a).setConfidence(1).setDurationMs(1).setAnalyzedAt(T0).build(), T0);
       }
-      List<ActionItem> plans = actions.readValuesToList();
-      assertThat(plans).extracting(ActionItem::getType).containsOnly(ActionType.EXECUTE).hasSize(3);
-      assertThat(statuses.readValuesToList()).filteredOn(s -> s.getTaskId().equals("task-1"))
-          .extracting(TaskStatus::getState).endsWith(TaskState.PLANNED);
-
-      // the executor fails all three with the same missing import
-      for (ActionItem plan : plans) {
-        errors.pipeInput(plan.getTaskId(), anErrorEvent().setErrorId("e-" + plan.getTaskId())
-            .setTaskId(plan.getTaskId()).setActionId(plan.getActionId())
-            .setOccurredAt(T0.plusSeconds(1)).build(), T0.plusSeconds(1));
-      }
-      assertThat(patterns.readValuesToList()).hasSize(3);
-      assertThat(rules.readValuesToList()).extracting(ProtocolRule::getStatus)
-          .containsExactly(RuleStatus.CANDIDATE);
-      List<ActionItem> trial = actions.readValuesToList();
-      assertThat(trial).hasSize(6).allSatisfy(a -> assertThat(a.getTrial()).isNotNull());
-      assertThat(trial).extracting(a -> a.getTrial().getSourceActionId())
-          .containsOnly("task-1:plan:1", "task-2:plan:1", "task-3:plan:1");
-      // trial items do not touch the task status
-      assertThat(statuses.isEmpty()).isTrue();
     }
+    List<ActionItem> plans = actions.readValuesToList();
+    assertThat(plans).extracting(ActionItem::getType).containsOnly(ActionType.EXECUTE).hasSize(3);
+    assertThat(statuses.readValuesToList()).filteredOn(s -> s.getTaskId().equals("task-1"))
+        .extracting(TaskStatus::getState).endsWith(TaskState.PLANNED);
+
+    // the executor fails all three with the same missing import
+    for (ActionItem plan : plans) {
+      errors.pipeInput(plan.getTaskId(), anErrorEvent().setErrorId("e-" + plan.getTaskId())
+          .setTaskId(plan.getTaskId()).setActionId(plan.getActionId())
+          .setOccurredAt(T0.plusSeconds(1)).build(), T0.plusSeconds(1));
+    }
+    assertThat(patterns.readValuesToList()).hasSize(3);
+    assertThat(rules.readValuesToList()).extracting(ProtocolRule::getStatus)
+        .containsExactly(RuleStatus.CANDIDATE);
+    List<ActionItem> trial = actions.readValuesToList();
+    assertThat(trial).hasSize(6).allSatisfy(a -> assertThat(a.getTrial()).isNotNull());
+    assertThat(trial).extracting(a -> a.getTrial().getSourceActionId())
+        .containsOnly("task-1:plan:1", "task-2:plan:1", "task-3:plan:1");
+    // trial items do not touch the task status
+    assertThat(statuses.isEmpty()).isTrue();
   }
 }

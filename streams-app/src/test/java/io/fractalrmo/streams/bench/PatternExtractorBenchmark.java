@@ -9,12 +9,11 @@ import io.fractalrmo.contracts.ErrorPattern;
 import io.fractalrmo.contracts.TopicCatalog;
 import io.fractalrmo.registry.serde.FractalSerdes;
 import io.fractalrmo.registry.testing.TestStack;
-import io.fractalrmo.streams.RecordSerdes;
 import io.fractalrmo.streams.StreamsOptions;
 import io.fractalrmo.streams.StreamsRole;
 import io.fractalrmo.streams.StreamsSettings;
-import io.fractalrmo.streams.TtdSupport;
 import io.fractalrmo.streams.patterns.PatternTopology;
+import io.fractalrmo.streams.testing.TopologyFixture;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -32,7 +31,6 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.Serializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.apache.kafka.streams.TestInputTopic;
-import org.apache.kafka.streams.TopologyTestDriver;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -70,28 +68,23 @@ public final class PatternExtractorBenchmark {
   }
 
   static void ttd(int n) throws Exception {
-    try (TtdSupport support = TtdSupport.start()) {
-      TopicCatalog topics = TtdSupport.uniqueTopics();
-      RecordSerdes serdes = support.serdes();
-      Path dir = Files.createTempDirectory("pattern-bench");
-      try (TopologyTestDriver driver = TtdSupport.driver(PatternTopology.build(topics,
-          StreamsSettings.demo(), serdes), topics, dir, T0)) {
-        TestInputTopic<String, ErrorEvent> in = support.input(driver, topics.errors(),
-            ErrorEvent.class, serdes);
-        var out = support.output(driver, topics.errorPatterns(), ErrorPattern.class, serdes);
-        int warm = Math.min(10_000, n / 5);
-        for (int i = 0; i < warm; i++) {
-          in.pipeInput("task-" + i, event(i), T0.plusMillis(i * 5L));
-        }
-        out.readValuesToList();
-        long start = System.nanoTime();
-        for (int i = warm; i < warm + n; i++) {
-          in.pipeInput("task-" + i, event(i), T0.plusMillis(i * 5L));
-        }
-        double s = (System.nanoTime() - start) / 1e9;
-        LOG.info("TTD pattern extractor: {} events in {} s = {} records/s; {} patterns emitted",
-            n, String.format("%.2f", s), String.format("%.0f", n / s), out.getQueueSize());
+    try (TopologyFixture fixture = new TopologyFixture()) {
+      fixture.start((topics, serdes) -> PatternTopology.build(topics, StreamsSettings.demo(),
+          serdes), T0);
+      TestInputTopic<String, ErrorEvent> in = fixture.input(TopicCatalog::errors, ErrorEvent.class);
+      var out = fixture.output(TopicCatalog::errorPatterns, ErrorPattern.class);
+      int warm = Math.min(10_000, n / 5);
+      for (int i = 0; i < warm; i++) {
+        in.pipeInput("task-" + i, event(i), T0.plusMillis(i * 5L));
       }
+      out.readValuesToList();
+      long start = System.nanoTime();
+      for (int i = warm; i < warm + n; i++) {
+        in.pipeInput("task-" + i, event(i), T0.plusMillis(i * 5L));
+      }
+      double s = (System.nanoTime() - start) / 1e9;
+      LOG.info("TTD pattern extractor: {} events in {} s = {} records/s; {} patterns emitted",
+          n, String.format("%.2f", s), String.format("%.0f", n / s), out.getQueueSize());
     }
   }
 

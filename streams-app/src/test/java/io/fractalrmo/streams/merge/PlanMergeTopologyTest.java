@@ -12,11 +12,9 @@ import io.fractalrmo.contracts.Finding;
 import io.fractalrmo.contracts.Severity;
 import io.fractalrmo.contracts.Task;
 import io.fractalrmo.contracts.TopicCatalog;
-import io.fractalrmo.streams.RecordSerdes;
 import io.fractalrmo.streams.StreamsSettings;
-import io.fractalrmo.streams.TtdSupport;
+import io.fractalrmo.streams.testing.TopologyFixture;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
@@ -26,12 +24,9 @@ import org.apache.kafka.streams.TestInputTopic;
 import org.apache.kafka.streams.TestOutputTopic;
 import org.apache.kafka.streams.TopologyTestDriver;
 import org.apache.kafka.streams.test.TestRecord;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 class PlanMergeTopologyTest {
 
@@ -40,40 +35,20 @@ class PlanMergeTopologyTest {
       new StreamsSettings.Merge(Duration.ofSeconds(3), Duration.ofMillis(500), Duration.ofHours(1),
           Duration.ofMinutes(10)));
 
-  private static TtdSupport support;
-  @TempDir
-  Path stateDir;
-  private TopicCatalog topics;
-  private RecordSerdes serdes;
+  @RegisterExtension
+  static final TopologyFixture fixture = new TopologyFixture();
   private TopologyTestDriver driver;
   private TestInputTopic<String, Task> tasks;
   private TestInputTopic<String, AspectAnalysis> analyses;
   private TestOutputTopic<String, ActionItem> plans;
 
-  @BeforeAll
-  static void registry() {
-    support = TtdSupport.start();
-  }
-
-  @AfterAll
-  static void stopRegistry() {
-    support.close();
-  }
-
   @BeforeEach
   void setUp() {
-    topics = TtdSupport.uniqueTopics();
-    serdes = support.serdes();
-    driver = TtdSupport.driver(PlanMergeTopology.build(topics, SETTINGS, serdes), topics,
-        stateDir, T0);
-    tasks = support.input(driver, topics.tasks(), Task.class, serdes);
-    analyses = support.input(driver, topics.analyses(), AspectAnalysis.class, serdes);
-    plans = support.output(driver, topics.actionItems(), ActionItem.class, serdes);
-  }
-
-  @AfterEach
-  void tearDown() {
-    driver.close();
+    driver = fixture.start((topics, serdes) -> PlanMergeTopology.build(topics, SETTINGS, serdes),
+        T0);
+    tasks = fixture.input(TopicCatalog::tasks, Task.class);
+    analyses = fixture.input(TopicCatalog::analyses, AspectAnalysis.class);
+    plans = fixture.output(TopicCatalog::actionItems, ActionItem.class);
   }
 
   static AspectAnalysis analysis(String taskId, Aspect aspect, Finding... issues) {
@@ -225,7 +200,7 @@ class PlanMergeTopologyTest {
   void shouldSkipUndeserializableBytesAndGoOn() {
     // The DLQ record itself is checked on a real broker (StreamsRoleIT): the test driver does
     // not hand dead-letter records of the deserialization path to its output topics.
-    TestInputTopic<String, byte[]> raw = driver.createInputTopic(topics.tasks().name(),
+    TestInputTopic<String, byte[]> raw = driver.createInputTopic(fixture.topics().tasks().name(),
         Serdes.String().serializer(), Serdes.ByteArray().serializer());
     raw.pipeInput("task-bad", "not avro".getBytes(StandardCharsets.UTF_8), T0);
     tasks.pipeInput("task-1", aTask().build(), T0);

@@ -10,22 +10,16 @@ import io.fractalrmo.contracts.ErrorPattern;
 import io.fractalrmo.contracts.PatternExample;
 import io.fractalrmo.contracts.RuleActionKind;
 import io.fractalrmo.contracts.TopicCatalog;
-import io.fractalrmo.streams.RecordSerdes;
 import io.fractalrmo.streams.StreamsSettings;
-import io.fractalrmo.streams.TtdSupport;
-import java.nio.file.Path;
+import io.fractalrmo.streams.testing.TopologyFixture;
 import java.time.Instant;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.kafka.streams.TestInputTopic;
 import org.apache.kafka.streams.TestOutputTopic;
-import org.apache.kafka.streams.TopologyTestDriver;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
@@ -33,37 +27,18 @@ import org.junit.jupiter.params.provider.CsvSource;
 class PatternTopologyTest {
 
   private static final String KEY = "DEPENDENCY|NameError|typing";
-  private static TtdSupport support;
-  @TempDir
-  Path stateDir;
-  private TopologyTestDriver driver;
+  @RegisterExtension
+  static final TopologyFixture fixture = new TopologyFixture();
   private TestInputTopic<String, ErrorEvent> errors;
   private TestOutputTopic<String, ErrorPattern> patterns;
   private final AtomicInteger ids = new AtomicInteger();
 
-  @BeforeAll
-  static void registry() {
-    support = TtdSupport.start();
-  }
-
-  @AfterAll
-  static void stopRegistry() {
-    support.close();
-  }
-
   @BeforeEach
   void setUp() {
-    TopicCatalog topics = TtdSupport.uniqueTopics();
-    RecordSerdes serdes = support.serdes();
-    driver = TtdSupport.driver(PatternTopology.build(topics, StreamsSettings.demo(), serdes),
-        topics, stateDir, T0);
-    errors = support.input(driver, topics.errors(), ErrorEvent.class, serdes);
-    patterns = support.output(driver, topics.errorPatterns(), ErrorPattern.class, serdes);
-  }
-
-  @AfterEach
-  void tearDown() {
-    driver.close();
+    fixture.start((topics, serdes) -> PatternTopology.build(topics, StreamsSettings.demo(),
+        serdes), T0);
+    errors = fixture.input(TopicCatalog::errors, ErrorEvent.class);
+    patterns = fixture.output(TopicCatalog::errorPatterns, ErrorPattern.class);
   }
 
   private void error(Instant at, String message) {

@@ -18,11 +18,9 @@ import io.fractalrmo.contracts.TopicCatalog;
 import io.fractalrmo.contracts.TrialArm;
 import io.fractalrmo.contracts.TrialPhase;
 import io.fractalrmo.contracts.ValidationOutcome;
-import io.fractalrmo.streams.RecordSerdes;
 import io.fractalrmo.streams.StreamsSettings;
-import io.fractalrmo.streams.TtdSupport;
 import io.fractalrmo.streams.merge.PlanPolicy;
-import java.nio.file.Path;
+import io.fractalrmo.streams.testing.TopologyFixture;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
@@ -31,20 +29,16 @@ import org.apache.kafka.streams.KeyValue;
 import org.apache.kafka.streams.TestInputTopic;
 import org.apache.kafka.streams.TestOutputTopic;
 import org.apache.kafka.streams.TopologyTestDriver;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 class ProtocolUpdaterTopologyTest {
 
   static final String KEY = "DEPENDENCY|NameError|typing";
   static final String RULE_ID = RuleIds.ruleId(KEY, RuleActionKind.ADD_MISSING_IMPORTS);
-  private static TtdSupport support;
-  @TempDir
-  Path stateDir;
+  @RegisterExtension
+  static final TopologyFixture fixture = new TopologyFixture();
   private TopologyTestDriver driver;
   private TestInputTopic<String, ActionItem> actions;
   private TestInputTopic<String, ErrorEvent> errors;
@@ -54,34 +48,17 @@ class ProtocolUpdaterTopologyTest {
   private TestOutputTopic<String, RuleTrial> trials;
   private TestOutputTopic<String, ActionItem> trialActions;
 
-  @BeforeAll
-  static void registry() {
-    support = TtdSupport.start();
-  }
-
-  @AfterAll
-  static void stopRegistry() {
-    support.close();
-  }
-
   @BeforeEach
   void setUp() {
-    TopicCatalog topics = TtdSupport.uniqueTopics();
-    RecordSerdes serdes = support.serdes();
-    driver = TtdSupport.driver(ProtocolUpdaterTopology.build(topics, StreamsSettings.demo(),
-        serdes), topics, stateDir, T0);
-    actions = support.input(driver, topics.actionItems(), ActionItem.class, serdes);
-    errors = support.input(driver, topics.errors(), ErrorEvent.class, serdes);
-    patterns = support.input(driver, topics.errorPatterns(), ErrorPattern.class, serdes);
-    outcomes = support.input(driver, topics.validationOutcomes(), ValidationOutcome.class, serdes);
-    rules = support.output(driver, topics.protocolRules(), ProtocolRule.class, serdes);
-    trials = support.output(driver, topics.ruleTrials(), RuleTrial.class, serdes);
-    trialActions = support.output(driver, topics.actionItems(), ActionItem.class, serdes);
-  }
-
-  @AfterEach
-  void tearDown() {
-    driver.close();
+    driver = fixture.start((topics, serdes) -> ProtocolUpdaterTopology.build(topics,
+        StreamsSettings.demo(), serdes), T0);
+    actions = fixture.input(TopicCatalog::actionItems, ActionItem.class);
+    errors = fixture.input(TopicCatalog::errors, ErrorEvent.class);
+    patterns = fixture.input(TopicCatalog::errorPatterns, ErrorPattern.class);
+    outcomes = fixture.input(TopicCatalog::validationOutcomes, ValidationOutcome.class);
+    rules = fixture.output(TopicCatalog::protocolRules, ProtocolRule.class);
+    trials = fixture.output(TopicCatalog::ruleTrials, RuleTrial.class);
+    trialActions = fixture.output(TopicCatalog::actionItems, ActionItem.class);
   }
 
   /** n failed actions of the pattern: the action items, then their error events. */

@@ -23,28 +23,20 @@ import io.fractalrmo.contracts.TopicCatalog;
 import io.fractalrmo.contracts.TrialArm;
 import io.fractalrmo.contracts.TrialSpec;
 import io.fractalrmo.contracts.ValidationOutcome;
-import io.fractalrmo.streams.RecordSerdes;
 import io.fractalrmo.streams.StreamsSettings;
-import io.fractalrmo.streams.TtdSupport;
-import java.nio.file.Path;
+import io.fractalrmo.streams.testing.TopologyFixture;
 import java.util.List;
 import java.util.Map;
 import org.apache.kafka.streams.TestInputTopic;
 import org.apache.kafka.streams.TestOutputTopic;
-import org.apache.kafka.streams.TopologyTestDriver;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 class TaskStatusTopologyTest {
 
-  private static TtdSupport support;
-  @TempDir
-  Path stateDir;
-  private TopologyTestDriver driver;
+  @RegisterExtension
+  static final TopologyFixture fixture = new TopologyFixture();
   private TestInputTopic<String, Task> tasks;
   private TestInputTopic<String, AspectAnalysis> analyses;
   private TestInputTopic<String, ActionItem> actions;
@@ -52,33 +44,16 @@ class TaskStatusTopologyTest {
   private TestInputTopic<String, ValidationOutcome> outcomes;
   private TestOutputTopic<String, TaskStatus> statuses;
 
-  @BeforeAll
-  static void registry() {
-    support = TtdSupport.start();
-  }
-
-  @AfterAll
-  static void stopRegistry() {
-    support.close();
-  }
-
   @BeforeEach
   void setUp() {
-    TopicCatalog topics = TtdSupport.uniqueTopics();
-    RecordSerdes serdes = support.serdes();
-    driver = TtdSupport.driver(TaskStatusTopology.build(topics, StreamsSettings.demo(), serdes),
-        topics, stateDir, T0);
-    tasks = support.input(driver, topics.tasks(), Task.class, serdes);
-    analyses = support.input(driver, topics.analyses(), AspectAnalysis.class, serdes);
-    actions = support.input(driver, topics.actionItems(), ActionItem.class, serdes);
-    results = support.input(driver, topics.executionResults(), ExecutionResult.class, serdes);
-    outcomes = support.input(driver, topics.validationOutcomes(), ValidationOutcome.class, serdes);
-    statuses = support.output(driver, topics.taskStatus(), TaskStatus.class, serdes);
-  }
-
-  @AfterEach
-  void tearDown() {
-    driver.close();
+    fixture.start((topics, serdes) -> TaskStatusTopology.build(topics, StreamsSettings.demo(),
+        serdes), T0);
+    tasks = fixture.input(TopicCatalog::tasks, Task.class);
+    analyses = fixture.input(TopicCatalog::analyses, AspectAnalysis.class);
+    actions = fixture.input(TopicCatalog::actionItems, ActionItem.class);
+    results = fixture.input(TopicCatalog::executionResults, ExecutionResult.class);
+    outcomes = fixture.input(TopicCatalog::validationOutcomes, ValidationOutcome.class);
+    statuses = fixture.output(TopicCatalog::taskStatus, TaskStatus.class);
   }
 
   static AspectAnalysis analysis(Aspect aspect) {

@@ -10,6 +10,8 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -26,6 +28,8 @@ import picocli.CommandLine.Model.CommandSpec;
         "Without --bootstrap-servers/--schema-registry-url (or their environment variables) the endpoints of a "
             + "running 'fractal up' are used."})
 public final class RunCommand implements Callable<Integer> {
+
+  private static final Logger LOG = LoggerFactory.getLogger(RunCommand.class);
 
   @Spec
   CommandSpec spec;
@@ -44,7 +48,7 @@ public final class RunCommand implements Callable<Integer> {
   Map<String, String> values = new LinkedHashMap<>();
 
   @Option(names = "--state-dir", paramLabel = "DIR",
-      description = "Local state of the role (Streams stores, outbox offsets); default: a fresh temporary directory.")
+      description = "Local state of the role (Streams stores, outbox offsets); default: a fresh temporary directory, deleted when the role stops.")
   java.nio.file.Path stateDir;
 
   @Mixin
@@ -70,10 +74,24 @@ public final class RunCommand implements Callable<Integer> {
           + " (registry " + endpoints.schemaRegistryUrl() + "); Ctrl-C to stop.");
       out.flush();
       stop.await();
+    } finally {
+      if (stateDir == null) {
+        deleteTemporary(state); // a fresh directory no later run would find again
+      }
     }
     out.println("role " + chosen.name() + " stopped.");
     out.flush();
     return ExitCodes.OK;
+  }
+
+  private static void deleteTemporary(java.nio.file.Path dir) {
+    try (java.util.stream.Stream<java.nio.file.Path> paths = java.nio.file.Files.walk(dir)) {
+      for (java.nio.file.Path p : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
+        java.nio.file.Files.deleteIfExists(p);
+      }
+    } catch (java.io.IOException | java.io.UncheckedIOException e) {
+      LOG.warn("cannot delete the temporary state directory {}: {}", dir, e.toString());
+    }
   }
 
   /** The role names for help and completion. */

@@ -105,6 +105,9 @@ class RunProcessTest {
         .toList();
     assertThat(states).startsWith(AgentState.STARTING).contains(AgentState.BUSY)
         .endsWith(AgentState.STOPPING, AgentState.STOPPED);
+    try (var left = Files.list(dir.resolve("tmp"))) {
+      assertThat(left.toList()).as("temporary files left behind").isEmpty();
+    }
   }
 
   @Test
@@ -129,6 +132,7 @@ class RunProcessTest {
   private Process startFractal(String... args) throws IOException {
     List<String> command = new ArrayList<>(List.of(
         Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx256m",
+        "-Djava.io.tmpdir=" + Files.createDirectories(dir.resolve("tmp")),
         "-cp", System.getProperty("java.class.path"), FractalCommand.class.getName()));
     command.addAll(List.of(args));
     return new ProcessBuilder(command)

@@ -8,27 +8,33 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
 
 /**
  * A {@code main} class of the test classpath in its own JVM, so a test can kill it abruptly
  * ({@link #kill()}: SIGKILL, nothing of it runs any more). Its stdout is drained line by line (so
  * it never blocks on a full pipe) and copied with its stderr to {@code target/child-logs}; a test
- * waits on a line it prints with {@link #awaitLine}. {@link #close()} kills it if still alive.
+ * waits on a line it prints with {@link #awaitLine}. It has a temporary directory of its own
+ * ({@code java.io.tmpdir}: a killed JVM cannot delete its sandbox and helper files);
+ * {@link #close()} kills it if still alive and deletes that directory.
  */
 public final class ChildJvm implements AutoCloseable {
 
   private final Process process;
   private final BlockingQueue<String> lines;
   private final Path log;
+  private final Path tmp;
 
-  private ChildJvm(Process process, BlockingQueue<String> lines, Path log) {
+  private ChildJvm(Process process, BlockingQueue<String> lines, Path log, Path tmp) {
     this.process = process;
     this.lines = lines;
     this.log = log;
+    this.tmp = tmp;
   }
 
   /** Starts {@code main} with {@code args} in a JVM with a 256 MiB heap. */
@@ -36,7 +42,9 @@ public final class ChildJvm implements AutoCloseable {
     String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
     Path logs = Files.createDirectories(Path.of("target", "child-logs"));
     Path log = Files.createTempFile(logs, name, ".log");
+    Path tmp = Files.createTempDirectory("child-jvm-");
     List<String> command = new ArrayList<>(List.of(java, "-Xmx256m",
+        "-Djava.io.tmpdir=" + tmp,
         // log4j2 would stop logging in its own shutdown hook, hiding what SIGTERM closes
         "-Dlog4j.shutdownHookEnabled=false",
         "-cp", System.getProperty("java.class.path"), main.getName()));
@@ -59,7 +67,7 @@ public final class ChildJvm implements AutoCloseable {
     }, name + "-stdout");
     drain.setDaemon(true);
     drain.start();
-    return new ChildJvm(process, lines, log);
+    return new ChildJvm(process, lines, log, tmp);
   }
 
   public Process process() {
@@ -101,8 +109,14 @@ public final class ChildJvm implements AutoCloseable {
   }
 
   @Override
-  public void close() {
+  public void close() throws IOException, InterruptedException {
     process.descendants().forEach(ProcessHandle::destroyForcibly);
     process.destroyForcibly();
+    process.waitFor(10, TimeUnit.SECONDS);
+    try (Stream<Path> paths = Files.walk(tmp)) {
+      for (Path p : paths.sorted(Comparator.reverseOrder()).toList()) {
+        Files.deleteIfExists(p);
+      }
+    }
   }
 }

@@ -87,10 +87,10 @@ class ExactlyOnceTest {
               && kafka.noOpenTransactions(output),
           () -> "the survivor consumed every input; survivor running=" + running.healthy());
     } finally {
-      child.process().destroyForcibly();
       if (survivor != null) {
         survivor.close();
       }
+      child.jvm().close();
     }
 
     List<ConsumerRecord<String, byte[]>> results = kafka.readCommitted(output);
@@ -128,7 +128,7 @@ class ExactlyOnceTest {
       child.process().toHandle().destroy();
       assertThat(child.process().waitFor(30, TimeUnit.SECONDS)).isTrue();
     } finally {
-      child.process().destroyForcibly();
+      child.jvm().close();
     }
 
     Deserializer<AgentStatus> statuses =

@@ -52,6 +52,11 @@ public final class FractalCommand implements Runnable {
       e.printStackTrace(cmd.getErr());
       return ExitCodes.FAILED;
     });
+    CommandLine run = commandLine.getSubcommands().get("run");
+    if (run != null) {
+      run.getCommandSpec().usageMessage().footer(io.fractalrmo.app.run.RunCommand.footer());
+      run.setUsageHelpWidth(120); // one line per role and setting
+    }
     return commandLine;
   }
 

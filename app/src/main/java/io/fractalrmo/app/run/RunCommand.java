@@ -54,6 +54,27 @@ public final class RunCommand implements Callable<Integer> {
   @Mixin
   EndpointOptions endpointOptions;
 
+  /** The roles with what each does, and the settings --set understands; shown under --help. */
+  public static String[] footer() {
+    java.util.List<String> lines = new java.util.ArrayList<>();
+    lines.add("");
+    lines.add("Roles:");
+    for (Roles.Role r : Roles.all()) {
+      lines.add(String.format("  %-10s %s%s", r.name(), r.description(),
+          r.needsDatabase() ? " (needs --jdbc-url)" : ""));
+    }
+    lines.add("");
+    lines.add("Settings (--set KEY=VALUE):");
+    lines.add("  sandbox.warm-pool=N       executor, validator: pre-started sandboxed interpreters (default instances+1)");
+    lines.add("  sandbox.bubblewrap=BOOL   executor, validator: confine code with bwrap when installed (default true)");
+    lines.add("  model.url=URL             executor: OpenAI-compatible chat-completions endpoint for GENERATE_CODE");
+    lines.add("  model.name=NAME           executor: model name sent to it (API key only from FRACTAL_MODEL_API_KEY)");
+    lines.add("");
+    lines.add("Example: fractal run executor --instances 2 --bootstrap-servers kafka-1:9092 \\");
+    lines.add("           --schema-registry-url http://registry:8081");
+    return lines.toArray(String[]::new);
+  }
+
   @Override
   public Integer call() throws Exception {
     Roles.Role chosen = Roles.byName(role).orElseThrow(() -> new CommandLine.ParameterException(spec.commandLine(),

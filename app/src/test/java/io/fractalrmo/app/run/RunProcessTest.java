@@ -126,7 +126,10 @@ class RunProcessTest {
         .contains("ROLE")
         .contains("analyzer", "executor", "validator", "streams", "sink", "outbox")
         .contains("--bootstrap-servers", "--schema-registry-url", "--jdbc-url", "--topic-prefix")
-        .contains("--instances", "--set", "--aspect");
+        .contains("--instances", "--set", "--aspect")
+        // what each role does and which settings --set understands, not only their names
+        .contains("runs action items in the Python sandbox", "needs --jdbc-url")
+        .contains("sandbox.warm-pool", "sandbox.bubblewrap", "model.url", "model.name");
   }
 
   private Process startFractal(String... args) throws IOException {

@@ -29,9 +29,8 @@ import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.serialization.Deserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Each worker role started by name through {@link RoleCatalog}, wired to the real handlers, on the
@@ -41,21 +40,9 @@ import org.junit.jupiter.api.Test;
 class RoleLaunchersTest {
 
   private static final Duration WAIT = Duration.ofSeconds(60);
-  private static TestStack stack;
-  private static KafkaTestSupport kafka;
-
-  @BeforeAll
-  static void startStack() {
-    stack = TestStack.shared();
-    kafka = new KafkaTestSupport(stack.bootstrapServers());
-  }
-
-  @AfterAll
-  static void stopStack() {
-    if (kafka != null) {
-      kafka.close();
-    }
-  }
+  private static final TestStack stack = TestStack.shared();
+  @RegisterExtension
+  static final KafkaTestSupport kafka = new KafkaTestSupport(stack.bootstrapServers());
 
   private static <T extends SpecificRecord> void send(TopicSpec topic, String key, T value)
       throws Exception {

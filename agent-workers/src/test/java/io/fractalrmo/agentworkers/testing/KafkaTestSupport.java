@@ -19,9 +19,14 @@ import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.IsolationLevel;
 import org.apache.kafka.common.TopicPartition;
+import org.junit.jupiter.api.extension.AfterAllCallback;
+import org.junit.jupiter.api.extension.ExtensionContext;
 
-/** Admin and reading helpers for the integration tests: real broker, read_committed readers. */
-public final class KafkaTestSupport implements AutoCloseable {
+/**
+ * Admin and reading helpers for the integration tests: real broker, read_committed readers.
+ * Register it as a static {@code @RegisterExtension} field and it closes itself after the class.
+ */
+public final class KafkaTestSupport implements AutoCloseable, AfterAllCallback {
 
   private final String bootstrapServers;
   private final Admin admin;
@@ -134,5 +139,10 @@ public final class KafkaTestSupport implements AutoCloseable {
   @Override
   public void close() {
     admin.close(Duration.ofSeconds(5));
+  }
+
+  @Override
+  public void afterAll(ExtensionContext context) {
+    close();
   }
 }

@@ -25,9 +25,8 @@ import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.serialization.Serializer;
 import org.apache.kafka.common.serialization.StringSerializer;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -42,21 +41,9 @@ class ExactlyOnceTest {
   private static final Logger LOG = LoggerFactory.getLogger(ExactlyOnceTest.class);
   private static final int INPUTS = 300;
 
-  private static TestStack stack;
-  private static KafkaTestSupport kafka;
-
-  @BeforeAll
-  static void startStack() {
-    stack = TestStack.shared();
-    kafka = new KafkaTestSupport(stack.bootstrapServers());
-  }
-
-  @AfterAll
-  static void stopStack() {
-    if (kafka != null) {
-      kafka.close();
-    }
-  }
+  private static final TestStack stack = TestStack.shared();
+  @RegisterExtension
+  static final KafkaTestSupport kafka = new KafkaTestSupport(stack.bootstrapServers());
 
   @Test
   void shouldProduceExactlyOneResultPerInputWhenAWorkerIsKilledMidBatch() throws Exception {

@@ -45,9 +45,8 @@ import org.apache.kafka.common.GroupState;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.Deserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -66,21 +65,9 @@ class ExecutorExactlyOnceTest {
   private static final int ACTIONS = 36;
   private static final Duration WAIT = Duration.ofSeconds(60);
 
-  private static TestStack stack;
-  private static KafkaTestSupport kafka;
-
-  @BeforeAll
-  static void startStack() {
-    stack = TestStack.shared();
-    kafka = new KafkaTestSupport(stack.bootstrapServers());
-  }
-
-  @AfterAll
-  static void stopStack() {
-    if (kafka != null) {
-      kafka.close();
-    }
-  }
+  private static final TestStack stack = TestStack.shared();
+  @RegisterExtension
+  static final KafkaTestSupport kafka = new KafkaTestSupport(stack.bootstrapServers());
 
   /** What the i-th action's program does. */
   private enum Outcome { PASSES, WRONG_RESULT, RAISES }

@@ -35,9 +35,8 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.Deserializer;
 import org.apache.kafka.common.serialization.Serializer;
 import org.apache.kafka.common.serialization.StringSerializer;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Poison against the real broker and registry: garbage bytes, an unknown schema id, a record
@@ -46,21 +45,9 @@ import org.junit.jupiter.api.Test;
  */
 class PoisonRecordsTest {
 
-  private static TestStack stack;
-  private static KafkaTestSupport kafka;
-
-  @BeforeAll
-  static void startStack() {
-    stack = TestStack.shared();
-    kafka = new KafkaTestSupport(stack.bootstrapServers());
-  }
-
-  @AfterAll
-  static void stopStack() {
-    if (kafka != null) {
-      kafka.close();
-    }
-  }
+  private static final TestStack stack = TestStack.shared();
+  @RegisterExtension
+  static final KafkaTestSupport kafka = new KafkaTestSupport(stack.bootstrapServers());
 
   @Test
   void shouldSendEachKindOfPoisonToTheDlqAndKeepProcessing() throws Exception {

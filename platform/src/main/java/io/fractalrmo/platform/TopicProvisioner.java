@@ -5,6 +5,7 @@ import io.fractalrmo.contracts.TopicSpec;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -15,10 +16,12 @@ import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.CreateTopicsResult;
 import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.clients.admin.TopicDescription;
 import org.apache.kafka.common.KafkaFuture;
+import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.TopicExistsException;
-import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
+import org.apache.kafka.common.errors.RetriableException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -89,24 +92,42 @@ public final class TopicProvisioner {
     }
   }
 
+  /**
+   * Waits until every partition of the topics has a leader that serves requests. The controller
+   * names a leader before the broker has taken the partition on; a producer that writes in that
+   * gap gets NOT_LEADER and, with several batches in flight, its idempotent retries can loop on
+   * OUT_OF_ORDER_SEQUENCE_NUMBER until the delivery timeout drops the records. A successful
+   * ListOffsets is answered by the leader itself, so after it producers are safe.
+   */
   private static void awaitLeaders(Admin admin, List<String> topics, Instant deadline)
       throws InterruptedException, TimeoutException {
+    String lastProblem = "no answer yet";
     while (true) {
       try {
         Map<String, TopicDescription> descriptions =
             admin.describeTopics(topics).allTopicNames().get(remaining(deadline), TimeUnit.MILLISECONDS);
-        boolean ready = descriptions.values().stream()
-            .allMatch(d -> d.partitions().stream().allMatch(p -> p.leader() != null && !p.leader().isEmpty()));
-        if (ready) {
+        Map<TopicPartition, OffsetSpec> partitions = new HashMap<>();
+        boolean named = true;
+        for (TopicDescription d : descriptions.values()) {
+          for (var p : d.partitions()) {
+            named &= p.leader() != null && !p.leader().isEmpty();
+            partitions.put(new TopicPartition(d.name(), p.partition()), OffsetSpec.latest());
+          }
+        }
+        if (named) {
+          admin.listOffsets(partitions).all().get(remaining(deadline), TimeUnit.MILLISECONDS);
           return;
         }
+        lastProblem = "a partition has no leader yet";
       } catch (ExecutionException e) {
-        if (!(e.getCause() instanceof UnknownTopicOrPartitionException)) {
+        if (!(e.getCause() instanceof RetriableException)) {
           throw new PlatformException("cannot describe topics " + topics + ": " + e.getCause(), e.getCause());
         }
+        lastProblem = e.getCause().toString();
       }
       if (remaining(deadline) <= 0) {
-        throw new TimeoutException("topics without a leader after " + TIMEOUT + ": " + topics);
+        throw new TimeoutException("topics not served by a leader after " + TIMEOUT + " ("
+            + lastProblem + "): " + topics);
       }
       Thread.sleep(50); // polling interval of a deadline-bounded wait
     }

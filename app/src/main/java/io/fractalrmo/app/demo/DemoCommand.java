@@ -6,17 +6,14 @@ import io.fractalrmo.app.run.Signals;
 import io.fractalrmo.app.up.LocalStack;
 import io.fractalrmo.app.up.StackSettings;
 import io.fractalrmo.contracts.Endpoints;
+import io.fractalrmo.platform.FileTrees;
 import io.fractalrmo.registry.serde.FractalSerdes;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.io.PrintWriter;
-import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.SimpleFileVisitor;
-import java.nio.file.attribute.BasicFileAttributes;
 import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
@@ -54,7 +51,7 @@ public final class DemoCommand implements Callable<Integer> {
   long seed;
 
   @Option(names = "--data-dir", paramLabel = "DIR",
-      description = "Data directory of the stack (default: a temporary one, deleted afterwards).")
+      description = "Data directory of the stack (default: a temporary one, deleted afterwards but for the report and chart).")
   Path dataDir;
 
   @Option(names = "--report", paramLabel = "FILE",
@@ -91,7 +88,7 @@ public final class DemoCommand implements Callable<Integer> {
       spec.commandLine().getErr().println("fractal demo: the embedded stack could not start: "
           + e.getMessage());
       if (temporary) {
-        deleteQuietly(dir);
+        FileTrees.deleteTree(dir);
       }
       return ExitCodes.FAILED;
     }
@@ -122,7 +119,7 @@ public final class DemoCommand implements Callable<Integer> {
         // the report lives in the temporary dir: keep the reports, drop the rest
         deleteExcept(dir, reportFile);
       } else if (temporary) {
-        deleteQuietly(dir);
+        FileTrees.deleteTree(dir);
       }
     }
     return ExitCodes.OK;
@@ -133,33 +130,10 @@ public final class DemoCommand implements Callable<Integer> {
     try (var entries = Files.list(dir)) {
       for (Path p : entries.toList()) {
         if (!p.getFileName().toString().startsWith(base)) {
-          deleteQuietly(p);
+          FileTrees.deleteTree(p);
         }
       }
     } catch (IOException e) {
-      // best effort: a temporary directory
-    }
-  }
-
-  static void deleteQuietly(Path path) {
-    if (!Files.exists(path)) {
-      return;
-    }
-    try {
-      Files.walkFileTree(path, new SimpleFileVisitor<>() {
-        @Override
-        public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
-          Files.deleteIfExists(file);
-          return FileVisitResult.CONTINUE;
-        }
-
-        @Override
-        public FileVisitResult postVisitDirectory(Path d, IOException exc) throws IOException {
-          Files.deleteIfExists(d);
-          return FileVisitResult.CONTINUE;
-        }
-      });
-    } catch (IOException | UncheckedIOException e) {
       // best effort: a temporary directory
     }
   }

@@ -4,6 +4,7 @@ import io.fractalrmo.app.EndpointOptions;
 import io.fractalrmo.app.ExitCodes;
 import io.fractalrmo.app.roles.Roles;
 import io.fractalrmo.contracts.Endpoints;
+import io.fractalrmo.platform.FileTrees;
 import java.io.PrintWriter;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -106,12 +107,8 @@ public final class RunCommand implements Callable<Integer> {
   }
 
   private static void deleteTemporary(java.nio.file.Path dir) {
-    try (java.util.stream.Stream<java.nio.file.Path> paths = java.nio.file.Files.walk(dir)) {
-      for (java.nio.file.Path p : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
-        java.nio.file.Files.deleteIfExists(p);
-      }
-    } catch (java.io.IOException | java.io.UncheckedIOException e) {
-      LOG.warn("cannot delete the temporary state directory {}: {}", dir, e.toString());
+    if (!FileTrees.deleteTree(dir)) {
+      LOG.warn("cannot delete the temporary state directory {}", dir);
     }
   }
 

@@ -2,6 +2,7 @@ package io.fractalrmo.platform.postgres;
 
 import io.fractalrmo.platform.ChildProcesses;
 import io.fractalrmo.platform.PlatformException;
+import io.fractalrmo.platform.FileTrees;
 import io.fractalrmo.platform.Ports;
 import io.fractalrmo.platform.ServiceDir;
 import java.io.IOException;
@@ -271,7 +272,7 @@ public final class EmbeddedPostgres implements AutoCloseable {
   private static void initdb(Path bin, Path pgData, Path dir, Optional<ServerUser> serverUser,
       boolean needsTraverse) {
     long started = System.nanoTime();
-    PostgresBinaries.deleteTree(pgData); // a half-initialised directory from an interrupted run
+    FileTrees.deleteTree(pgData); // a half-initialised directory from an interrupted run
     try {
       Files.createDirectory(pgData);
       Files.setPosixFilePermissions(pgData, PosixFilePermissions.fromString("rwx------"));

@@ -1,5 +1,6 @@
 package io.fractalrmo.platform.postgres;
 
+import io.fractalrmo.platform.FileTrees;
 import io.fractalrmo.platform.PlatformException;
 import java.io.BufferedInputStream;
 import java.io.IOException;
@@ -89,14 +90,14 @@ final class PostgresBinaries {
       } catch (IOException e) {
         // another process extracted it at the same time, or an incomplete copy is in the way
         if (!Files.isExecutable(bin.resolve("postgres"))) {
-          deleteTree(target);
+          FileTrees.deleteTree(target);
           Files.move(staging, target, StandardCopyOption.ATOMIC_MOVE);
         }
       }
     } catch (IOException e) {
       throw new PlatformException("cannot extract " + RESOURCE + " into " + target + ": " + e.getMessage(), e);
     } finally {
-      deleteTree(staging);
+      FileTrees.deleteTree(staging);
     }
     LOG.info("Extracted PostgreSQL binaries into {} in {} ms", target, (System.nanoTime() - started) / 1_000_000);
     return Optional.of(bin);
@@ -185,22 +186,5 @@ final class PostgresBinaries {
       }
     }
     Files.setPosixFilePermissions(path, perms);
-  }
-
-  static void deleteTree(Path root) {
-    if (!Files.exists(root, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
-      return;
-    }
-    try (Stream<Path> walk = Files.walk(root)) {
-      walk.sorted(Comparator.reverseOrder()).forEach(p -> {
-        try {
-          Files.deleteIfExists(p);
-        } catch (IOException e) {
-          // best effort
-        }
-      });
-    } catch (IOException e) {
-      // best effort
-    }
   }
 }

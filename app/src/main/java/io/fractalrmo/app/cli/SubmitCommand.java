@@ -1,5 +1,6 @@
 package io.fractalrmo.app.cli;
 
+import io.fractalrmo.agentworkers.worker.KafkaClientConfigs;
 import io.fractalrmo.app.EndpointOptions;
 import io.fractalrmo.app.ExitCodes;
 import io.fractalrmo.connectors.outbox.InvalidTaskException;
@@ -29,7 +30,6 @@ import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutionException;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
@@ -217,10 +217,8 @@ public final class SubmitCommand implements Callable<Integer> {
    * for the key) from the start until a final state for the task appears.
    */
   static TaskStatus awaitFinal(Endpoints e, String taskId, Duration timeout) {
-    Properties p = new Properties();
-    p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, e.bootstrapServers());
-    p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
-    p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+    Map<String, Object> p = KafkaClientConfigs.assignedReader(e.bootstrapServers(),
+        "fractal-submit-wait");
     String topic = e.topics().taskStatus().name();
     try (KafkaConsumer<String, TaskStatus> consumer = new KafkaConsumer<>(p,
         new StringDeserializer(), FractalSerdes.value(TaskStatus.class,

@@ -1,5 +1,6 @@
 package io.fractalrmo.app.demo;
 
+import io.fractalrmo.agentworkers.worker.KafkaClientConfigs;
 import io.fractalrmo.contracts.Endpoints;
 import io.fractalrmo.contracts.ErrorPattern;
 import io.fractalrmo.contracts.ProtocolRule;
@@ -14,7 +15,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.Properties;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -62,11 +62,8 @@ public final class DemoWatcher implements AutoCloseable {
   public DemoWatcher(Endpoints endpoints, Map<String, Object> serdeConfig, Consumer<String> events) {
     this.endpoints = endpoints;
     this.events = events;
-    Properties p = new Properties();
-    p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, endpoints.bootstrapServers());
-    p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
-    p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
-    p.put(ConsumerConfig.CLIENT_ID_CONFIG, "fractal-demo-watcher");
+    Map<String, Object> p = KafkaClientConfigs.assignedReader(endpoints.bootstrapServers(),
+        "fractal-demo-watcher");
     p.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 2000);
     this.consumer = new KafkaConsumer<>(p, new StringDeserializer(), new ByteArrayDeserializer());
     this.statusDeserializer = FractalSerdes.value(TaskStatus.class, serdeConfig).deserializer();

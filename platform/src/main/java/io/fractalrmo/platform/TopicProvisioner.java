@@ -81,7 +81,7 @@ public final class TopicProvisioner {
           }
         }
       }
-      awaitLeaders(admin, missing.stream().map(NewTopic::name).toList(), deadline);
+      awaitServed(admin, missing.stream().map(NewTopic::name).toList(), deadline);
       LOG.info("Created {} topic(s): {}", created.size(), created);
       return created;
     } catch (InterruptedException e) {
@@ -99,7 +99,18 @@ public final class TopicProvisioner {
    * OUT_OF_ORDER_SEQUENCE_NUMBER until the delivery timeout drops the records. A successful
    * ListOffsets is answered by the leader itself, so after it producers are safe.
    */
-  private static void awaitLeaders(Admin admin, List<String> topics, Instant deadline)
+  public static void awaitServed(Admin admin, List<String> topics, Duration timeout) {
+    try {
+      awaitServed(admin, topics, Instant.now().plus(timeout));
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new PlatformException("interrupted while waiting for " + topics, e);
+    } catch (TimeoutException e) {
+      throw new PlatformException(e.getMessage(), e);
+    }
+  }
+
+  private static void awaitServed(Admin admin, List<String> topics, Instant deadline)
       throws InterruptedException, TimeoutException {
     String lastProblem = "no answer yet";
     while (true) {
@@ -126,7 +137,7 @@ public final class TopicProvisioner {
         lastProblem = e.getCause().toString();
       }
       if (remaining(deadline) <= 0) {
-        throw new TimeoutException("topics not served by a leader after " + TIMEOUT + " ("
+        throw new TimeoutException("topics not served by a leader in time ("
             + lastProblem + "): " + topics);
       }
       Thread.sleep(50); // polling interval of a deadline-bounded wait

@@ -46,7 +46,6 @@ class RoleLaunchersTest {
 
   private static <T extends SpecificRecord> void send(TopicSpec topic, String key, T value)
       throws Exception {
-    kafka.awaitLeaders(topic.name());
     @SuppressWarnings("unchecked")
     Class<T> type = (Class<T>) value.getClass();
     try (KafkaProducer<String, T> producer = new KafkaProducer<>(

@@ -3,7 +3,6 @@ package io.fractalrmo.agentworkers.rules;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.fractalrmo.agentworkers.testing.Eventually;
-import io.fractalrmo.agentworkers.testing.KafkaTestSupport;
 import io.fractalrmo.contracts.Endpoints;
 import io.fractalrmo.contracts.ProtocolRule;
 import io.fractalrmo.contracts.RuleStatus;
@@ -41,9 +40,6 @@ class KafkaRuleBookTest {
   @BeforeEach
   void setUp() {
     endpoints = stack.newEndpoints();
-    try (KafkaTestSupport kafka = new KafkaTestSupport(stack.bootstrapServers())) {
-      kafka.awaitLeaders(endpoints.topics().protocolRules().name());
-    }
     producer = new KafkaProducer<>(
         Map.of("bootstrap.servers", stack.bootstrapServers(), "acks", "all"),
         new StringSerializer(), new ByteArraySerializer());

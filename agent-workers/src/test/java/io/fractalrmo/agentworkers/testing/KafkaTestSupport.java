@@ -1,6 +1,7 @@
 package io.fractalrmo.agentworkers.testing;
 
 import io.fractalrmo.agentworkers.worker.KafkaClientConfigs;
+import io.fractalrmo.platform.TopicProvisioner;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -41,6 +42,7 @@ public final class KafkaTestSupport implements AutoCloseable, AfterAllCallback {
   public void createTopic(String name, int partitions) {
     try {
       admin.createTopics(List.of(new NewTopic(name, partitions, (short) 1))).all().get();
+      TopicProvisioner.awaitServed(admin, List.of(name), Duration.ofSeconds(60));
     } catch (InterruptedException | ExecutionException e) {
       throw new IllegalStateException("cannot create " + name, e);
     }
@@ -60,31 +62,6 @@ public final class KafkaTestSupport implements AutoCloseable, AfterAllCallback {
       return result;
     } catch (InterruptedException | ExecutionException e) {
       throw new IllegalStateException("cannot list offsets of " + topic, e);
-    }
-  }
-
-  /**
-   * Waits until every partition of {@code topic} answers on its leader (ListOffsets goes to the
-   * leader). Producing to a just-created topic before that can hit NOT_LEADER_OR_FOLLOWER and then
-   * OUT_OF_ORDER_SEQUENCE_NUMBER retries until the delivery timeout drops the records.
-   */
-  public void awaitLeaders(String topic) {
-    long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-    while (true) {
-      try {
-        endOffsets(topic, IsolationLevel.READ_UNCOMMITTED);
-        return;
-      } catch (IllegalStateException e) {
-        if (System.nanoTime() > deadline) {
-          throw e;
-        }
-      }
-      try {
-        Thread.sleep(100);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        throw new IllegalStateException(e);
-      }
     }
   }
 

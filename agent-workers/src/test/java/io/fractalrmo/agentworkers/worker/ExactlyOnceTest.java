@@ -139,7 +139,6 @@ class ExactlyOnceTest {
 
   private static void produceTasks(Endpoints endpoints, int n) throws Exception {
     String topic = endpoints.topics().tasks().name();
-    kafka.awaitLeaders(topic);
     Serializer<Task> serializer =
         FractalSerdes.value(Task.class, stack.serdeConfig()).serializer();
     try (KafkaProducer<String, Task> producer = new KafkaProducer<>(

@@ -220,7 +220,6 @@ class ExecutorExactlyOnceTest {
 
   /** Sends the actions (key = task id); returns each action's partition. */
   private static Map<String, Integer> produceActions(String topic) throws Exception {
-    kafka.awaitLeaders(topic);
     Map<String, Integer> partitionOf = new HashMap<>();
     try (KafkaProducer<String, ActionItem> producer = new KafkaProducer<>(
         Map.of("bootstrap.servers", stack.bootstrapServers(), "acks", "all"),

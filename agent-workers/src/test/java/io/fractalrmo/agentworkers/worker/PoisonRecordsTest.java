@@ -66,7 +66,6 @@ class PoisonRecordsTest {
         unknownId, task(tasks, input, "good-2"),
         missingTaskId, task(tasks, input, "good-3"),
         task(tasks, input, "violates-1"), task(tasks, input, "good-4"));
-    kafka.awaitLeaders(input);
     try (KafkaProducer<String, byte[]> producer = new KafkaProducer<>(
         Map.of("bootstrap.servers", stack.bootstrapServers(), "acks", "all"),
         new StringSerializer(), new ByteArraySerializer())) {

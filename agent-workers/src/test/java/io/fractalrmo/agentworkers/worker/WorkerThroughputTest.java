@@ -46,7 +46,6 @@ class WorkerThroughputTest {
     String group = endpoints.topics().prefix() + "fractal-bench";
     try (KafkaTestSupport kafka = new KafkaTestSupport(stack.bootstrapServers())) {
       kafka.createTopic(output, 3);
-      kafka.awaitLeaders(endpoints.topics().tasks().name());
       Serializer<Task> serializer = FractalSerdes.value(Task.class, stack.serdeConfig())
           .serializer();
       try (KafkaProducer<String, Task> producer = new KafkaProducer<>(

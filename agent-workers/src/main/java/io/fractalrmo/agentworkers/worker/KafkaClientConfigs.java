@@ -36,26 +36,21 @@ public final class KafkaClientConfigs {
   /** Consumer of a worker group; {@code overrides} win (e.g. session.timeout.ms in tests). */
   public static Map<String, Object> workerConsumer(String bootstrapServers, String groupId,
       String clientId, Map<String, ?> overrides) {
-    Map<String, Object> config = new HashMap<>();
-    config.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+    Map<String, Object> config = assignedReader(bootstrapServers, clientId);
     config.put(ConsumerConfig.GROUP_ID_CONFIG, groupId);
-    config.put(ConsumerConfig.CLIENT_ID_CONFIG, clientId);
-    config.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
-    config.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
-    config.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
     config.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, DEFAULT_MAX_POLL_RECORDS);
     config.put(ConsumerConfig.MAX_POLL_INTERVAL_MS_CONFIG,
         (int) DEFAULT_MAX_POLL_INTERVAL.toMillis());
     config.put(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG, (int) DEFAULT_SESSION_TIMEOUT.toMillis());
     config.put(ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG, 3_000);
-    config.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
-    config.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG,
-        ByteArrayDeserializer.class.getName());
     config.putAll(overrides);
     return config;
   }
 
-  /** Consumer that reads by assignment (no group, nothing committed), read_committed. */
+  /**
+   * Consumer that reads by assignment (no group, nothing committed), read_committed; the base
+   * of {@link #workerConsumer}.
+   */
   public static Map<String, Object> assignedReader(String bootstrapServers, String clientId) {
     Map<String, Object> config = new HashMap<>();
     config.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);

@@ -8,6 +8,7 @@ import io.fractalrmo.contracts.Aspect;
 import io.fractalrmo.contracts.Endpoints;
 import io.fractalrmo.contracts.Task;
 import io.fractalrmo.contracts.TopicCatalog;
+import io.fractalrmo.runtime.settings.Settings;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -40,7 +41,8 @@ public final class AnalyzerRole {
 
   /** Starts the analyzers and returns once every worker has joined its group. */
   public static RunningRole start(Endpoints endpoints, RoleOptions options) {
-    Map<String, Object> serdes = RoleSupport.serdeConfig(endpoints, options);
+    Settings settings = RoleSettings.analyzer().parse(options.settings());
+    Map<String, Object> serdes = RoleSupport.serdeConfig(endpoints, settings);
     RoleSupport.InstanceResources helpers = new RoleSupport.InstanceResources();
     List<Aspect> aspects = options.aspect().map(List::of).orElseGet(AnalyzerRole::aspects);
     List<Supplier<WorkerGroup>> starters = new ArrayList<>();
@@ -49,7 +51,7 @@ public final class AnalyzerRole {
       WorkerSpec<Task> spec = options.applyTo(WorkerSpec.of(role, NAME,
           groupId(endpoints.topics(), aspect), endpoints.topics().tasks().name(), Task.class,
           agentId -> new AspectAnalyzer(aspect, agentId, endpoints.topics(),
-              helpers.add(new PythonAnalysisHelper()), Clock.systemUTC())));
+              helpers.add(new PythonAnalysisHelper()), Clock.systemUTC())), settings);
       starters.add(() -> WorkerGroup.start(endpoints, spec, options.instances(), serdes));
     }
     String name = options.aspect().map(a -> NAME + "-" + a.name().toLowerCase(Locale.ROOT))

@@ -1,7 +1,9 @@
 package io.fractalrmo.agentworkers.worker;
 
+import io.fractalrmo.contracts.AgentHealth;
 import io.fractalrmo.contracts.AgentState;
 import io.fractalrmo.contracts.AgentStatus;
+import io.fractalrmo.runtime.HealthState;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.Objects;
@@ -16,8 +18,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Publishes one agent instance's {@link AgentStatus} to {@code fractal.agent-status}, keyed by
- * agent id: every state change at once, and a heartbeat with the current state every interval
- * (also while a slow handler runs). Uses its own non-transactional producer: a status is a fact about the
+ * agent id: every change of state (IDLE, BUSY, ...) or health (RUNNING, DEGRADED with why, ...)
+ * at once, and a heartbeat with the current state every interval (also while a slow handler
+ * runs). Uses its own non-transactional producer: a status is a fact about the
  * agent, not part of any consume-produce transaction. Publishing never throws into the worker.
  */
 public final class AgentStatusReporter implements AutoCloseable {
@@ -36,6 +39,8 @@ public final class AgentStatusReporter implements AutoCloseable {
   private final Object lock = new Object();
   private ScheduledExecutorService heartbeats;
   private AgentState state = AgentState.STARTING;
+  private AgentHealth health = AgentHealth.STARTING;
+  private String healthReason;
   private String taskId;
   private boolean published;
   private boolean closed;
@@ -92,6 +97,28 @@ public final class AgentStatusReporter implements AutoCloseable {
     }
   }
 
+  /** The instance's health changed: publish it (with the current state) unless closed. */
+  public void health(HealthState.Snapshot snapshot) {
+    synchronized (lock) {
+      if (closed || (snapshot.health() == health
+          && java.util.Objects.equals(snapshot.reason(), healthReason))) {
+        return;
+      }
+      health = snapshot.health();
+      healthReason = snapshot.reason();
+      publish(null);
+      if (health != AgentHealth.RUNNING) {
+        LOG.info("agent {} health {}", agentId, snapshot);
+      }
+    }
+  }
+
+  public AgentHealth healthState() {
+    synchronized (lock) {
+      return health;
+    }
+  }
+
   public void recordProcessed(long count) {
     processed.addAndGet(count);
   }
@@ -126,6 +153,8 @@ public final class AgentStatusReporter implements AutoCloseable {
           .setProgress(null)
           .setProcessed(processed.get())
           .setHost(host)
+          .setHealth(health)
+          .setHealthReason(healthReason)
           .setUpdatedAt(clock.instant())
           .build();
       producer.send(new ProducerRecord<>(topic, agentId, serializer.serialize(topic, status)),

@@ -93,10 +93,14 @@ public final class TopicReader<K, V> implements RecordProcessor<K, V> {
     Map<TopicPartition, Long> ends = loop.consumer().endOffsets(partitions, Duration.ofSeconds(30));
     Map<TopicPartition, Long> t = new HashMap<>(targets);
     t.putAll(ends);
+    long behind = 0;
     for (TopicPartition tp : partitions) {
-      next.put(tp, loop.consumer().position(tp, Duration.ofSeconds(30)));
+      long position = loop.consumer().position(tp, Duration.ofSeconds(30));
+      next.put(tp, position);
+      behind += Math.max(0, t.getOrDefault(tp, position) - position);
     }
     targets = Map.copyOf(t);
+    lag = behind;
   }
 
   @Override

@@ -111,6 +111,51 @@ class RunProcessTest {
   }
 
   @Test
+  void shouldStopWithinTenSecondsOfSigtermWhileTheSandboxSpins() throws Exception {
+    Endpoints endpoints = stack.newEndpoints();
+    String statusTopic = endpoints.topics().agentStatus().name();
+    run = startFractal("run", "executor",
+        "--bootstrap-servers", endpoints.bootstrapServers(),
+        "--schema-registry-url", endpoints.schemaRegistryUrl(),
+        "--topic-prefix", endpoints.topics().prefix());
+    awaitRecord(statusTopic, AgentStatus.class, s -> s.getNewState() == AgentState.IDLE, READY);
+
+    io.fractalrmo.contracts.ActionItem spinning = Mothers.anActionItem().setTaskId("spin")
+        .setActionId("spin:1")
+        .setInput(Mothers.anInput().setCode("def add(a, b):\n    while True:\n        pass\n")
+            .build())
+        .setConstraints(Mothers.someConstraints().setTimeoutMs(120_000L).build())
+        .build();
+    send(endpoints.topics().actionItems().name(), "spin", spinning);
+    awaitRecord(statusTopic, AgentStatus.class, s -> s.getNewState() == AgentState.BUSY
+        && "spin".equals(s.getTaskId()), WAIT);
+
+    long sigterm = System.nanoTime();
+    run.toHandle().destroy();
+    assertThat(run.waitFor(10, TimeUnit.SECONDS))
+        .as("fractal run executor stops within 10 s of SIGTERM although its sandbox spins")
+        .isTrue();
+    assertThat(run.exitValue()).as("exit code; stderr:\n%s", read("run.err")).isZero();
+    System.out.printf("FIGURE fractal run executor stopped %d ms after SIGTERM, mid-run%n",
+        (System.nanoTime() - sigterm) / 1_000_000);
+    assertThat(readAll(endpoints.topics().executionResults().name(), ExecutionResult.class))
+        .as("the cut-off run is not committed: the next executor does it").isEmpty();
+  }
+
+  @Test
+  void shouldRefuseAMistypedSettingNamingIt() throws Exception {
+    Endpoints endpoints = stack.newEndpoints();
+    run = startFractal("run", "executor", "--set", "sandbox.bubblewrap=flase",
+        "--bootstrap-servers", endpoints.bootstrapServers(),
+        "--schema-registry-url", endpoints.schemaRegistryUrl(),
+        "--topic-prefix", endpoints.topics().prefix());
+    assertThat(run.waitFor(60, TimeUnit.SECONDS)).isTrue();
+    assertThat(run.exitValue()).isEqualTo(1);
+    assertThat(read("run.err"))
+        .contains("setting sandbox.bubblewrap: 'flase' is not a boolean (true or false)");
+  }
+
+  @Test
   void shouldPrintTheHelpOfRunExecutor() {
     StringWriter out = new StringWriter();
     StringWriter err = new StringWriter();
@@ -136,6 +181,8 @@ class RunProcessTest {
     List<String> command = new ArrayList<>(List.of(
         Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx256m",
         "-Djava.io.tmpdir=" + Files.createDirectories(dir.resolve("tmp")),
+        "-D" + io.fractalrmo.runtime.SlotLease.DIRECTORY_PROPERTY + "="
+            + io.fractalrmo.runtime.SlotLease.defaultDirectory(),
         "-cp", System.getProperty("java.class.path"), FractalCommand.class.getName()));
     command.addAll(List.of(args));
     return new ProcessBuilder(command)

@@ -261,6 +261,21 @@ public final class LocalStack implements AutoCloseable {
     return Map.copyOf(pids);
   }
 
+  /**
+   * The first running role that failed (a fatal error stopped it), with its cause: the stack
+   * then stops and {@code fractal up} exits non-zero, so that a supervisor restarts it.
+   */
+  public synchronized Optional<String> failedRole() {
+    for (Named n : running) {
+      if (n.resource() instanceof io.fractalrmo.runtime.Supervised s
+          && s.health().health() == io.fractalrmo.contracts.AgentHealth.FAILED) {
+        return Optional.of(n.name() + " failed: " + (s.failure() != null ? s.failure()
+            : s.health().reason()));
+      }
+    }
+    return Optional.empty();
+  }
+
   /** Names of what is running, in start order. */
   public List<String> components() {
     List<String> names = new java.util.ArrayList<>(running.stream().map(Named::name)

@@ -64,7 +64,15 @@ public final class UpCommand implements Callable<Integer> {
     out.flush();
     try (LocalStack stack = LocalStack.start(settings)) {
       printReady(out, stack);
-      stop.await();
+      while (!stop.await(500, java.util.concurrent.TimeUnit.MILLISECONDS)) {
+        java.util.Optional<String> failed = stack.failedRole();
+        if (failed.isPresent()) {
+          // a fatal error: stop everything and exit non-zero, so that a supervisor restarts us
+          spec.commandLine().getErr().println("fractal: " + failed.get() + "; stopping");
+          spec.commandLine().getErr().flush();
+          return ExitCodes.FAILED;
+        }
+      }
       out.println("Stopping ...");
       out.flush();
     }

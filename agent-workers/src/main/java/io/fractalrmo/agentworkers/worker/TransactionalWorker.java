@@ -1,6 +1,7 @@
 package io.fractalrmo.agentworkers.worker;
 
 import io.fractalrmo.contracts.AgentState;
+import io.fractalrmo.runtime.AgentStatusReporter;
 import io.fractalrmo.runtime.CompletedOffsets;
 import io.fractalrmo.runtime.ConsumeLoop;
 import io.fractalrmo.runtime.DeadLetters;

@@ -3,6 +3,7 @@ package io.fractalrmo.agentworkers.worker;
 import io.fractalrmo.contracts.AgentHealth;
 import io.fractalrmo.contracts.Endpoints;
 import io.fractalrmo.registry.serde.FractalSerdes;
+import io.fractalrmo.runtime.AgentStatusReporter;
 import io.fractalrmo.runtime.HealthState;
 import io.fractalrmo.runtime.RecordSizes;
 import io.fractalrmo.runtime.SlotLease;
@@ -102,7 +103,8 @@ public final class WorkerGroup implements AutoCloseable, Supervised {
         AgentStatusReporter status = new AgentStatusReporter(
             new KafkaProducer<>(KafkaClientConfigs.plainProducer(endpoints.bootstrapServers(),
                 agentId + "-status")),
-            serializer, endpoints.topics().agentStatus().name(), agentId, spec.agentType(), host,
+            serializer::serialize, endpoints.topics().agentStatus().name(), agentId,
+            spec.agentType(), host,
             spec.heartbeatInterval(), Clock.systemUTC());
         String id = agentId;
         TransactionalWorker<V> worker = TransactionalWorker.<V>builder(settings, consumer,

@@ -9,6 +9,7 @@ import io.fractalrmo.contracts.AgentStatus;
 import io.fractalrmo.contracts.DlqHeaders;
 import io.fractalrmo.contracts.Task;
 import io.fractalrmo.contracts.testing.Mothers;
+import io.fractalrmo.runtime.AgentStatusReporter;
 import io.fractalrmo.runtime.CompletedOffsets;
 import io.fractalrmo.runtime.HealthState;
 import io.fractalrmo.runtime.Supervised;
@@ -80,7 +81,7 @@ class TransactionalWorkerLoopTest {
         new ByteArraySerializer());
     statusProducer = new MockProducer<>(true, null, new StringSerializer(),
         new ByteArraySerializer());
-    status = new AgentStatusReporter(statusProducer, PlainAvro.serializer(), "status", "agent-1",
+    status = new AgentStatusReporter(statusProducer, PlainAvro.serializer()::serialize, "status", "agent-1",
         "test", "host", Duration.ZERO, Clock.systemUTC());
   }
 

@@ -40,7 +40,6 @@ import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
-import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.clients.consumer.CommitFailedException;
 import org.apache.kafka.common.errors.InvalidProducerEpochException;
@@ -394,6 +393,8 @@ public final class TransactionalWorker<V extends SpecificRecord> implements Runn
   private final class Processor implements RecordProcessor<String, byte[]> {
     private final Map<TopicPartition, Partition> partitions = new LinkedHashMap<>();
     private final ConcurrentLinkedQueue<Task> completions = new ConcurrentLinkedQueue<>();
+    private final java.util.concurrent.atomic.AtomicBoolean wakeRequested =
+        new java.util.concurrent.atomic.AtomicBoolean();
     private Producer<String, byte[]> producer;
     private int producerRecreations;
     private InDoubt inDoubt;
@@ -411,9 +412,16 @@ public final class TransactionalWorker<V extends SpecificRecord> implements Runn
       transition(AgentState.IDLE, null);
     }
 
+    /**
+     * A slot finished a task (any thread). The loop is woken once per look at the completions:
+     * the completions that come in meanwhile are taken in with the first, instead of one loop
+     * cycle each (the loop clears {@code wakeRequested} right before it drains).
+     */
     private void completed(Task task) {
       completions.add(task);
-      ctx.wake();
+      if (wakeRequested.compareAndSet(false, true)) {
+        ctx.wake();
+      }
     }
 
     @Override
@@ -488,7 +496,7 @@ public final class TransactionalWorker<V extends SpecificRecord> implements Runn
         awaitRunning(gone, settings.revokeGrace());
         cutOff(gone);
         drainCompletions();
-        if (finishedTotal > 0) {
+        if (finishedTotal > 0 && inDoubt == null) {
           try {
             commit(); // this member's generation still counts: keep what is finished
           } catch (FatalException e) {
@@ -575,6 +583,7 @@ public final class TransactionalWorker<V extends SpecificRecord> implements Runn
     // --- completions and dispatch ---------------------------------------------------------------
 
     private void drainCompletions() {
+      wakeRequested.set(false);
       Task t;
       while ((t = completions.poll()) != null) {
         Partition p = t.owner;
@@ -675,6 +684,9 @@ public final class TransactionalWorker<V extends SpecificRecord> implements Runn
 
     private void updateState() {
       if (inFlight > 0) {
+        if (status == null || status.state() == AgentState.BUSY) {
+          return; // BUSY already (the task id is the one it became busy with)
+        }
         String key = null;
         for (Partition p : partitions.values()) {
           for (Entry e : p.entries.values()) {
@@ -1107,6 +1119,8 @@ public final class TransactionalWorker<V extends SpecificRecord> implements Runn
     void submit(Task t) {
       queue.add(t);
     }
+
+
 
     List<Task> cancel(java.util.function.Predicate<Task> which) {
       List<Task> removed = new ArrayList<>();

@@ -34,7 +34,7 @@ import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.Deserializer;
 import org.apache.kafka.common.serialization.Serializer;
 import org.apache.kafka.common.serialization.StringSerializer;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.RepeatedTest;
 import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -53,12 +53,12 @@ class TakeoverFiguresTest {
   private static final Logger LOG = LoggerFactory.getLogger(TakeoverFiguresTest.class);
   private static final TestStack stack = TestStack.shared();
 
-  @Test
+  @RepeatedTest(3)
   void measureUnservedTimeAfterKill9WithoutRestart() throws Exception {
     measure(false);
   }
 
-  @Test
+  @RepeatedTest(3)
   void measureUnservedTimeAfterKill9WithImmediateRestart() throws Exception {
     measure(true);
   }
@@ -131,10 +131,8 @@ class TakeoverFiguresTest {
     }
   }
 
-  /** The product's defaults: no consumer/producer overrides. */
-  static WorkerSpec<Task> spec(Endpoints endpoints, String output, String group) {
-    return WorkerSpec.of("echo", "echo", group, endpoints.topics().tasks().name(), Task.class,
-        agentId -> new EchoHandler(output, 0, agentId));
+  private static WorkerSpec<Task> spec(Endpoints endpoints, String output, String group) {
+    return ChildMain.spec(endpoints, output, group);
   }
 
   private static ChildJvm startChild(Endpoints endpoints, String output, String group)
@@ -215,8 +213,17 @@ class TakeoverFiguresTest {
     }
   }
 
-  /** One echo worker with the product defaults; prints SUBSCRIBED, runs until killed. */
+  /**
+   * One echo worker with the product defaults; prints SUBSCRIBED, runs until killed. (It must
+   * not touch the test class's statics: they would start a test stack in the child.)
+   */
   public static final class ChildMain {
+    /** The product's defaults: no consumer/producer overrides. */
+    static WorkerSpec<Task> spec(Endpoints endpoints, String output, String group) {
+      return WorkerSpec.of("echo", "echo", group, endpoints.topics().tasks().name(), Task.class,
+          agentId -> new EchoHandler(output, 0, agentId));
+    }
+
     public static void main(String[] args) throws IOException {
       Endpoints endpoints = new Endpoints(args[0], args[1], Optional.empty(),
           TopicCatalog.withPrefix(args[2]));

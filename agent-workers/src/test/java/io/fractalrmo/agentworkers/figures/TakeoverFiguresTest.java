@@ -44,7 +44,8 @@ import org.slf4j.LoggerFactory;
  * group with the product's client defaults (no test overrides), a steady trickle of input, and
  * one of them — a child JVM — SIGKILLed. Printed: from the kill to the first committed output
  * for an input of a partition the killed instance owned, (a) when nobody restarts it (the other
- * instance takes over) and (b) when a supervisor restarts it at once. Opt-in:
+ * instance takes over) and (b) when a supervisor restarts it at once (a stand-by JVM, already
+ * booted, starts its worker right after the kill: JVM start-up is not counted). Opt-in:
  * {@code -Dfractal.figures=true -Dtest=TakeoverFiguresTest}.
  */
 @EnabledIfSystemProperty(named = "fractal.figures", matches = "true")
@@ -96,10 +97,15 @@ class TakeoverFiguresTest {
         }
         assertThat(childPartitions).as("the child served partitions").isNotEmpty();
         tail.next(partitionOf); // drain
+        if (restart) {
+          restarted = startChild(endpoints, output, group, true);
+          restarted.awaitLine("STANDBY", Duration.ofSeconds(60));
+        }
         long killedAt = System.nanoTime();
         child.kill();
         if (restart) {
-          restarted = startChild(endpoints, output, group);
+          restarted.process().getOutputStream().write("go\n".getBytes());
+          restarted.process().getOutputStream().flush();
         }
         long servedAt = -1;
         String servedBy = null;
@@ -137,9 +143,14 @@ class TakeoverFiguresTest {
 
   private static ChildJvm startChild(Endpoints endpoints, String output, String group)
       throws IOException {
+    return startChild(endpoints, output, group, false);
+  }
+
+  private static ChildJvm startChild(Endpoints endpoints, String output, String group,
+      boolean standby) throws IOException {
     return ChildJvm.start("takeover-child", ChildMain.class, List.of(
         endpoints.bootstrapServers(), endpoints.schemaRegistryUrl(), endpoints.topics().prefix(),
-        output, group));
+        output, group, standby ? "standby" : "now"));
   }
 
   /** Records the wall-clock (nanoTime) of production in the task's description. */
@@ -228,6 +239,14 @@ class TakeoverFiguresTest {
       Endpoints endpoints = new Endpoints(args[0], args[1], Optional.empty(),
           TopicCatalog.withPrefix(args[2]));
       PrintStream out = System.out;
+      if (args.length > 5 && args[5].equals("standby")) {
+        out.println("STANDBY");
+        out.flush();
+        System.in.read(); // booted; start the worker when told (the supervisor's restart)
+        while (System.in.available() > 0) {
+          System.in.read();
+        }
+      }
       try (WorkerGroup group = WorkerGroup.start(endpoints, spec(endpoints, args[3], args[4]), 1,
           FractalSerdes.config(endpoints.schemaRegistryUrl()))) {
         group.closeOnShutdown();

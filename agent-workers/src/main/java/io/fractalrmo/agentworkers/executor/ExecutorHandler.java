@@ -6,6 +6,7 @@ import io.fractalrmo.agentworkers.errors.Categorized;
 import io.fractalrmo.agentworkers.errors.ErrorCategorizer;
 import io.fractalrmo.agentworkers.errors.ErrorLogger;
 import io.fractalrmo.agentworkers.rules.RuleBook;
+import io.fractalrmo.agentworkers.sandbox.Program;
 import io.fractalrmo.agentworkers.sandbox.PythonError;
 import io.fractalrmo.agentworkers.sandbox.PythonSandbox;
 import io.fractalrmo.agentworkers.sandbox.SandboxLimits;
@@ -226,10 +227,8 @@ public final class ExecutorHandler implements RecordHandler<ActionItem> {
       run.code = Programs.addImports(code, statements);
     }
 
-    boolean definesCheck = in.getTestCode() != null && !in.getTestCode().isBlank()
-        && helper.topLevelFunctions(in.getTestCode()).contains("check");
     SandboxLimits limits = SandboxLimits.from(action.getConstraints());
-    SandboxResult r = sandbox.run(Programs.compose(run.code, in.getTestCode(), in.getEntryPoint(), definesCheck), limits);
+    SandboxResult r = sandbox.run(Program.withTests(run.code, in.getTestCode(), in.getEntryPoint()), limits);
     run.record(r, limits.timeoutMs());
 
     // one re-run after a NameError for a module/typing name, when an ADD_MISSING_IMPORTS rule
@@ -242,7 +241,7 @@ public final class ExecutorHandler implements RecordHandler<ActionItem> {
         String statement = module.get().equals("typing") ? "from typing import " + name.get() : "import " + name.get();
         run.code = Programs.addImports(run.code, List.of(statement));
         run.ruleIds.add(rule.get().ruleId());
-        r = sandbox.run(Programs.compose(run.code, in.getTestCode(), in.getEntryPoint(), definesCheck), limits);
+        r = sandbox.run(Program.withTests(run.code, in.getTestCode(), in.getEntryPoint()), limits);
         run.record(r, limits.timeoutMs());
       }
     }
@@ -253,7 +252,7 @@ public final class ExecutorHandler implements RecordHandler<ActionItem> {
       if (longer > limits.timeoutMs()) {
         run.ruleIds.add(timeout.get().ruleId());
         SandboxLimits more = limits.withTimeoutMs(longer);
-        r = sandbox.run(Programs.compose(run.code, in.getTestCode(), in.getEntryPoint(), definesCheck), more);
+        r = sandbox.run(Program.withTests(run.code, in.getTestCode(), in.getEntryPoint()), more);
         run.record(r, longer);
       }
     }

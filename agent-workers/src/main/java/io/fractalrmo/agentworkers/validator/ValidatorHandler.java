@@ -4,7 +4,7 @@ import io.fractalrmo.agentworkers.analyzer.PythonAnalysisHelper;
 import io.fractalrmo.agentworkers.errors.Categorized;
 import io.fractalrmo.agentworkers.errors.ErrorCategorizer;
 import io.fractalrmo.agentworkers.errors.ErrorLogger;
-import io.fractalrmo.agentworkers.executor.Programs;
+import io.fractalrmo.agentworkers.sandbox.Program;
 import io.fractalrmo.agentworkers.sandbox.PythonError;
 import io.fractalrmo.agentworkers.sandbox.PythonSandbox;
 import io.fractalrmo.agentworkers.sandbox.SandboxLimits;
@@ -135,7 +135,7 @@ public final class ValidatorHandler implements RecordHandler<ExecutionResult> {
       }
       checks.pass(2, "no blocking findings", "no analyzer finding blocks this code", t);
       t = System.nanoTime();
-      SandboxResult alone = sandbox.run(code, limits);
+      SandboxResult alone = sandbox.run(Program.solutionOnly(code), limits);
       if (!alone.success()) {
         PythonError e = errorOf(alone);
         checks.fail(2, "runs without raising", e.type() + ": " + e.message(), t,
@@ -156,7 +156,7 @@ public final class ValidatorHandler implements RecordHandler<ExecutionResult> {
       } else {
         boolean definesCheck = helper.topLevelFunctions(tests).contains("check");
         String entry = action.getInput().getEntryPoint();
-        SandboxResult tested = sandbox.run(Programs.compose(code, tests, entry, definesCheck), limits);
+        SandboxResult tested = sandbox.run(Program.withTests(code, tests, entry), limits);
         if (!tested.success()) {
           PythonError e = errorOf(tested);
           checks.fail(3, "tests pass", e.type() + (e.line() == null ? "" : " at line " + e.line())

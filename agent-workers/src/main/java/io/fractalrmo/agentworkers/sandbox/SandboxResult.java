@@ -19,6 +19,27 @@ public record SandboxResult(Integer exitCode, boolean timedOut, String stdout, l
         && evidence != null && evidence.complete();
   }
 
+  /** Error type of a run the sandbox refused: no confining layer works and none was opted out of. */
+  public static final String REFUSED = "SandboxUnavailable";
+
+  /**
+   * The sandbox refused to run the code at all (nothing ran): no layer that blocks the network
+   * and the host's files works here. The error message says which sandbox is missing and how to
+   * get it.
+   */
+  public boolean refused() {
+    return error != null && REFUSED.equals(error.type());
+  }
+
+  /**
+   * The confinement layers in force for this run, by name (e.g. {@code bubblewrap},
+   * {@code landlock}, {@code seccomp}, {@code no-new-privs}, {@code uid}, {@code rlimits}).
+   * INTERIM: only the isolation mode until the layered launcher lands.
+   */
+  public java.util.List<String> layers() {
+    return isolation == null ? java.util.List.of() : java.util.List.of(isolation.name().toLowerCase());
+  }
+
   public Optional<PythonError> errorIfAny() {
     return Optional.ofNullable(error);
   }

@@ -29,9 +29,10 @@ enforced by the kernel (bubblewrap, when used, is an outer layer of its own):
                 kexec/module loading, reboot, swapon/off, personality changes,
                 name_to_handle_at/open_by_handle_at, memfd_create/memfd_secret and SysV/POSIX IPC
                 (memory outside RLIMIT_AS and the work-dir bound, persistent host objects),
-                TIOCSTI/TIOCLINUX, and acting on another process's limits, priority or scheduling
-                (prlimit64, setpriority, sched_set*, ioprio_set, migrate/move_pages: with the
-                worker's own uid, as in a container, these would reach the worker).
+                TIOCSTI/TIOCLINUX, kill(-1), and acting on another process's limits, priority
+                or scheduling (prlimit64, setpriority, sched_set*, ioprio_set,
+                migrate/move_pages: with the worker's own uid, as in a container, these would
+                reach the worker).
   subreaper     the launcher is a child subreaper, so a process that calls setsid() and whose
                 parent exits is re-parented to the launcher and killed at the deadline (bubblewrap
                 adds a pid namespace: every process of it is killed).
@@ -367,7 +368,14 @@ def seccomp_program(arch, guarded_pids=()):
     block("setpriority", assemble(which_who(0)))  # PRIO_PROCESS
     block("ioprio_set", assemble(which_who(1)))  # IOPRIO_WHO_PROCESS
 
-    if guarded_pids:
+    if not guarded_pids:
+        def kill_all():  # kill(-1, ...): no run has a use for "every process I may signal"
+            arg(0)
+            ins(_JEQ, 0xFFFFFFFF, 1, 0)
+            ins(_RET, RET_ALLOW)
+            ins(_RET, RET_ERRNO | EPERM)
+        block("kill", assemble(kill_all))
+    else:
         # without Landlock's signal scope (ABI < 6): no process groups, no -1, not the guarded
         for name in ("kill", "tkill", "tgkill", "pidfd_open"):
             def guard(name=name):

@@ -31,9 +31,8 @@ public final class ValidatorRole {
     RoleSupport.InstanceResources helpers = new RoleSupport.InstanceResources();
     shared.add(helpers);
     try {
-      PythonSandbox sandbox = PythonSandbox.create(new PythonSandbox.Options(
-          RoleSupport.intSetting(options, "sandbox.warm-pool", options.instances() + 1),
-          RoleSupport.booleanSetting(options, "sandbox.bubblewrap", true)));
+      PythonSandbox sandbox = PythonSandbox.create(
+          PythonSandbox.Options.fromSettings(options.settings(), options.instances() + 1));
       shared.add(sandbox);
       WorkerSpec<ExecutionResult> spec = options.applyTo(WorkerSpec.of(NAME, NAME,
           RoleSupport.groupId(endpoints.topics(), NAME),

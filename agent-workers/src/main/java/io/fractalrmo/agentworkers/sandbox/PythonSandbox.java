@@ -281,7 +281,7 @@ public final class PythonSandbox implements AutoCloseable {
       throw new IllegalStateException("sandbox closed");
     }
     if (!confinement.runsCode()) {
-      return refusedResult();
+      return refusedResult(program);
     }
     if (Thread.currentThread().isInterrupted()) {
       throw new SandboxInterruptedException("interrupted before the run started");
@@ -303,10 +303,10 @@ public final class PythonSandbox implements AutoCloseable {
     }
   }
 
-  private SandboxResult refusedResult() {
+  private SandboxResult refusedResult(Program program) {
     return new SandboxResult(null, false, "", 0, "", 0,
         new PythonError(SandboxResult.REFUSED, confinement.refusal(), null, null), 0, null,
-        Isolation.NONE, false, null, Evidence.none(false), List.of());
+        Isolation.NONE, false, null, Evidence.none(program.hasTests()), List.of());
   }
 
   private SandboxResult runIn(Launcher launcher, Program program, SandboxLimits limits, boolean warm) {

@@ -440,11 +440,12 @@ def _error_doc(exc, sources):
 
 
 def _strip_harness_frames(exc, sources):
+    """The traceback from the first frame of the program's own code (none when the harness
+    raised the error itself, e.g. for a missing entry point)."""
     tb = exc.__traceback__
     while tb is not None and tb.tb_frame.f_code.co_filename not in sources:
         tb = tb.tb_next
-    if tb is not None:
-        exc.__traceback__ = tb
+    exc.__traceback__ = tb
 
 
 def _make_reporter(fd, nonce, pid):

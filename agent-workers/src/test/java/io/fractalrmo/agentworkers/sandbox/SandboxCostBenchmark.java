@@ -25,16 +25,19 @@ import org.slf4j.LoggerFactory;
  * measured alternately in one run so every mode sees the same machine load. It prints a table; it
  * asserts only that every run succeeded (figures, not pass/fail).
  *
- * <p>Per run: wall time; CPU of the whole process tree (user+sys of every process the JVM started
- * and reaped in the window: {@code cutime+cstime} of {@code /proc/self/stat}, so the launcher,
- * bubblewrap and the program, all levels waited for); machine-wide busy time from
+ * <p>Per run: wall time; CPU of the whole process tree outside this JVM (the launcher, bubblewrap,
+ * the program and all its children) and of this JVM during the {@code run} call (the sandbox's Java
+ * side, with whatever else the JVM does meanwhile); machine-wide busy time from
  * {@code /proc/stat} (all CPUs, everything but idle and iowait), because bubblewrap's namespace
- * set-up and teardown runs partly in kernel threads that no process is charged for. A sandbox
+ * set-up and teardown runs partly in kernel threads that no process is charged for. The tree's CPU
+ * comes from a cgroup v2 group this JVM moves itself into (every process it starts inherits it, so
+ * nothing escapes the count however it is reaped; the JVM's own CPU is subtracted), where this
+ * user may make one; otherwise from {@code cutime+cstime}, which misses what bubblewrap runs: its
+ * outer process does not reap the namespace's pid 1, so that CPU never reaches this JVM. A sandbox
  * run's window lasts until its launcher is reaped and the warm pool has refilled, so the cost of
  * starting the next launcher is counted where it belongs. After each sample an idle window of the
  * same length measures the background load of the (shared) machine; "busy - idle" subtracts it.
- * A process killed before it reaped its own children (as the old pool did to bubblewrap) drops
- * their CPU from the tree figure; the machine-wide figure still has it.
+ * The table says which tree meter it used.
  *
  * <p>Opt-in: {@code ./mvnw -B -o -pl agent-workers -am verify -Dtest=SandboxCostBenchmark
  * -Dsurefire.failIfNoSpecifiedTests=false -Dfractal.figures=true} (≈ 1 min; {@code
@@ -48,8 +51,8 @@ class SandboxCostBenchmark {
   private static final String TRIVIAL = "print(sum(range(10)))\n";
 
   /** One measured sample. */
-  private record Sample(long wallNs, long treeCpuMs, long machineBusyMs, long windowNs,
-      long idleBusyMs) {}
+  private record Sample(long wallNs, double treeCpuMs, double jvmCpuMs, long machineBusyMs,
+      long windowNs, long idleBusyMs) {}
 
   @Test
   void sandboxedRunCostAgainstBarePython(@TempDir Path dir) throws Exception {
@@ -62,7 +65,8 @@ class SandboxCostBenchmark {
     String python = PythonLocator.locate().toString();
 
     Map<String, List<Sample>> samples = new LinkedHashMap<>();
-    try (PythonSandbox bwrap = PythonSandbox.create(new PythonSandbox.Options(1, true));
+    TreeMeter meter = TreeMeter.open();
+    try (meter; PythonSandbox bwrap = PythonSandbox.create(new PythonSandbox.Options(1, true));
          PythonSandbox noBwrap = PythonSandbox.create(new PythonSandbox.Options(1, false))) {
       Map<String, Supplier<Boolean>> modes = new LinkedHashMap<>();
       modes.put("bare python3 -I, trivial", () -> bare(python, trivialFile));
@@ -80,28 +84,30 @@ class SandboxCostBenchmark {
       for (int round = -2; round < runs; round++) {
         for (Map.Entry<String, Supplier<Boolean>> mode : modes.entrySet()) {
           settle(sandboxes);
-          Sample s = measure(mode.getValue(), sandboxes);
+          Sample s = measure(mode.getValue(), sandboxes, meter);
           long idleBusy = measureIdle(s.windowNs());
           if (round >= 0) {
-            samples.computeIfAbsent(mode.getKey(), k -> new ArrayList<>())
-                .add(new Sample(s.wallNs(), s.treeCpuMs(), s.machineBusyMs(), s.windowNs(), idleBusy));
+            samples.computeIfAbsent(mode.getKey(), k -> new ArrayList<>()).add(new Sample(s.wallNs(),
+                s.treeCpuMs(), s.jvmCpuMs(), s.machineBusyMs(), s.windowNs(), idleBusy));
           }
         }
       }
     }
     StringBuilder table = new StringBuilder(String.format(
-        "%nSandbox cost per run (n=%d per mode, alternating; %s; load avg %s)%n", runs,
-        PythonLocator.locate(), loadAverage()));
-    table.append(String.format("%-58s %9s %9s %12s %13s %13s %13s %10s%n", "mode", "wall p50",
-        "wall avg", "tree CPU avg", "machine busy", "idle window", "busy - idle", "window avg"));
+        "%nSandbox cost per run (n=%d per mode, alternating; %s; tree CPU from %s; load avg %s)%n",
+        runs, PythonLocator.locate(), meter.name(), loadAverage()));
+    table.append(String.format("%-58s %9s %9s %12s %11s %13s %13s %13s %10s%n", "mode", "wall p50",
+        "wall avg", "tree CPU avg", "JVM CPU", "machine busy", "idle window", "busy - idle",
+        "window avg"));
     for (Map.Entry<String, List<Sample>> e : samples.entrySet()) {
       List<Sample> xs = e.getValue();
       long[] wall = xs.stream().mapToLong(Sample::wallNs).toArray();
       double busy = xs.stream().mapToLong(Sample::machineBusyMs).average().orElse(0);
       double idle = xs.stream().mapToLong(Sample::idleBusyMs).average().orElse(0);
-      table.append(String.format("%-58s %7.1fms %7.1fms %10.1fms %11.1fms %11.1fms %11.1fms %8.1fms%n",
+      table.append(String.format("%-58s %7.1fms %7.1fms %10.1fms %9.1fms %11.1fms %11.1fms %11.1fms %8.1fms%n",
           e.getKey(), p50(wall) / 1e6, avg(wall) / 1e6,
-          xs.stream().mapToLong(Sample::treeCpuMs).average().orElse(0), busy, idle, busy - idle,
+          xs.stream().mapToDouble(Sample::treeCpuMs).average().orElse(0),
+          xs.stream().mapToDouble(Sample::jvmCpuMs).average().orElse(0), busy, idle, busy - idle,
           xs.stream().mapToLong(Sample::windowNs).average().orElse(0) / 1e6));
     }
     log.info("FIGURE {}", table);
@@ -126,17 +132,101 @@ class SandboxCostBenchmark {
     }
   }
 
-  private static Sample measure(Supplier<Boolean> run, List<PythonSandbox> sandboxes) {
-    long cpu0 = childrenCpuTicks();
+  private static Sample measure(Supplier<Boolean> run, List<PythonSandbox> sandboxes, TreeMeter meter) {
+    double tree0 = meter.treeMs();
+    double jvm0 = jvmCpuMs();
     long busy0 = machineBusyTicks();
     long t0 = System.nanoTime();
     boolean ok = run.get();
     long wall = System.nanoTime() - t0;
+    double jvmInRun = jvmCpuMs() - jvm0; // the sandbox's Java side; settle()'s polling is not its cost
     settle(sandboxes);
     long window = System.nanoTime() - t0;
     assertThat(ok).as("every measured run succeeds").isTrue();
-    return new Sample(wall, (childrenCpuTicks() - cpu0) * TICK_MS,
+    double jvm = jvmCpuMs() - jvm0;
+    double tree = meter.treeMs() - tree0;
+    return new Sample(wall, meter.includesJvm() ? tree - jvm : tree, jvmInRun,
         (machineBusyTicks() - busy0) * TICK_MS, window, 0);
+  }
+
+  private static double jvmCpuMs() {
+    return ((com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory
+        .getOperatingSystemMXBean()).getProcessCpuTime() / 1e6;
+  }
+
+  /**
+   * CPU of the process tree: a cgroup v2 group this JVM moves into (children inherit it; includes
+   * the JVM itself), else the JVM's reaped children.
+   */
+  private static final class TreeMeter implements AutoCloseable {
+    private final Path group;
+    private final Path home;
+
+    private TreeMeter(Path group, Path home) {
+      this.group = group;
+      this.home = home;
+    }
+
+    static TreeMeter open() {
+      try {
+        Path root = Files.exists(Path.of("/sys/fs/cgroup/unified/cgroup.procs"))
+            ? Path.of("/sys/fs/cgroup/unified") : Path.of("/sys/fs/cgroup");
+        String self = Files.readAllLines(Path.of("/proc/self/cgroup")).stream()
+            .filter(l -> l.startsWith("0::")).findFirst().orElse(null);
+        if (self == null || !Files.exists(root.resolve("cpu.stat"))) {
+          return new TreeMeter(null, null);
+        }
+        Path home = root.resolve(self.substring(3).replaceFirst("^/", ""));
+        Path group = home.resolve("fractal-bench-" + ProcessHandle.current().pid());
+        Files.createDirectory(group);
+        Files.writeString(group.resolve("cgroup.procs"), Long.toString(ProcessHandle.current().pid()));
+        return new TreeMeter(group, home);
+      } catch (IOException | RuntimeException e) {
+        log.info("no cgroup for the tree's CPU ({}); counting reaped children instead", e.toString());
+        return new TreeMeter(null, null);
+      }
+    }
+
+    String name() {
+      return group != null ? "cgroup " + group : "cutime+cstime (misses bubblewrap's processes)";
+    }
+
+    boolean includesJvm() {
+      return group != null;
+    }
+
+    double treeMs() {
+      if (group == null) {
+        return childrenCpuTicks() * TICK_MS;
+      }
+      try {
+        return Files.readAllLines(group.resolve("cpu.stat")).stream()
+            .filter(l -> l.startsWith("usage_usec ")).mapToLong(l -> Long.parseLong(l.substring(11).strip()))
+            .findFirst().orElse(0) / 1e3;
+      } catch (IOException e) {
+        throw new java.io.UncheckedIOException(e);
+      }
+    }
+
+    @Override
+    public void close() throws IOException {
+      if (group != null) {
+        Files.writeString(home.resolve("cgroup.procs"), Long.toString(ProcessHandle.current().pid()));
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (true) {
+          try {
+            Files.delete(group); // empty once every child left (they were all waited for)
+            return;
+          } catch (IOException e) {
+            if (System.nanoTime() > deadline) {
+              log.warn("could not remove {}: {}", group, e.toString());
+              return;
+            }
+            Thread.onSpinWait();
+          }
+        }
+      }
+    }
   }
 
   /** Machine busy ms in an idle window of the same length: the background load to subtract. */
@@ -155,7 +245,7 @@ class SandboxCostBenchmark {
       if (warm == sandboxes.size() && children <= warm) {
         return;
       }
-      Thread.onSpinWait();
+      java.util.concurrent.locks.LockSupport.parkNanos(1_000_000); // polling must not burn the CPU it measures
     }
   }
 

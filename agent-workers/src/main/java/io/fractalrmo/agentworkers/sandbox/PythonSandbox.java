@@ -987,7 +987,8 @@ public final class PythonSandbox implements AutoCloseable {
     live.forEach(PythonSandbox::destroyTree);
     io.shutdown();
     try {
-      io.awaitTermination(5, TimeUnit.SECONDS);
+      // clean-ups of processes that are all dead by now: at most STOP_GRACE_MS + this in all
+      io.awaitTermination(STOP_GRACE_MS, TimeUnit.MILLISECONDS);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }

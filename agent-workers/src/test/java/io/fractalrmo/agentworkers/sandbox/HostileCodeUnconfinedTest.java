@@ -16,13 +16,12 @@ import org.junit.jupiter.api.Test;
  */
 class HostileCodeUnconfinedTest extends HostileCodeSuite {
 
-  static final Set<String> EVERY_LAYER = Set.of(Confinement.BUBBLEWRAP, Confinement.LANDLOCK,
-      Confinement.SECCOMP, Confinement.NO_NEW_PRIVS);
+  static final Set<String> EVERY_LAYER = SandboxModes.EVERY_LAYER;
   private static PythonSandbox sandbox;
 
   @BeforeAll
   static void start() {
-    sandbox = PythonSandbox.create(new PythonSandbox.Options(2, true), EVERY_LAYER);
+    sandbox = SandboxModes.unconfined(2);
   }
 
   @AfterAll

@@ -141,6 +141,17 @@ class SandboxCheatTest {
   }
 
   @Test
+  void shouldReportTestsThatDoNotCompileAsATestFailureBeforeAnythingRuns() {
+    SandboxResult r = sandbox.run(Program.withTests("print('solution ran')\n",
+        "def check(candidate):\n    assert candidate(\n", "f"), SandboxLimits.defaults());
+    assertThat(r.error()).isNotNull();
+    assertThat(r.error().type()).isEqualTo("SyntaxError");
+    assertThat(r.error().line()).isEqualTo(2);
+    assertThat(r.evidence()).isEqualTo(new Evidence(true, false, false, Evidence.Phase.TESTS));
+    assertThat(r.stdout()).doesNotContain("solution ran");
+  }
+
+  @Test
   void shouldRequireTheTestsOwnCheckToBeCalledWithTheEntryPointLookedUpByName() {
     SandboxResult missing = runWithTests(problem.prompt().replace("def has_close_elements",
         "def something_else") + "    return True\n");

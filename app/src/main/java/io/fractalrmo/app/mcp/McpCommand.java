@@ -4,6 +4,7 @@ import io.fractalrmo.app.EndpointOptions;
 import io.fractalrmo.app.ExitCodes;
 import io.fractalrmo.app.dashboard.LiveView;
 import io.fractalrmo.app.run.Signals;
+import io.fractalrmo.app.terminal.RoleLogs;
 import io.fractalrmo.contracts.Endpoints;
 import io.fractalrmo.registry.serde.FractalSerdes;
 import io.modelcontextprotocol.server.McpSyncServer;
@@ -37,6 +38,7 @@ public final class McpCommand implements Callable<Integer> {
     Endpoints endpoints = endpointOptions.resolve();
     PrintStream protocolOut = System.out;
     System.setOut(System.err); // nothing but the protocol may reach stdout
+    RoleLogs.toStandardError();
     CountDownLatch stop = Signals.stopRequested();
     InputStream in = new FilterInputStream(System.in) {
       @Override

@@ -44,6 +44,7 @@ public final class ConsumerLag implements AutoCloseable {
     Map<String, Object> p = new HashMap<>();
     p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
     p.put(AdminClientConfig.CLIENT_ID_CONFIG, groupPrefix + "lag-reader");
+    p.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, 10_000);
     p.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, 15_000);
     this.admin = AdminClient.create(p);
     this.adminMetrics = new KafkaClientMetrics(admin, Tags.of("client", "lag-reader"));

@@ -42,10 +42,10 @@ public final class RoleMetrics implements AutoCloseable {
     if (running instanceof RunningRole r) {
       for (TransactionalWorker<?> w : r.workers()) {
         Tags wt = tags.and("worker", w.settings().role(), "agent", w.agentId());
-        FunctionCounter.builder("fractal.worker.records.committed", w, TransactionalWorker::committedRecords)
+        FunctionCounter.builder("fractal.worker.committed", w, TransactionalWorker::committedRecords)
             .description("Input records whose transaction committed (DLQ'd ones included)")
             .baseUnit("records").tags(wt).register(registry);
-        FunctionCounter.builder("fractal.worker.records.dead.lettered", w, TransactionalWorker::dlqRecords)
+        FunctionCounter.builder("fractal.worker.dead.lettered", w, TransactionalWorker::dlqRecords)
             .description("Input records the worker sent to the DLQ").baseUnit("records").tags(wt)
             .register(registry);
       }
@@ -54,17 +54,17 @@ public final class RoleMetrics implements AutoCloseable {
       metrics.bindTo(registry);
       binders.add(metrics);
     } else if (running instanceof SinkRole s) {
-      FunctionCounter.builder("fractal.sink.rows.written", s, SinkRole::rowsWritten)
+      FunctionCounter.builder("fractal.sink.written", s, SinkRole::rowsWritten)
           .description("Rows upserted or tombstoned in PostgreSQL").baseUnit("rows").tags(tags)
           .register(registry);
-      FunctionCounter.builder("fractal.sink.records.dead.lettered", s, SinkRole::deadLettered)
+      FunctionCounter.builder("fractal.sink.dead.lettered", s, SinkRole::deadLettered)
           .baseUnit("records").tags(tags).register(registry);
     } else if (running instanceof OutboxIngest o) {
-      FunctionCounter.builder("fractal.outbox.tasks.produced", o, OutboxIngest::produced)
+      FunctionCounter.builder("fractal.outbox.produced", o, OutboxIngest::produced)
           .baseUnit("records").tags(tags).register(registry);
       FunctionCounter.builder("fractal.outbox.duplicates.skipped", o, OutboxIngest::duplicatesSkipped)
           .baseUnit("records").tags(tags).register(registry);
-      FunctionCounter.builder("fractal.outbox.records.dead.lettered", o, OutboxIngest::deadLettered)
+      FunctionCounter.builder("fractal.outbox.dead.lettered", o, OutboxIngest::deadLettered)
           .baseUnit("records").tags(tags).register(registry);
     }
   }
@@ -74,7 +74,7 @@ public final class RoleMetrics implements AutoCloseable {
     KafkaClientMetrics consumer = new KafkaClientMetrics(view.consumer(), Tags.of("client", "live-view"));
     consumer.bindTo(registry);
     binders.add(consumer);
-    Gauge.builder("fractal.dlq.records", view, LiveView::dlqTotal)
+    Gauge.builder("fractal.dlq", view, LiveView::dlqTotal)
         .description("Records on the DLQ topic").baseUnit("records").register(registry);
     for (TaskState s : TaskState.values()) {
       if (s != TaskState.UNKNOWN) {

@@ -7,6 +7,7 @@ import java.nio.file.Path;
 import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.core.Appender;
 import org.apache.logging.log4j.core.LoggerContext;
+import org.apache.logging.log4j.core.appender.ConsoleAppender;
 import org.apache.logging.log4j.core.appender.FileAppender;
 import org.apache.logging.log4j.core.config.Configuration;
 import org.apache.logging.log4j.core.config.LoggerConfig;
@@ -27,11 +28,12 @@ public final class RoleLogs implements AutoCloseable {
 
   private final Path file;
   private final LoggerContext context;
-  private final FileAppender appender;
-  private final java.util.Map<String, Appender> removed;
+  private final Appender appender;
+  /** The appenders taken away, per logger, put back on close. */
+  private final java.util.Map<LoggerConfig, java.util.Map<String, Appender>> removed;
 
-  private RoleLogs(Path file, LoggerContext context, FileAppender appender,
-      java.util.Map<String, Appender> removed) {
+  private RoleLogs(Path file, LoggerContext context, Appender appender,
+      java.util.Map<LoggerConfig, java.util.Map<String, Appender>> removed) {
     this.file = file;
     this.context = context;
     this.appender = appender;
@@ -58,11 +60,44 @@ public final class RoleLogs implements AutoCloseable {
     FileAppender appender = FileAppender.newBuilder().setName("fractal-file-" + System.nanoTime())
         .withFileName(file.toString()).withAppend(true).setLayout(layout).setConfiguration(config)
         .build();
+    return replaceRootAppenders(file, context, appender);
+  }
+
+  /**
+   * Sends every log line to standard error (as it is now, whatever the configuration said), so
+   * that standard output carries nothing but a protocol ({@code fractal mcp}).
+   */
+  public static RoleLogs toStandardError() {
+    if (!(LogManager.getContext(false) instanceof LoggerContext context)) {
+      return new RoleLogs(null, null, null, java.util.Map.of());
+    }
+    Configuration config = context.getConfiguration();
+    PatternLayout layout = PatternLayout.newBuilder().withConfiguration(config)
+        .withPattern("%d{HH:mm:ss.SSS} %-5level %c{1} - %msg%n").build();
+    Appender appender = ConsoleAppender.newBuilder().setName("fractal-stderr-" + System.nanoTime())
+        .setTarget(ConsoleAppender.Target.SYSTEM_ERR).setLayout(layout).setConfiguration(config)
+        .build();
+    return replaceRootAppenders(null, context, appender);
+  }
+
+  private static RoleLogs replaceRootAppenders(Path file, LoggerContext context, Appender appender) {
+    Configuration config = context.getConfiguration();
     appender.start();
     config.addAppender(appender);
     LoggerConfig root = config.getRootLogger();
-    java.util.Map<String, Appender> removed = new java.util.LinkedHashMap<>(root.getAppenders());
-    removed.keySet().forEach(root::removeAppender);
+    java.util.Map<LoggerConfig, java.util.Map<String, Appender>> removed = new java.util.LinkedHashMap<>();
+    java.util.List<LoggerConfig> loggers = new java.util.ArrayList<>(config.getLoggers().values());
+    if (!loggers.contains(root)) {
+      loggers.add(root);
+    }
+    // loggers with appenders of their own (a test configuration's, say) lose them too
+    for (LoggerConfig logger : loggers) {
+      java.util.Map<String, Appender> own = new java.util.LinkedHashMap<>(logger.getAppenders());
+      if (!own.isEmpty()) {
+        removed.put(logger, own);
+        own.keySet().forEach(logger::removeAppender);
+      }
+    }
     root.addAppender(appender, null, null);
     context.updateLoggers();
     return new RoleLogs(file, context, appender, removed);
@@ -92,7 +127,8 @@ public final class RoleLogs implements AutoCloseable {
     Configuration config = context.getConfiguration();
     LoggerConfig root = config.getRootLogger();
     root.removeAppender(appender.getName());
-    removed.values().forEach(a -> root.addAppender(a, null, null));
+    removed.forEach((logger, appenders) ->
+        appenders.values().forEach(a -> logger.addAppender(a, null, null)));
     context.updateLoggers();
     appender.stop();
   }

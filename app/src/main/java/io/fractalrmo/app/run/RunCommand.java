@@ -53,12 +53,12 @@ public final class RunCommand implements Callable<Integer> {
       description = "Local state of the role (Streams stores, outbox offsets); default: a fresh temporary directory, deleted when the role stops.")
   java.nio.file.Path stateDir;
 
-  @Option(names = "--metrics-port", paramLabel = "PORT", defaultValue = "0",
-      description = "Port of this role's /metrics and /health (0 = a free one, printed; -1 = none).")
+  @Option(names = "--metrics-port", paramLabel = "PORT", defaultValue = "${env:FRACTAL_METRICS_PORT:-0}",
+      description = "Port of this role's /metrics and /health (0 = a free one, printed; -1 = none; env FRACTAL_METRICS_PORT).")
   int metricsPort;
 
-  @Option(names = "--metrics-host", paramLabel = "HOST", defaultValue = "127.0.0.1",
-      description = "Address the metrics port listens on (default ${DEFAULT-VALUE}; 0.0.0.0 in a container).")
+  @Option(names = "--metrics-host", paramLabel = "HOST", defaultValue = "${env:FRACTAL_METRICS_HOST:-127.0.0.1}",
+      description = "Address the metrics port listens on (default 127.0.0.1; 0.0.0.0 in a container; env FRACTAL_METRICS_HOST).")
   String metricsHost;
 
   @Mixin

@@ -147,6 +147,8 @@ public final class LiveView implements AutoCloseable {
   private long version;
   private String snapshot = "{}";
   private long lastPublish;
+  private final Map<String, Long> shownPatterns = new HashMap<>();
+  private volatile java.util.function.Consumer<String> events = line -> { };
 
   private LiveView(Endpoints endpoints, Consumer<String, byte[]> consumer,
       Map<String, Object> serdes) {
@@ -179,6 +181,14 @@ public final class LiveView implements AutoCloseable {
       consumer.close(Duration.ofSeconds(2));
       throw e;
     }
+  }
+
+  /**
+   * Receives one line per new error pattern (or a pattern that grew) and per rule change, from
+   * the moment the view caught up (what was there before is not news), on the view's thread.
+   */
+  public void onEvent(java.util.function.Consumer<String> listener) {
+    this.events = listener;
   }
 
   /** The consumer, for binding its client metrics (read-only use). */
@@ -258,15 +268,21 @@ public final class LiveView implements AutoCloseable {
     if (topic.equals(t.protocolRules().name())) {
       if (r.value() == null) {
         if (r.key() != null && rulesById.containsKey(r.key())) {
-          tombstoned.add(r.key());
+          if (tombstoned.add(r.key()) && caughtUp) {
+            emit("rule     " + r.key() + " tombstoned (retired)");
+          }
           dirty = true;
         }
         return;
       }
       ProtocolRule rule = rules.deserialize(topic, r.value());
-      rulesById.put(rule.getRuleId(), rule);
+      ProtocolRule previous = rulesById.put(rule.getRuleId(), rule);
       tombstoned.remove(rule.getRuleId());
       dirty = true;
+      if (caughtUp && (previous == null || previous.getStatus() != rule.getStatus()
+          || previous.getVersion() != rule.getVersion())) {
+        emit(describe(rule));
+      }
       return;
     }
     if (r.value() == null) {
@@ -310,11 +326,59 @@ public final class LiveView implements AutoCloseable {
         patternSeenAt.putIfAbsent(p.getPatternKey(), System.currentTimeMillis());
         dirty = true;
       }
+      // Hopping windows report the same burst once per window: say it once per key and size.
+      Long shown = shownPatterns.get(p.getPatternKey());
+      if (shown == null || shown < p.getFrequency()) {
+        shownPatterns.put(p.getPatternKey(), p.getFrequency());
+        if (caughtUp) {
+          emit(String.format(java.util.Locale.ROOT,
+              "pattern  %-40s x%d in its window, confidence %.2f, suggests %s", p.getPatternKey(),
+              p.getFrequency(), p.getConfidence(), p.getSuggestedAction()));
+        }
+      }
     } else if (topic.equals(t.agentStatus().name())) {
       AgentStatus a = agents.deserialize(topic, r.value());
       agentsById.put(a.getAgentId(), a);
       dirty = true;
     }
+  }
+
+  private void emit(String line) {
+    try {
+      events.accept(line);
+    } catch (RuntimeException e) {
+      LOG.debug("event listener failed: {}", e.toString());
+    }
+  }
+
+  /** A rule change as one line (the demo's format). */
+  static String describe(ProtocolRule r) {
+    TrialSummary t = r.getTrial();
+    String trial = t == null ? "" : String.format(java.util.Locale.ROOT,
+        " | trial on %d actions: error rate %.0f%% without -> %.0f%% with, mean %.0f ms -> %.0f ms (%s)",
+        t.getSampleSize(), t.getErrorRateWithout() * 100, t.getErrorRateWith() * 100,
+        t.getMeanDurationMsWithout(), t.getMeanDurationMsWith(), t.getVerdict());
+    return String.format(java.util.Locale.ROOT, "rule     %-40s v%d %-9s %s confidence %.2f%s",
+        r.getRuleId(), r.getVersion(), r.getStatus(), r.getAction().getKind(), r.getConfidence(), trial);
+  }
+
+  /** One line of what the pipeline is doing, for a terminal's progress line. */
+  public synchronized String statusLine() {
+    long inFlight = 0;
+    for (TaskState s : List.of(TaskState.RECEIVED, TaskState.ANALYZING, TaskState.PLANNED,
+        TaskState.EXECUTING, TaskState.VALIDATING)) {
+      inFlight += byState.getOrDefault(s, 0L);
+    }
+    long active = rulesById.values().stream().filter(r -> !tombstoned.contains(r.getRuleId())
+        && r.getStatus() == io.fractalrmo.contracts.RuleStatus.ACTIVE).count();
+    long candidates = rulesById.values().stream().filter(r -> !tombstoned.contains(r.getRuleId())
+        && r.getStatus() == io.fractalrmo.contracts.RuleStatus.CANDIDATE).count();
+    long errorsSeen = errorsTotal.values().stream().mapToLong(Long::longValue).sum();
+    return String.format(java.util.Locale.ROOT,
+        "tasks %d in flight, %d succeeded, %d failed, %d rejected | errors %d | patterns %d | rules %d active, %d on trial | DLQ %d",
+        inFlight, byState.getOrDefault(TaskState.SUCCEEDED, 0L),
+        byState.getOrDefault(TaskState.FAILED, 0L), byState.getOrDefault(TaskState.REJECTED, 0L),
+        errorsSeen, patternsByKey.size(), active, candidates, dlqTotal);
   }
 
   private static String dlqStage(ConsumerRecord<String, byte[]> r) {

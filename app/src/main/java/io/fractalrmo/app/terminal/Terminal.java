@@ -48,6 +48,9 @@ public final class Terminal {
   /** Shows {@code line} as the current progress. */
   public synchronized void progress(String line) {
     if (tty) {
+      if (line.equals(progress)) {
+        return;
+      }
       progress = line;
       writer.print(ERASE_LINE + line);
       writer.flush();

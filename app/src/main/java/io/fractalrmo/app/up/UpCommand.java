@@ -7,6 +7,8 @@ import io.fractalrmo.app.run.Signals;
 import io.fractalrmo.contracts.Endpoints;
 import io.fractalrmo.app.observe.StackObservability;
 import io.fractalrmo.app.terminal.RoleLogs;
+import io.fractalrmo.app.terminal.Terminal;
+import java.util.concurrent.TimeUnit;
 import io.fractalrmo.platform.Ports;
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -87,7 +89,13 @@ public final class UpCommand implements Callable<Integer> {
          StackObservability observe = StackObservability.start(stack.endpoints(), stack.roles(),
              httpHost, httpPort)) {
       printReady(out, stack, observe, logs);
-      stop.await();
+      Terminal terminal = new Terminal(out, Terminal.isTty(), 30_000);
+      observe.view().onEvent(terminal.stream()::println);
+      do {
+        terminal.progress(observe.view().statusLine()); // drawn when it changed
+      } while (!stop.await(1, TimeUnit.SECONDS));
+      observe.view().onEvent(line -> { });
+      terminal.endProgress(observe.view().statusLine());
       out.println("Stopping ...");
       out.flush();
     } finally {

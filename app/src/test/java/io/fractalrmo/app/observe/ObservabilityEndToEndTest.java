@@ -81,6 +81,8 @@ class ObservabilityEndToEndTest {
       .connectTimeout(Duration.ofSeconds(10)).build();
   /** An ACTIVE rule, written to fractal.protocol-rules, whose condition matches no task here. */
   private static final String PROBE_RULE = "observe-probe-rule-" + UUID.randomUUID().toString().substring(0, 8);
+  /** The pattern and rule lines the view reported (what fractal up prints). */
+  private static final List<String> EVENTS = new java.util.concurrent.CopyOnWriteArrayList<>();
 
   @BeforeAll
   static void startStack() throws Exception {
@@ -88,6 +90,7 @@ class ObservabilityEndToEndTest {
     stack = LocalStack.start(StackSettings.defaults(dir.resolve("data")));
     observe = StackObservability.start(stack.endpoints(), stack.roles(), "127.0.0.1", 0);
     assertThat(observe.view().awaitCaughtUp(Duration.ofSeconds(60))).isTrue();
+    observe.view().onEvent(EVENTS::add);
     Map<String, Object> p = new HashMap<>();
     p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, stack.endpoints().bootstrapServers());
     p.put(ProducerConfig.ACKS_CONFIG, "all");
@@ -170,6 +173,31 @@ class ObservabilityEndToEndTest {
       }
     });
     return ids;
+  }
+
+  @Nested
+  class Events {
+
+    @Test
+    void newPatternsAndRuleChangesAreReportedAsOneLineEach() throws Exception {
+      List<String> failing = new ArrayList<>();
+      for (int i = 0; i < 3; i++) { // the pattern extractor's minimum in one window
+        failing.add(submit("events-bad", false));
+      }
+      for (String id : failing) {
+        awaitFinal(id);
+      }
+      long deadline = System.nanoTime() + Duration.ofSeconds(90).toNanos();
+      while (EVENTS.stream().noneMatch(e -> e.startsWith("pattern  LOGIC|AssertionError"))
+          && System.nanoTime() < deadline) {
+        Thread.sleep(200); // polling interval of a deadline-bounded wait for the pattern
+      }
+      assertThat(EVENTS).anySatisfy(e -> assertThat(e).startsWith("pattern  LOGIC|AssertionError")
+          .contains("confidence", "suggests PROMPT_GUIDELINE"));
+      assertThat(EVENTS).anySatisfy(e -> assertThat(e).startsWith("rule     " + PROBE_RULE)
+          .contains("ACTIVE", "trial on 3 actions: error rate 100% without -> 0% with"));
+      assertThat(observe.view().statusLine()).contains("succeeded", "failed", "patterns", "DLQ");
+    }
   }
 
   @Nested
@@ -291,6 +319,18 @@ class ObservabilityEndToEndTest {
       }
       assertThat(after.has("fractal_consumer_lag_records", "group=\"fractal-executor\"",
           "topic=\"fractal.action-items\"")).isTrue();
+
+      // every metric infra's Grafana dashboard queries is served
+      String grafana = Files.readString(Path.of("..", "infra", "monitoring", "grafana", "dashboards",
+          "fractal-rmo.json"));
+      java.util.regex.Matcher names = java.util.regex.Pattern.compile("\\b((?:fractal|kafka|jvm)_[a-z_]+)")
+          .matcher(grafana);
+      int checked = 0;
+      while (names.find()) {
+        assertThat(after.has(names.group(1))).as("Grafana queries %s", names.group(1)).isTrue();
+        checked++;
+      }
+      assertThat(checked).isGreaterThanOrEqualTo(8);
     }
 
     private boolean moved(PrometheusText before, PrometheusText after) {
@@ -421,16 +461,17 @@ class ObservabilityEndToEndTest {
     private void badArgumentsSubmitNothing(McpSyncClient client) throws Exception {
       long before = endOffsets();
       String id = "mcp-bad-" + UUID.randomUUID();
-      List<Map<String, Object>> bad = List.of(
-          Map.of("task_id", id, "description", "x", "priority", 9),              // out of range
-          Map.of("task_id", id, "description", "x", "priority", "high"),         // wrong type
-          Map.of("task_id", id, "descripton", "typo"),                           // unknown field
-          Map.of("task_id", id, "code", "print(1)", "validation_level", 0),      // out of range
-          Map.of("task_id", id));                                                // no description, no code
-      for (Map<String, Object> args : bad) {
-        McpSchema.CallToolResult result = client.callTool(new McpSchema.CallToolRequest("submit_task", args));
-        assertThat(result.isError()).as("submit_task %s", args).isTrue();
-        assertThat(text(result)).as("a message that names the problem").isNotBlank();
+      // arguments -> what the tool error must name
+      Map<Map<String, Object>, String> bad = new LinkedHashMap<>();
+      bad.put(Map.of("task_id", id, "description", "x", "priority", 9), "priority");        // out of range
+      bad.put(Map.of("task_id", id, "description", "x", "priority", "high"), "priority");   // wrong type
+      bad.put(Map.of("task_id", id, "descripton", "typo"), "descripton");                   // unknown field
+      bad.put(Map.of("task_id", id, "code", "print(1)", "validation_level", 0), "validation_level");
+      bad.put(Map.of("task_id", id), "description or code");                                // neither
+      for (Map.Entry<Map<String, Object>, String> c : bad.entrySet()) {
+        McpSchema.CallToolResult result = client.callTool(new McpSchema.CallToolRequest("submit_task", c.getKey()));
+        assertThat(result.isError()).as("submit_task %s", c.getKey()).isTrue();
+        assertThat(text(result)).as("the error of %s", c.getKey()).contains(c.getValue());
       }
       assertThat(endOffsets()).as("nothing written to fractal.tasks").isEqualTo(before);
       McpSchema.CallToolResult unknown = client.callTool(new McpSchema.CallToolRequest("get_task_status",

@@ -375,7 +375,7 @@ public final class LiveView implements AutoCloseable {
         && r.getStatus() == io.fractalrmo.contracts.RuleStatus.CANDIDATE).count();
     long errorsSeen = errorsTotal.values().stream().mapToLong(Long::longValue).sum();
     return String.format(java.util.Locale.ROOT,
-        "tasks %d in flight, %d succeeded, %d failed, %d rejected | errors %d | patterns %d | rules %d active, %d on trial | DLQ %d",
+        "tasks: %d in flight, %d ok, %d failed, %d rejected | errors %d | patterns %d | rules %d active, %d on trial | DLQ %d",
         inFlight, byState.getOrDefault(TaskState.SUCCEEDED, 0L),
         byState.getOrDefault(TaskState.FAILED, 0L), byState.getOrDefault(TaskState.REJECTED, 0L),
         errorsSeen, patternsByKey.size(), active, candidates, dlqTotal);

@@ -48,6 +48,7 @@ public final class Terminal {
   /** Shows {@code line} as the current progress. */
   public synchronized void progress(String line) {
     if (tty) {
+      line = fit(line);
       if (line.equals(progress)) {
         return;
       }
@@ -63,6 +64,16 @@ public final class Terminal {
       lastPlain = line;
       lastPlainAt = now;
     }
+  }
+
+  /** A line longer than the terminal would wrap, and a carriage return would not erase it all. */
+  private static String fit(String line) {
+    int columns = 120;
+    String env = System.getenv("COLUMNS");
+    if (env != null && env.matches("\\d{2,4}")) {
+      columns = Integer.parseInt(env);
+    }
+    return line.length() < columns ? line : line.substring(0, columns - 2) + "…";
   }
 
   /** Ends the current progress series: its last state stays on screen as a plain line. */

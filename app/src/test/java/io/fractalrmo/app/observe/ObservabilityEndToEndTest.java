@@ -196,7 +196,7 @@ class ObservabilityEndToEndTest {
           .contains("confidence", "suggests PROMPT_GUIDELINE"));
       assertThat(EVENTS).anySatisfy(e -> assertThat(e).startsWith("rule     " + PROBE_RULE)
           .contains("ACTIVE", "trial on 3 actions: error rate 100% without -> 0% with"));
-      assertThat(observe.view().statusLine()).contains("succeeded", "failed", "patterns", "DLQ");
+      assertThat(observe.view().statusLine()).contains("ok", "failed", "patterns", "DLQ");
     }
   }
 

@@ -6,7 +6,9 @@ import io.modelcontextprotocol.json.McpJsonMapper;
 import io.modelcontextprotocol.server.McpServer;
 import io.modelcontextprotocol.server.McpServerFeatures;
 import io.modelcontextprotocol.server.McpSyncServer;
+import io.modelcontextprotocol.server.transport.DefaultServerTransportSecurityValidator;
 import io.modelcontextprotocol.server.transport.HttpServletStreamableServerTransportProvider;
+import io.modelcontextprotocol.server.transport.ServerTransportSecurityValidator;
 import io.modelcontextprotocol.server.transport.StdioServerTransportProvider;
 import io.modelcontextprotocol.spec.McpSchema;
 import io.modelcontextprotocol.spec.McpServerTransportProvider;
@@ -62,13 +64,41 @@ public final class FractalMcpServer {
   private FractalMcpServer() {
   }
 
-  /** The Streamable HTTP transport, a servlet to mount at {@link #HTTP_PATH}. */
-  public static HttpServletStreamableServerTransportProvider httpTransport() {
+  /**
+   * The Streamable HTTP transport, a servlet to mount at {@link #HTTP_PATH} of a server listening
+   * on {@code host}. On a loopback address only loopback Host and Origin headers are accepted (a
+   * web page that rebinds its own name to 127.0.0.1 cannot submit tasks); on another address the
+   * Host must name that address, and a browser's Origin must be that address or loopback.
+   */
+  public static HttpServletStreamableServerTransportProvider httpTransport(String host) {
+    DefaultServerTransportSecurityValidator.Builder security = DefaultServerTransportSecurityValidator.builder();
+    List<String> names = new java.util.ArrayList<>(List.of("127.0.0.1", "localhost", "[::1]"));
+    boolean anyAddress = host.equals("0.0.0.0") || host.equals("::") || host.equals("[::]");
+    if (!names.contains(host) && !anyAddress) {
+      names.add(host);
+    }
+    for (String name : names) {
+      security.allowedHost(name + ":*").allowedOrigin("http://" + name + ":*");
+    }
+    ServerTransportSecurityValidator validator = security.build();
+    if (anyAddress) {
+      // every address of the machine: any Host, but a browser only from loopback pages
+      ServerTransportSecurityValidator origins = validator;
+      validator = headers -> origins.validateHeaders(withLoopbackHost(headers));
+    }
     return HttpServletStreamableServerTransportProvider.builder()
         .jsonMapper(McpJsonDefaults.getMapper())
         .mcpEndpoint(HTTP_PATH)
         .keepAliveInterval(Duration.ofSeconds(30))
+        .securityValidator(validator)
         .build();
+  }
+
+  private static Map<String, List<String>> withLoopbackHost(Map<String, List<String>> headers) {
+    Map<String, List<String>> copy = new java.util.TreeMap<>(String.CASE_INSENSITIVE_ORDER);
+    copy.putAll(headers);
+    copy.put("Host", List.of("127.0.0.1:1"));
+    return copy;
   }
 
   /** Serves the tools over Streamable HTTP. */

@@ -75,7 +75,7 @@ public final class StackObservability implements AutoCloseable {
     resources.push(lag);
     FractalTools tools = new FractalTools(endpoints, view, serdes);
     resources.push(tools);
-    HttpServletStreamableServerTransportProvider mcpTransport = FractalMcpServer.httpTransport();
+    HttpServletStreamableServerTransportProvider mcpTransport = FractalMcpServer.httpTransport(host);
     McpSyncServer mcp = FractalMcpServer.serve(mcpTransport, tools);
     resources.push(mcp::closeGracefully);
     DashboardServlet dashboard = new DashboardServlet(view);

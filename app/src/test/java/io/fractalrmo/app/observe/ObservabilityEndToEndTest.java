@@ -458,6 +458,24 @@ class ObservabilityEndToEndTest {
       }
     }
 
+    @Test
+    void refusesABrowserPageOfAnotherOriginButServesLoopbackOnes() throws Exception {
+      String initialize = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"initialize\",\"params\":"
+          + "{\"protocolVersion\":\"2025-06-18\",\"capabilities\":{},"
+          + "\"clientInfo\":{\"name\":\"probe\",\"version\":\"1\"}}}";
+      for (Map.Entry<String, Integer> c : Map.of("http://evil.example", 403,
+          "http://attacker.test:" + URI.create(observe.url()).getPort(), 403,
+          observe.url(), 200).entrySet()) {
+        HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(URI.create(observe.mcpUrl()))
+            .timeout(Duration.ofSeconds(30)).header("Origin", c.getKey())
+            .header("Content-Type", "application/json")
+            .header("Accept", "application/json, text/event-stream")
+            .POST(HttpRequest.BodyPublishers.ofString(initialize)).build(),
+            HttpResponse.BodyHandlers.ofString());
+        assertThat(r.statusCode()).as("Origin %s: %s", c.getKey(), r.body()).isEqualTo(c.getValue());
+      }
+    }
+
     private void badArgumentsSubmitNothing(McpSyncClient client) throws Exception {
       long before = endOffsets();
       String id = "mcp-bad-" + UUID.randomUUID();

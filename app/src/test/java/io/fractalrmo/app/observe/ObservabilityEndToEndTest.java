@@ -160,6 +160,7 @@ class ObservabilityEndToEndTest {
 
   private static PrometheusText scrape(String url) throws Exception {
     HttpResponse<String> r = get(url);
+    System.out.printf(Locale.ROOT, "scrape of %s: %d bytes%n", url, r.body().length());
     assertThat(r.statusCode()).isEqualTo(200);
     assertThat(r.headers().firstValue("content-type").orElse("")).startsWith("text/plain");
     return PrometheusText.parse(r.body());

@@ -36,6 +36,10 @@
 
   function renderStages(s) {
     var box = document.getElementById('stages');
+    var minute = Math.floor(s.generated_at / 10000) * 10000 - 50000;
+    var recent = s.finished_per_bucket.filter(function (b) { return b.t >= minute; })
+      .reduce(function (n, b) { return n + b.n; }, 0);
+    document.getElementById('throughput').textContent = recent + ' finished in the last minute';
     STAGES.forEach(function (name) {
       var card = document.getElementById('stage-' + name);
       if (!card) {
@@ -51,7 +55,16 @@
   function renderErrors(s) {
     var svg = document.getElementById('errors-chart');
     while (svg.firstChild) { svg.removeChild(svg.firstChild); }
-    var series = s.errors.series;
+    var step = s.errors.bucket_ms;
+    var byT = {};
+    s.errors.series.forEach(function (b) { byT[b.t] = b; });
+    var series = [];
+    if (s.errors.series.length) {
+      // one point per bucket up to now, empty buckets as zero (at most the view's 60)
+      var last = Math.max(s.errors.series[s.errors.series.length - 1].t, Math.floor(s.generated_at / step) * step);
+      var first = Math.max(s.errors.series[0].t, last - 59 * step);
+      for (var t = first; t <= last; t += step) { series.push(byT[t] || {t: t, counts: {}}); }
+    }
     var W = 900, H = 220, P = 24;
     var ns = 'http://www.w3.org/2000/svg';
     var totals = s.errors.total || {};

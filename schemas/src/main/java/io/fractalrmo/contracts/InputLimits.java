@@ -15,9 +15,9 @@ import java.util.Set;
  *
  * <p>The defaults keep a real task's records well below Kafka's default 1 MB message size: an
  * ExecutionResult carries the code twice (as run and in its action), the tests, both captured
- * streams and at most {@link Bounded#MAX_FINDINGS} findings twice, so with the defaults its worst
- * case is about 64 + 64 + 64 + 2 × 64 KiB of text plus the description (16 KiB) and ≈ 100 KiB of
- * bounded strings ≈ 440 KiB. The ranges keep even the largest settings below ≈ 650 KiB.
+ * streams, at most {@link Bounded#MAX_FINDINGS} bounded findings twice and the attributes; its
+ * worst case is 492 KiB with the defaults (less than half the broker's limit) and 700 KiB with
+ * every limit at the top of its range ({@code InputContractTest} serializes both and checks).
  *
  * @param maxTimeLimitMs the longest time limit an action runs with; longer requests are clipped
  * @param maxMemoryMb the largest memory limit; larger requests are clipped

@@ -209,6 +209,59 @@ class InputContractTest {
   }
 
   @Nested
+  class RecordSizes {
+
+    /** The largest ExecutionResult the contract lets through, at the given limits. */
+    ExecutionResult largest(InputLimits l) {
+      String code = "x".repeat(l.maxCodeBytes());
+      String tests = "t".repeat(l.maxTestCodeBytes());
+      List<Finding> findings = new ArrayList<>();
+      for (int i = 0; i < 200; i++) {
+        findings.add(Finding.newBuilder().setType("T".repeat(200)).setSeverity(Severity.HIGH).setLine(i)
+            .setDescription("d".repeat(5_000)).setAspect(Aspect.SECURITY).setBlocking(true).build());
+      }
+      Map<String, String> attributes = new java.util.HashMap<>();
+      for (int i = 0; i < InputLimits.MAX_ATTRIBUTES; i++) {
+        attributes.put(("k" + i + "-").repeat(60).substring(0, InputLimits.MAX_ATTRIBUTE_KEY_BYTES),
+            "v".repeat(InputLimits.MAX_ATTRIBUTE_VALUE_BYTES));
+      }
+      ActionItem action = Mothers.anActionItem()
+          .setTaskId("i".repeat(InputLimits.MAX_TASK_ID_BYTES))
+          .setInput(ExecutionInput.newBuilder().setCode(code).setTestCode(tests).setEntryPoint("e".repeat(255))
+              .setPrompt("p".repeat(l.maxDescriptionBytes())).build())
+          .setFindings(Bounded.findings(findings)).setAttributes(attributes).build();
+      assertThat(l.violations(action)).isEmpty();
+      ErrorDetail error = Bounded.error(ErrorDetail.newBuilder().setType("E".repeat(10_000))
+          .setMessage("m".repeat(100_000)).setTraceback("t".repeat(100_000)).setLine(1).build());
+      return Mothers.anExecutionResult().setTaskId(action.getTaskId()).setAction(action)
+          .setCode(code + "\nimport math\n".repeat(100)).setStdout(Bounded.utf8("o".repeat(200_000), l.maxOutputBytes()))
+          .setStderr(Bounded.utf8("e".repeat(200_000), l.maxOutputBytes())).setError(error)
+          .setFindings(Bounded.findings(findings)).setClipped(List.of("c".repeat(200), "c".repeat(200)))
+          .setIsolationLayers(List.of("bubblewrap", "landlock", "seccomp", "uid", "rlimits")).build();
+    }
+
+    long avroBytes(ExecutionResult r) throws java.io.IOException {
+      java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+      org.apache.avro.io.BinaryEncoder enc = org.apache.avro.io.EncoderFactory.get().binaryEncoder(out, null);
+      new org.apache.avro.specific.SpecificDatumWriter<>(ExecutionResult.class).write(r, enc);
+      enc.flush();
+      return out.size();
+    }
+
+    @Test
+    void shouldKeepTheLargestResultTheContractAllowsWellBelowTheBrokersMegabyte() throws Exception {
+      long defaults = avroBytes(largest(InputLimits.defaults()));
+      Map<String, String> max = new java.util.HashMap<>();
+      InputLimits.SETTINGS.forEach(s -> max.put(s.key(), Long.toString(s.max())));
+      long largestSettings = avroBytes(largest(InputLimits.fromSettings(max)));
+      System.out.printf("largest ExecutionResult: %d bytes with the default limits, %d with every limit at its "
+          + "maximum (Kafka's default message size: 1048588)%n", defaults, largestSettings);
+      assertThat(defaults).isLessThan(512 * 1024);
+      assertThat(largestSettings).isLessThan(800 * 1024);
+    }
+  }
+
+  @Nested
   class Bounds {
 
     @Test

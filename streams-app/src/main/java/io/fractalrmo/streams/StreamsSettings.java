@@ -1,5 +1,6 @@
 package io.fractalrmo.streams;
 
+import io.fractalrmo.contracts.InputLimits;
 import java.time.Duration;
 import java.util.Objects;
 
@@ -26,9 +27,26 @@ public record StreamsSettings(Merge merge, Patterns patterns, Rules rules) {
    * @param plannedRetention how long a planned task is remembered, so late analyses and
    *     re-delivered tasks do not plan it twice
    * @param orphanTimeout analyses whose task never arrives are dropped (logged) after this
+   * @param limits the operator's maxima and the input contract a task is planned under
+   *     ({@code limits.*} settings)
    */
   public record Merge(Duration analysisTimeout, Duration punctuateInterval,
-      Duration plannedRetention, Duration orphanTimeout) {
+      Duration plannedRetention, Duration orphanTimeout, InputLimits limits) {
+
+    public Merge {
+      Objects.requireNonNull(limits, "limits");
+    }
+
+    /** With the default {@link InputLimits}. */
+    public Merge(Duration analysisTimeout, Duration punctuateInterval, Duration plannedRetention,
+        Duration orphanTimeout) {
+      this(analysisTimeout, punctuateInterval, plannedRetention, orphanTimeout,
+          InputLimits.defaults());
+    }
+
+    public Merge withLimits(InputLimits l) {
+      return new Merge(analysisTimeout, punctuateInterval, plannedRetention, orphanTimeout, l);
+    }
   }
 
   /**
@@ -103,6 +121,11 @@ public record StreamsSettings(Merge merge, Patterns patterns, Rules rules) {
 
   public StreamsSettings withMerge(Merge m) {
     return new StreamsSettings(m, patterns, rules);
+  }
+
+  /** The same settings with the plan's input limits replaced. */
+  public StreamsSettings withLimits(InputLimits l) {
+    return withMerge(merge.withLimits(l));
   }
 
   public StreamsSettings withPatterns(Patterns p) {

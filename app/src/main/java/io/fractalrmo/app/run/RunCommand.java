@@ -79,6 +79,10 @@ public final class RunCommand implements Callable<Integer> {
     lines.add("  sandbox.bubblewrap=BOOL   executor, validator: confine code with bwrap when installed (default true)");
     lines.add("  model.url=URL             executor: OpenAI-compatible chat-completions endpoint for GENERATE_CODE");
     lines.add("  model.name=NAME           executor: model name sent to it (API key only from FRACTAL_MODEL_API_KEY)");
+    for (io.fractalrmo.contracts.InputLimits.Setting s : io.fractalrmo.contracts.InputLimits.SETTINGS) {
+      lines.add(String.format("  %-25s streams, analyzer, executor, validator: %s (default %d)",
+          s.key() + "=N", s.doc(), s.defaultValue()));
+    }
     lines.add("");
     lines.add("Example: fractal run executor --instances 2 --bootstrap-servers kafka-1:9092 \\");
     lines.add("           --schema-registry-url http://registry:8081");

@@ -93,12 +93,22 @@ class StreamsRoleTest {
       statuses.until(l -> l.stream().map(statuses::value)
           .anyMatch(s -> s.getState() == TaskState.PLANNED), WAIT);
 
-      // a burst of three alike failures: pattern, candidate, trial through Kafka
-      for (int i = 1; i <= 3; i++) {
+      // five passing actions (the guard arm's pool), then a burst of five alike failures:
+      // pattern, candidate, trial through Kafka
+      for (int i = 1; i <= 5; i++) {
+        String task = "ok-" + i;
+        io.send(t.actionItems(), task, anActionItem().setTaskId(task)
+            .setActionId(task + ":plan:1").setCreatedAt(Instant.now()).build());
+        io.send(t.validationOutcomes(), task, ValidationOutcome.newBuilder().setTaskId(task)
+            .setActionId(task + ":plan:1").setValidatorId("v").setSuccess(true)
+            .setLevelRequested(3).setLevelReached(3).setDurationMs(5).setExecutionDurationMs(12)
+            .setValidatedAt(Instant.now()).build());
+      }
+      for (int i = 1; i <= 5; i++) {
         io.send(t.actionItems(), "task-" + i, anActionItem().setTaskId("task-" + i)
             .setActionId("task-" + i + ":plan:1").setCreatedAt(Instant.now()).build());
       }
-      for (int i = 1; i <= 3; i++) {
+      for (int i = 1; i <= 5; i++) {
         io.send(t.errors(), "task-" + i, anErrorEvent().setErrorId("err-" + i)
             .setTaskId("task-" + i).setActionId("task-" + i + ":plan:1")
             .setOccurredAt(Instant.now()).build());
@@ -107,7 +117,7 @@ class StreamsRoleTest {
       rules.until(l -> !l.isEmpty(), WAIT);
       long candidateSeen = System.nanoTime();
       assertThat(rules.values().get(0).getStatus()).isEqualTo(RuleStatus.CANDIDATE);
-      List<ActionItem> trialItems = trialItems(actions, 6);
+      List<ActionItem> trialItems = trialItems(actions, 15);
       trials.until(l -> !l.isEmpty(), WAIT);
       long trialStartedSeen = System.nanoTime();
 
@@ -118,11 +128,11 @@ class StreamsRoleTest {
 
       long outcomesSent = System.nanoTime();
       for (ActionItem a : trialItems) {
-        boolean treatment = a.getTrial().getArm() == TrialArm.TREATMENT;
+        boolean ok = a.getTrial().getArm() != TrialArm.CONTROL;
         io.send(t.validationOutcomes(), a.getTaskId(), ValidationOutcome.newBuilder()
             .setTaskId(a.getTaskId()).setActionId(a.getActionId()).setValidatorId("v")
-            .setSuccess(treatment).setLevelRequested(3).setLevelReached(treatment ? 3 : 2)
-            .setDurationMs(5).setExecutionDurationMs(treatment ? 60 : 30).setTrial(a.getTrial())
+            .setSuccess(ok).setLevelRequested(3).setLevelReached(ok ? 3 : 2)
+            .setDurationMs(5).setExecutionDurationMs(ok ? 60 : 30).setTrial(a.getTrial())
             .setValidatedAt(Instant.now()).build());
       }
       long lastOutcomeSent = System.nanoTime();
@@ -130,14 +140,14 @@ class StreamsRoleTest {
       long activeSeen = System.nanoTime();
       trials.until(l -> l.size() >= 2, WAIT);
 
-      // nothing repeated: one candidate, one decision, one trial of six actions
+      // nothing repeated: one candidate, one decision, one trial of fifteen actions
       rules.drain(Duration.ofSeconds(2));
       assertThat(rules.values()).extracting(ProtocolRule::getStatus, ProtocolRule::getVersion)
           .containsExactly(org.assertj.core.groups.Tuple.tuple(RuleStatus.CANDIDATE, 1),
               org.assertj.core.groups.Tuple.tuple(RuleStatus.ACTIVE, 2));
       assertThat(trials.values()).extracting(RuleTrial::getPhase)
           .containsExactly(TrialPhase.STARTED, TrialPhase.COMPLETED);
-      assertThat(trialItems(actions, 6)).hasSize(6);
+      assertThat(trialItems(actions, 15)).hasSize(15);
       role.close();
 
       LOG.info("figures: error burst -> CANDIDATE visible {} ms; trial started visible {} ms after "

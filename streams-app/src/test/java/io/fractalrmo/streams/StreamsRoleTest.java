@@ -21,6 +21,7 @@ import io.fractalrmo.contracts.TrialPhase;
 import io.fractalrmo.contracts.ValidationOutcome;
 import io.fractalrmo.registry.testing.TestStack;
 import io.fractalrmo.streams.merge.PlanPolicy;
+import io.fractalrmo.streams.rules.Holdout;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -30,6 +31,7 @@ import java.time.Instant;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Objects;
+import java.util.stream.IntStream;
 import java.util.stream.Stream;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.junit.jupiter.api.AfterAll;
@@ -155,6 +157,88 @@ class StreamsRoleTest {
           (candidateSeen - errorSent) / 1_000_000, (trialStartedSeen - candidateSeen) / 1_000_000,
           (activeSeen - lastOutcomeSent) / 1_000_000, (lastOutcomeSent - outcomesSent) / 1_000_000);
     }
+  }
+
+  @Test
+  void shouldRetireAnActiveRuleWhoseBenefitDisappearsOnTheLiveHoldout(@TempDir Path stateDir) {
+    Endpoints endpoints = stack.newEndpoints();
+    TopicCatalog t = endpoints.topics();
+    StreamsSettings demo = StreamsSettings.demo();
+    StreamsSettings.Rules r = demo.rules();
+    // half the tasks held out; a window of 4 held-out outcomes decides
+    StreamsSettings settings = demo.withRules(new StreamsSettings.Rules(r.confidenceBar(),
+        r.trial(), new StreamsSettings.Live(0.5, 3, 4, 3, 0.05, Duration.ofSeconds(1)),
+        r.retireAfter(), r.punctuateInterval(), r.failedActionsKept(), r.actionRetention()));
+    Holdout holdout = new Holdout(0.5);
+    try (KafkaIo io = new KafkaIo(endpoints);
+        KafkaIo.Reader<ActionItem> actions = io.reader(t.actionItems(), ActionItem.class);
+        KafkaIo.Reader<ProtocolRule> rules = io.reader(t.protocolRules(), ProtocolRule.class);
+        StreamsRole role = StreamsRole.start(endpoints,
+            StreamsOptions.defaults(stateDir).withSettings(settings))) {
+      // a rule is learnt and adopted: five failures, five successes for its guard arm
+      for (int i = 1; i <= 5; i++) {
+        String task = "ok-" + i;
+        io.send(t.actionItems(), task, anActionItem().setTaskId(task)
+            .setActionId(task + ":plan:1").setCreatedAt(Instant.now()).build());
+        io.send(t.validationOutcomes(), task, outcome(task, task + ":plan:1", true).build());
+      }
+      for (int i = 1; i <= 5; i++) {
+        io.send(t.actionItems(), "task-" + i, anActionItem().setTaskId("task-" + i)
+            .setActionId("task-" + i + ":plan:1").setCreatedAt(Instant.now()).build());
+        io.send(t.errors(), "task-" + i, anErrorEvent().setErrorId("err-" + i)
+            .setTaskId("task-" + i).setActionId("task-" + i + ":plan:1")
+            .setOccurredAt(Instant.now()).build());
+      }
+      for (ActionItem a : trialItems(actions, 15)) {
+        io.send(t.validationOutcomes(), a.getTaskId(), outcome(a.getTaskId(), a.getActionId(),
+            a.getTrial().getArm() != TrialArm.CONTROL).setTrial(a.getTrial()).build());
+      }
+      rules.until(l -> rules.values().stream().anyMatch(x -> x != null
+          && x.getStatus() == RuleStatus.ACTIVE), WAIT);
+
+      // live traffic through the plan merge: the holdout plans half of it without rules, and
+      // none of it fails with the rule's pattern any more
+      List<String> held = IntStream.range(0, 200).mapToObj(i -> "live-" + i)
+          .filter(holdout::heldOut).limit(4).toList();
+      List<String> kept = IntStream.range(0, 200).mapToObj(i -> "live-" + i)
+          .filter(id -> !holdout.heldOut(id)).limit(2).toList();
+      List<String> live = new java.util.ArrayList<>(held);
+      live.addAll(kept);
+      for (String id : live) {
+        io.send(t.tasks(), id, aTask().setTaskId(id).setSubmittedAt(Instant.now()).build());
+        for (Aspect a : PlanPolicy.ASPECTS) {
+          io.send(t.analyses(), id, AspectAnalysis.newBuilder().setTaskId(id)
+              .setAnalyzerId("a").setAspect(a).setConfidence(1).setDurationMs(1)
+              .setAnalyzedAt(Instant.now()).build());
+        }
+      }
+      actions.until(l -> live.stream().allMatch(id -> actions.values().stream()
+          .anyMatch(a -> a != null && a.getTrial() == null && a.getTaskId().equals(id))), WAIT);
+      for (ActionItem plan : actions.values()) {
+        if (plan == null || plan.getTrial() != null || !live.contains(plan.getTaskId())) {
+          continue;
+        }
+        assertThat(plan.getAttributes().get(PlanPolicy.RULES_ATTRIBUTE))
+            .isEqualTo(held.contains(plan.getTaskId()) ? "off" : null);
+        io.send(t.validationOutcomes(), plan.getTaskId(),
+            outcome(plan.getTaskId(), plan.getActionId(), true).build());
+      }
+
+      rules.until(l -> l.stream().anyMatch(x -> x.value() == null), WAIT);
+      ProtocolRule retired = rules.values().stream()
+          .filter(x -> x != null && x.getStatus() == RuleStatus.RETIRED).findFirst().orElseThrow();
+      assertThat(retired.getStatusReason()).startsWith("live benefit disappeared");
+      assertThat(retired.getLive().getHoldoutActions()).isEqualTo(4);
+      assertThat(retired.getLive().getHoldoutFailures()).isZero();
+      assertThat(retired.getLive().getTreatedActions()).isEqualTo(2);
+      LOG.info("live holdout retirement: {}", retired.getStatusReason());
+    }
+  }
+
+  private static ValidationOutcome.Builder outcome(String task, String actionId, boolean ok) {
+    return ValidationOutcome.newBuilder().setTaskId(task).setActionId(actionId)
+        .setValidatorId("v").setSuccess(ok).setLevelRequested(3).setLevelReached(ok ? 3 : 2)
+        .setDurationMs(5).setExecutionDurationMs(ok ? 60 : 30).setValidatedAt(Instant.now());
   }
 
   private static List<ActionItem> trialItems(KafkaIo.Reader<ActionItem> actions, int n) {

@@ -1,5 +1,6 @@
 package io.fractalrmo.app.demo;
 
+import io.fractalrmo.app.terminal.Terminal;
 import io.fractalrmo.contracts.Endpoints;
 import io.fractalrmo.contracts.Language;
 import io.fractalrmo.contracts.Task;
@@ -84,13 +85,27 @@ public final class DemoRunner {
   private final Map<String, Object> serdeConfig;
   private final Options options;
   private final PrintStream out;
+  /** Shows the wave's progress in place on a TTY; null: plain progress lines on {@link #out}. */
+  private final Terminal terminal;
 
   public DemoRunner(Endpoints endpoints, Map<String, Object> serdeConfig, Options options,
       PrintStream out) {
+    this(endpoints, serdeConfig, options, out, null);
+  }
+
+  /** Prints through {@code terminal}: one progress line per wave, updated in place on a TTY. */
+  public DemoRunner(Endpoints endpoints, Map<String, Object> serdeConfig, Options options,
+      Terminal terminal) {
+    this(endpoints, serdeConfig, options, terminal.stream(), terminal);
+  }
+
+  private DemoRunner(Endpoints endpoints, Map<String, Object> serdeConfig, Options options,
+      PrintStream out, Terminal terminal) {
     this.endpoints = endpoints;
     this.serdeConfig = Map.copyOf(serdeConfig);
     this.options = options;
     this.out = out;
+    this.terminal = terminal;
   }
 
   public DemoReport run() throws InterruptedException {
@@ -207,7 +222,14 @@ public final class DemoRunner {
           "wave %d [%s]  %d/%d done  %d succeeded  %d failed  %.1f tasks/s", wave, label, done,
           tasks.size(), ok, done - ok, done / elapsed);
       long now = System.currentTimeMillis();
-      if (!line.equals(last) && (now - lastPrinted >= 2_000 || done == tasks.size())) {
+      if (terminal != null) {
+        if (done == tasks.size()) {
+          terminal.endProgress(line);
+        } else {
+          terminal.progress(line);
+        }
+        last = line;
+      } else if (!line.equals(last) && (now - lastPrinted >= 2_000 || done == tasks.size())) {
         out.println(line);
         last = line;
         lastPrinted = now;
@@ -217,6 +239,9 @@ public final class DemoRunner {
             watcher.failure());
       }
     } while (done < tasks.size() && System.currentTimeMillis() < deadline);
+    if (done < tasks.size() && terminal != null) {
+      terminal.endProgress(last);
+    }
     if (done < tasks.size()) {
       out.printf(Locale.ROOT, "wave %d: %d task(s) without a final state after %d s; moving on%n",
           wave, tasks.size() - done, options.waveTimeout().toSeconds());

@@ -214,14 +214,27 @@ class StreamsRoleTest {
       }
       actions.until(l -> live.stream().allMatch(id -> actions.values().stream()
           .anyMatch(a -> a != null && a.getTrial() == null && a.getTaskId().equals(id))), WAIT);
-      for (ActionItem plan : actions.values()) {
-        if (plan == null || plan.getTrial() != null || !live.contains(plan.getTaskId())) {
-          continue;
-        }
+      List<ActionItem> plans = actions.values().stream().filter(a -> a != null
+          && a.getTrial() == null && live.contains(a.getTaskId())).toList();
+      for (ActionItem plan : plans) {
         assertThat(plan.getAttributes().get(PlanPolicy.RULES_ATTRIBUTE))
             .isEqualTo(held.contains(plan.getTaskId()) ? "off" : null);
-        io.send(t.validationOutcomes(), plan.getTaskId(),
-            outcome(plan.getTaskId(), plan.getActionId(), true).build());
+      }
+      // the treated outcomes first, until the rule's published counters show them
+      for (ActionItem plan : plans) {
+        if (kept.contains(plan.getTaskId())) {
+          io.send(t.validationOutcomes(), plan.getTaskId(),
+              outcome(plan.getTaskId(), plan.getActionId(), true).build());
+        }
+      }
+      rules.until(l -> rules.values().stream().anyMatch(x -> x != null
+          && x.getStatus() == RuleStatus.ACTIVE && x.getLive() != null
+          && x.getLive().getTreatedActions() == 2), WAIT);
+      for (ActionItem plan : plans) {
+        if (held.contains(plan.getTaskId())) {
+          io.send(t.validationOutcomes(), plan.getTaskId(),
+              outcome(plan.getTaskId(), plan.getActionId(), true).build());
+        }
       }
 
       rules.until(l -> l.stream().anyMatch(x -> x.value() == null), WAIT);

@@ -237,7 +237,9 @@ public final class ExecutorHandler implements RecordHandler<ActionItem> {
     if (applied.first(RuleActionKind.PRE_VALIDATE_SYNTAX).isPresent()) {
       AppliedRules.Rule r = applied.first(RuleActionKind.PRE_VALIDATE_SYNTAX).get();
       run.ruleIds.add(r.ruleId());
+      long checkStarted = System.nanoTime();
       Optional<PythonError> syntax = helper.compileError(code);
+      run.totalDurationMs += (System.nanoTime() - checkStarted) / 1_000_000; // the rule's cost
       if (syntax.isPresent()) {
         run.fail(categorizer.categorize(syntax.get(), false), syntax.get());
         return;

@@ -53,6 +53,14 @@ public final class DemoCommand implements Callable<Integer> {
       description = "Seed of the problem choice and the fault injection (default ${DEFAULT-VALUE}).")
   long seed;
 
+  @Option(names = "--workload", paramLabel = "W", defaultValue = "default",
+      converter = WorkloadConverter.class,
+      description = "What to feed it: 'default' (every fixable fault repeats enough to be tried "
+          + "in full; the expectations of the README hold) or 'hard' (timeouts beyond a doubled "
+          + "limit, imports spread over many modules, many syntax slips: rules that must fail "
+          + "their trials). Default ${DEFAULT-VALUE}.")
+  Workload workload;
+
   @Option(names = "--data-dir", paramLabel = "DIR",
       description = "Data directory of the stack (default: a temporary one, deleted afterwards but for the report and chart).")
   Path dataDir;
@@ -133,7 +141,7 @@ public final class DemoCommand implements Callable<Integer> {
       out.println("  kcat -b " + e.bootstrapServers() + " -t " + e.topics().taskStatus().name()
           + " -s value=avro -r " + e.schemaRegistryUrl() + " -C");
       DemoRunner runner = new DemoRunner(e, FractalSerdes.config(e.schemaRegistryUrl()),
-          DemoRunner.Options.defaults(tasks, seed), terminal);
+          DemoRunner.Options.defaults(tasks, seed, workload), terminal);
       DemoReport result = runner.run();
       out.print(result.toTable());
       Path[] files = DemoRunner.write(result, reportFile);
@@ -169,6 +177,13 @@ public final class DemoCommand implements Callable<Integer> {
       }
     } catch (IOException e) {
       // best effort: a temporary directory
+    }
+  }
+
+  static final class WorkloadConverter implements picocli.CommandLine.ITypeConverter<Workload> {
+    @Override
+    public Workload convert(String value) {
+      return Workload.parse(value);
     }
   }
 }

@@ -235,7 +235,7 @@ class SchemaRegistryServerTest {
 
     @Test
     void shouldListTypesModeAndRoot() {
-      assertThat(http.get("/schemas/types").json().toString()).isEqualTo("[\"AVRO\"]");
+      assertThat(http.get("/schemas/types").json().toString()).isEqualTo("[\"JSON\",\"PROTOBUF\",\"AVRO\"]");
       assertThat(http.get("/mode").json().get("mode").asText()).isEqualTo("READWRITE");
       assertThat(http.get("/").status()).isEqualTo(200);
       assertThat(http.get("/no/such/thing").status()).isEqualTo(404);

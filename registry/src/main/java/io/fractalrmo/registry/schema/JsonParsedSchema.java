@@ -141,7 +141,7 @@ public final class JsonParsedSchema implements ParsedSchema {
         byIri.put(iri(r.getKey()), r.getValue());
         byIri.put(r.getKey(), r.getValue());
       }
-      String base = node.path("$id").isTextual() ? node.path("$id").asText() : BASE + "schema.json";
+      String base = node.path("$id").isTextual() ? iri(node.path("$id").asText()) : BASE + "schema.json";
       try {
         SchemaRegistry reg = SchemaRegistry.withDefaultDialect(draft(), b -> b.schemas(byIri::get));
         v = reg.getSchema(SchemaLocation.of(base), canonical, InputFormat.JSON);

@@ -69,8 +69,98 @@ public final class ProtobufDescriptors {
   }
 
   /** Links {@code main} (named {@code name}) with its imports; dependencies come first in {@code deps}. */
+  /** Confluent's own option files, built into its registry and clients like Google's. */
+  static final Map<String, String> CONFLUENT_BUILT_IN = Map.of(
+      "confluent/meta.proto", """
+          syntax = "proto3";
+          package confluent;
+          import "google/protobuf/descriptor.proto";
+          option go_package = "github.com/confluentinc/schema-registry/protobuf-provider/src/main/resources/confluent";
+          option java_package = "io.confluent.protobuf";
+          option java_outer_classname = "MetaProto";
+          message Meta {
+            string doc = 1;
+            map<string, string> params = 2;
+            repeated string tags = 3;
+          }
+          extend google.protobuf.FileOptions { Meta file_meta = 1088; }
+          extend google.protobuf.MessageOptions { Meta message_meta = 1088; }
+          extend google.protobuf.FieldOptions { Meta field_meta = 1088; }
+          extend google.protobuf.EnumOptions { Meta enum_meta = 1088; }
+          extend google.protobuf.EnumValueOptions { Meta enum_value_meta = 1088; }
+          """,
+      "confluent/type/decimal.proto", """
+          syntax = "proto3";
+          package confluent.type;
+          option go_package = "github.com/confluentinc/schema-registry/protobuf-provider/src/main/resources/confluent/type";
+          option java_package = "io.confluent.protobuf.type";
+          option java_outer_classname = "DecimalProto";
+          message Decimal {
+            bytes value = 1;
+            uint32 precision = 2;
+            int32 scale = 3;
+          }
+          """);
+
+  private static volatile Map<String, Descriptors.FileDescriptor> builtIn;
+
+  static Map<String, Descriptors.FileDescriptor> builtIn() {
+    Map<String, Descriptors.FileDescriptor> b = builtIn;
+    if (b == null) {
+      Map<String, Descriptors.FileDescriptor> m = new HashMap<>(WELL_KNOWN);
+      for (Map.Entry<String, String> e : CONFLUENT_BUILT_IN.entrySet()) {
+        m.put(e.getKey(), build(e.getKey(), ProtobufParsedSchema.parseElement(e.getKey(), e.getValue()), m));
+      }
+      builtIn = b = Map.copyOf(m);
+    }
+    return b;
+  }
+
+  /**
+   * The file's FileDescriptorProto with every field's type and fully qualified type name filled
+   * in from the linked descriptor (what protoc emits; the parsed form leaves message and enum
+   * names as written, for protobuf-java to resolve).
+   */
+  static FileDescriptorProto resolved(Descriptors.FileDescriptor file) {
+    FileDescriptorProto.Builder b = file.toProto().toBuilder();
+    for (int i = 0; i < file.getMessageTypes().size(); i++) {
+      resolve(file.getMessageTypes().get(i), b.getMessageTypeBuilder(i));
+    }
+    return b.build();
+  }
+
+  private static void resolve(Descriptors.Descriptor d, DescriptorProto.Builder b) {
+    for (int i = 0; i < b.getFieldCount(); i++) {
+      FieldDescriptorProto.Builder fb = b.getFieldBuilder(i);
+      Descriptors.FieldDescriptor f = d.findFieldByNumber(fb.getNumber());
+      fb.setType(f.getType().toProto());
+      if (f.getType() == Descriptors.FieldDescriptor.Type.MESSAGE || f.getType() == Descriptors.FieldDescriptor.Type.GROUP) {
+        fb.setTypeName("." + f.getMessageType().getFullName());
+      } else if (f.getType() == Descriptors.FieldDescriptor.Type.ENUM) {
+        fb.setTypeName("." + f.getEnumType().getFullName());
+      }
+    }
+    for (int i = 0; i < d.getNestedTypes().size(); i++) {
+      resolve(d.getNestedTypes().get(i), b.getNestedTypeBuilder(i));
+    }
+  }
+
+  /** The .proto text of a base64 serialized FileDescriptorProto, or null when {@code text} is not one. */
+  static String fromSerialized(String text) {
+    try {
+      byte[] bytes = java.util.Base64.getDecoder().decode(text.trim());
+      FileDescriptorProto proto = FileDescriptorProto.parseFrom(bytes);
+      if (proto.getMessageTypeCount() == 0 && proto.getEnumTypeCount() == 0 && proto.getName().isEmpty()) {
+        return null;
+      }
+      return toProtoText(proto);
+    } catch (IllegalArgumentException | com.google.protobuf.InvalidProtocolBufferException e) {
+      return null;
+    }
+  }
+
   static Descriptors.FileDescriptor link(String name, ProtoFileElement main, Map<String, ProtoFileElement> deps) {
-    Map<String, Descriptors.FileDescriptor> built = new HashMap<>(WELL_KNOWN);
+    Map<String, Descriptors.FileDescriptor> built = new HashMap<>(builtIn());
     for (Map.Entry<String, ProtoFileElement> d : deps.entrySet()) {
       if (!built.containsKey(d.getKey())) {
         built.put(d.getKey(), build(d.getKey(), d.getValue(), built));
@@ -264,7 +354,11 @@ public final class ProtobufDescriptors {
 
   /** Prints {@code file} as .proto source (maps as {@code map<K, V>}, proto3 optional kept). */
   public static String toProtoText(Descriptors.FileDescriptor file) {
-    FileDescriptorProto p = file.toProto();
+    return toProtoText(file.toProto());
+  }
+
+  /** Prints a FileDescriptorProto as .proto source; type names stay as the descriptor has them. */
+  static String toProtoText(FileDescriptorProto p) {
     StringBuilder sb = new StringBuilder();
     boolean proto3 = "proto3".equals(p.getSyntax());
     sb.append("syntax = \"").append(proto3 ? "proto3" : "proto2").append("\";\n");
@@ -288,59 +382,72 @@ public final class ProtobufDescriptors {
     if (o.hasGoPackage()) {
       sb.append("option go_package = \"").append(o.getGoPackage()).append("\";\n");
     }
-    for (Descriptors.Descriptor m : file.getMessageTypes()) {
+    for (DescriptorProto m : p.getMessageTypeList()) {
       printMessage(m, proto3, sb, "");
     }
-    for (Descriptors.EnumDescriptor e : file.getEnumTypes()) {
+    for (EnumDescriptorProto e : p.getEnumTypeList()) {
       printEnum(e, sb, "");
     }
     return sb.toString();
   }
 
-  private static void printMessage(Descriptors.Descriptor m, boolean proto3, StringBuilder sb, String indent) {
+  private static void printMessage(DescriptorProto m, boolean proto3, StringBuilder sb, String indent) {
     sb.append(indent).append("message ").append(m.getName()).append(" {\n");
     String in = indent + "  ";
-    Map<Integer, List<Descriptors.FieldDescriptor>> byOneof = new LinkedHashMap<>();
-    for (Descriptors.FieldDescriptor f : m.getFields()) {
-      Descriptors.OneofDescriptor o = f.getRealContainingOneof();
-      if (o != null) {
-        byOneof.computeIfAbsent(o.getIndex(), k -> new ArrayList<>()).add(f);
+    Map<String, DescriptorProto> mapEntries = new HashMap<>();
+    for (DescriptorProto n : m.getNestedTypeList()) {
+      if (n.getOptions().getMapEntry()) {
+        mapEntries.put(n.getName(), n);
+      }
+    }
+    Map<Integer, List<FieldDescriptorProto>> byOneof = new LinkedHashMap<>();
+    for (FieldDescriptorProto f : m.getFieldList()) {
+      if (f.hasOneofIndex() && !f.getProto3Optional()) {
+        byOneof.computeIfAbsent(f.getOneofIndex(), k -> new ArrayList<>()).add(f);
         continue;
       }
-      printField(f, proto3, sb, in, false);
+      printField(f, proto3, sb, in, false, mapEntries);
     }
-    for (Map.Entry<Integer, List<Descriptors.FieldDescriptor>> e : byOneof.entrySet()) {
-      sb.append(in).append("oneof ").append(m.getOneofs().get(e.getKey()).getName()).append(" {\n");
-      for (Descriptors.FieldDescriptor f : e.getValue()) {
-        printField(f, proto3, sb, in + "  ", true);
+    for (Map.Entry<Integer, List<FieldDescriptorProto>> e : byOneof.entrySet()) {
+      sb.append(in).append("oneof ").append(m.getOneofDecl(e.getKey()).getName()).append(" {\n");
+      for (FieldDescriptorProto f : e.getValue()) {
+        printField(f, proto3, sb, in + "  ", true, mapEntries);
       }
       sb.append(in).append("}\n");
     }
-    for (Descriptors.Descriptor n : m.getNestedTypes()) {
+    for (DescriptorProto n : m.getNestedTypeList()) {
       if (!n.getOptions().getMapEntry()) {
         printMessage(n, proto3, sb, in);
       }
     }
-    for (Descriptors.EnumDescriptor e : m.getEnumTypes()) {
+    for (EnumDescriptorProto e : m.getEnumTypeList()) {
       printEnum(e, sb, in);
     }
     sb.append(indent).append("}\n");
   }
 
-  private static void printField(Descriptors.FieldDescriptor f, boolean proto3, StringBuilder sb, String in,
-      boolean inOneof) {
+  private static DescriptorProto mapEntry(FieldDescriptorProto f, Map<String, DescriptorProto> entries) {
+    if (f.getLabel() != FieldDescriptorProto.Label.LABEL_REPEATED || !f.hasTypeName()) {
+      return null;
+    }
+    String t = f.getTypeName();
+    return entries.get(t.substring(t.lastIndexOf('.') + 1));
+  }
+
+  private static void printField(FieldDescriptorProto f, boolean proto3, StringBuilder sb, String in,
+      boolean inOneof, Map<String, DescriptorProto> mapEntries) {
     sb.append(in);
-    if (f.isMapField()) {
-      Descriptors.Descriptor entry = f.getMessageType();
-      sb.append("map<").append(typeName(entry.findFieldByNumber(1))).append(", ")
-          .append(typeName(entry.findFieldByNumber(2))).append("> ");
+    DescriptorProto entry = mapEntry(f, mapEntries);
+    if (entry != null) {
+      sb.append("map<").append(typeName(entry.getField(0))).append(", ")
+          .append(typeName(entry.getField(1))).append("> ");
     } else {
       if (!inOneof) {
-        if (f.isRepeated()) {
+        if (f.getLabel() == FieldDescriptorProto.Label.LABEL_REPEATED) {
           sb.append("repeated ");
-        } else if (f.isRequired()) {
+        } else if (f.getLabel() == FieldDescriptorProto.Label.LABEL_REQUIRED) {
           sb.append("required ");
-        } else if (!proto3 || f.toProto().getProto3Optional()) {
+        } else if (!proto3 || f.getProto3Optional()) {
           sb.append("optional ");
         }
       }
@@ -348,15 +455,15 @@ public final class ProtobufDescriptors {
     }
     sb.append(f.getName()).append(" = ").append(f.getNumber());
     List<String> opts = new ArrayList<>();
-    if (f.toProto().hasDefaultValue()) {
-      String d = f.toProto().getDefaultValue();
-      opts.add("default = " + (f.getType() == Descriptors.FieldDescriptor.Type.STRING ? "\"" + d.replace("\"", "\\\"") + "\"" : d));
+    if (f.hasDefaultValue()) {
+      String d = f.getDefaultValue();
+      opts.add("default = " + (f.getType() == FieldDescriptorProto.Type.TYPE_STRING ? "\"" + d.replace("\"", "\\\"") + "\"" : d));
     }
-    if (f.toProto().getOptions().hasPacked()) {
-      opts.add("packed = " + f.toProto().getOptions().getPacked());
+    if (f.getOptions().hasPacked()) {
+      opts.add("packed = " + f.getOptions().getPacked());
     }
-    if (f.toProto().getOptions().hasDeprecated()) {
-      opts.add("deprecated = " + f.toProto().getOptions().getDeprecated());
+    if (f.getOptions().hasDeprecated()) {
+      opts.add("deprecated = " + f.getOptions().getDeprecated());
     }
     if (!opts.isEmpty()) {
       sb.append(" [").append(String.join(", ", opts)).append(']');
@@ -364,20 +471,19 @@ public final class ProtobufDescriptors {
     sb.append(";\n");
   }
 
-  private static String typeName(Descriptors.FieldDescriptor f) {
-    return switch (f.getType()) {
-      case MESSAGE, GROUP -> "." + f.getMessageType().getFullName();
-      case ENUM -> "." + f.getEnumType().getFullName();
-      default -> f.getType().name().toLowerCase(Locale.ROOT);
-    };
+  private static String typeName(FieldDescriptorProto f) {
+    if (f.hasTypeName()) {
+      return f.getTypeName();
+    }
+    return f.getType().name().substring("TYPE_".length()).toLowerCase(Locale.ROOT);
   }
 
-  private static void printEnum(Descriptors.EnumDescriptor e, StringBuilder sb, String indent) {
+  private static void printEnum(EnumDescriptorProto e, StringBuilder sb, String indent) {
     sb.append(indent).append("enum ").append(e.getName()).append(" {\n");
     if (e.getOptions().getAllowAlias()) {
       sb.append(indent).append("  option allow_alias = true;\n");
     }
-    for (Descriptors.EnumValueDescriptor v : e.getValues()) {
+    for (EnumValueDescriptorProto v : e.getValueList()) {
       sb.append(indent).append("  ").append(v.getName()).append(" = ").append(v.getNumber()).append(";\n");
     }
     sb.append(indent).append("}\n");
@@ -391,7 +497,7 @@ public final class ProtobufDescriptors {
     Descriptors.Descriptor d = message;
     while (d != null) {
       Descriptors.Descriptor parent = d.getContainingType();
-      List<Descriptors.Descriptor> siblings = parent == null ? d.getFile().getMessageTypes() : parent.getNestedTypes();
+      List<Descriptors.Descriptor> siblings = messages(parent == null ? d.getFile().getMessageTypes() : parent.getNestedTypes());
       out.add(0, siblings.indexOf(d));
       d = parent;
     }
@@ -403,7 +509,7 @@ public final class ProtobufDescriptors {
     if (indexes.isEmpty()) {
       throw new IllegalArgumentException("no message index");
     }
-    List<Descriptors.Descriptor> level = file.getMessageTypes();
+    List<Descriptors.Descriptor> level = messages(file.getMessageTypes());
     Descriptors.Descriptor d = null;
     for (int i : indexes) {
       if (i < 0 || i >= level.size()) {
@@ -411,8 +517,13 @@ public final class ProtobufDescriptors {
             + file.getName() + " (" + level.size() + " at that level)");
       }
       d = level.get(i);
-      level = d.getNestedTypes();
+      level = messages(d.getNestedTypes());
     }
     return d;
+  }
+
+  /** Declared messages only: map entry types are not counted in message indexes (Confluent counts wire's types). */
+  private static List<Descriptors.Descriptor> messages(List<Descriptors.Descriptor> all) {
+    return all.stream().filter(m -> !m.getOptions().getMapEntry()).toList();
   }
 }

@@ -52,12 +52,25 @@ public final class ProtobufParsedSchema implements ParsedSchema {
     return new ProtobufParsedSchema(main, deps, resolved, ProtobufDescriptors.link(MAIN, main, deps));
   }
 
-  private static ProtoFileElement parseElement(String name, String text) {
+  /**
+   * Parses .proto text, or a base64 serialized FileDescriptorProto (what Confluent's clients send
+   * with {@code format=serialized}, printed back as .proto text first).
+   */
+  static ProtoFileElement parseElement(String name, String text) {
     try {
       return ProtoParser.Companion.parse(Location.get(name), text);
     } catch (RuntimeException e) {
+      String fromDescriptor = ProtobufDescriptors.fromSerialized(text);
+      if (fromDescriptor != null) {
+        return ProtoParser.Companion.parse(Location.get(name), fromDescriptor);
+      }
       throw new InvalidSchemaException("Invalid schema " + name + ": " + e.getMessage(), e);
     }
+  }
+
+  /** This file as a base64 serialized FileDescriptorProto ({@code format=serialized}). */
+  public String serialized() {
+    return java.util.Base64.getEncoder().encodeToString(ProtobufDescriptors.resolved(descriptor).toByteArray());
   }
 
   public ProtoFileElement element() {

@@ -218,6 +218,7 @@ public final class SchemaRegistryServer implements AutoCloseable {
   private Answer route(String method, List<String> p, Map<String, String> q, HttpExchange ex)
       throws IOException {
     boolean deleted = flag(q, "deleted");
+    FORMAT.set(q.get("format"));
     int n = p.size();
     String first = n > 0 ? p.get(0) : "";
     switch (first) {
@@ -313,6 +314,9 @@ public final class SchemaRegistryServer implements AutoCloseable {
               SchemaStore.Stored s = store.read(() -> store.schemaText(id));
               ObjectNode r = JSON.createObjectNode();
               schemaFields(r, s);
+              if ("serialized".equals(q.get("format")) && "PROTOBUF".equals(s.schemaType())) {
+                r.put("schema", store.serializedProtobuf(id));
+              }
               if (flag(q, "fetchMaxId")) {
                 r.put("maxId", store.maxId());
               }
@@ -440,8 +444,14 @@ public final class SchemaRegistryServer implements AutoCloseable {
     r.put("version", v.version());
     r.put("id", v.id());
     schemaFields(r, store.schemaText(v.id()));
+    if ("serialized".equals(FORMAT.get()) && "PROTOBUF".equals(r.path("schemaType").asText())) {
+      r.put("schema", store.serializedProtobuf(v.id()));
+    }
     return r;
   }
+
+  /** The request's ?format= (serialized: Protobuf as a base64 FileDescriptorProto). */
+  private static final ThreadLocal<String> FORMAT = new ThreadLocal<>();
 
   /** schemaType (left out for AVRO, as Confluent does), schema, and references/metadata/ruleSet when present. */
   private static void schemaFields(ObjectNode r, SchemaStore.Stored s) {

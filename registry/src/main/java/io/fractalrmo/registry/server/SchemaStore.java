@@ -244,7 +244,8 @@ final class SchemaStore {
         }
         if (!importing) {
           CompatibilityLevel level = CompatibilityLevel.parse(effectiveLevel(subject));
-          List<String> problems = level.check(schema, liveParsed(versions));
+          String group = config.path("compatibilityGroup").asText(null);
+          List<String> problems = level.check(schema, liveParsed(versions, group, metadata));
           if (!problems.isEmpty()) {
             throw RegistryException.incompatible(subject, problems);
           }
@@ -578,6 +579,12 @@ final class SchemaStore {
     return null;
   }
 
+  /** A Protobuf schema as a base64 serialized FileDescriptorProto (Confluent's {@code format=serialized}). */
+  String serializedProtobuf(int id) {
+    ParsedSchema p = parsed(id);
+    return p instanceof io.fractalrmo.registry.schema.ProtobufParsedSchema pp ? pp.serialized() : schemaText(id).schema();
+  }
+
   /** The schema with this id (hot path: no lock). */
   Stored schemaText(int id) {
     Stored s = schemaById.get(id);
@@ -786,11 +793,25 @@ final class SchemaStore {
   }
 
   private List<ParsedSchema> liveParsed(NavigableMap<Integer, Version> versions) {
+    return liveParsed(versions, null, null);
+  }
+
+  /** Live versions; with a compatibility group, only those whose metadata property {@code group} equals the new one's (Confluent's compatibilityGroup). */
+  private List<ParsedSchema> liveParsed(NavigableMap<Integer, Version> versions, String group, JsonNode metadata) {
+    String wanted = group == null || metadata == null ? null : metadata.path("properties").path(group).asText(null);
     List<ParsedSchema> out = new ArrayList<>();
     for (Version v : versions.values()) {
-      if (!v.deleted()) {
-        out.add(parsed(v.id()));
+      if (v.deleted()) {
+        continue;
       }
+      if (group != null) {
+        JsonNode md = schemaById.get(v.id()).metadata();
+        String theirs = md == null ? null : md.path("properties").path(group).asText(null);
+        if (!Objects.equals(wanted, theirs)) {
+          continue;
+        }
+      }
+      out.add(parsed(v.id()));
     }
     return out;
   }

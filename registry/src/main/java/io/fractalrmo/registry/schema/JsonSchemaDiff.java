@@ -61,6 +61,12 @@ final class JsonSchemaDiff {
     PROPERTY_REMOVED_NOT_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL,
     PROPERTY_ADDED_IS_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL,
     PROPERTY_ADDED_NOT_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL,
+    UNEVALUATED_PROPERTIES_ADDED, UNEVALUATED_PROPERTIES_REMOVED,
+    UNEVALUATED_PROPERTIES_EXTENDED, UNEVALUATED_PROPERTIES_NARROWED,
+    MAX_CONTAINS_ADDED, MAX_CONTAINS_REMOVED, MAX_CONTAINS_INCREASED, MAX_CONTAINS_DECREASED,
+    MIN_CONTAINS_ADDED, MIN_CONTAINS_REMOVED, MIN_CONTAINS_INCREASED, MIN_CONTAINS_DECREASED,
+    UNEVALUATED_ITEMS_ADDED, UNEVALUATED_ITEMS_REMOVED,
+    UNEVALUATED_ITEMS_EXTENDED, UNEVALUATED_ITEMS_NARROWED,
     MAX_ITEMS_ADDED, MAX_ITEMS_REMOVED, MAX_ITEMS_INCREASED, MAX_ITEMS_DECREASED, MIN_ITEMS_ADDED,
     MIN_ITEMS_REMOVED, MIN_ITEMS_INCREASED, MIN_ITEMS_DECREASED,
     UNIQUE_ITEMS_ADDED, UNIQUE_ITEMS_REMOVED, ADDITIONAL_ITEMS_ADDED, ADDITIONAL_ITEMS_REMOVED,
@@ -109,7 +115,11 @@ final class JsonSchemaDiff {
       Type.ITEM_ADDED_IS_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL,
       Type.ITEM_REMOVED_IS_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL,
       Type.ENUM_ARRAY_EXTENDED, Type.COMBINED_TYPE_EXTENDED, Type.PRODUCT_TYPE_NARROWED,
-      Type.SUM_TYPE_EXTENDED, Type.NOT_TYPE_NARROWED);
+      Type.SUM_TYPE_EXTENDED, Type.NOT_TYPE_NARROWED,
+      Type.UNEVALUATED_PROPERTIES_ADDED, Type.UNEVALUATED_PROPERTIES_EXTENDED,
+      Type.UNEVALUATED_ITEMS_ADDED, Type.UNEVALUATED_ITEMS_EXTENDED,
+      Type.MAX_CONTAINS_INCREASED, Type.MAX_CONTAINS_REMOVED, Type.MIN_CONTAINS_DECREASED,
+      Type.MIN_CONTAINS_REMOVED);
 
   private static final Set<Type> KEYWORD_ADDED_OR_REMOVED = EnumSet.of(Type.MAXIMUM_ADDED,
       Type.MINIMUM_ADDED, Type.EXCLUSIVE_MAXIMUM_ADDED, Type.EXCLUSIVE_MINIMUM_ADDED,
@@ -117,15 +127,17 @@ final class JsonSchemaDiff {
       Type.REQUIRED_ATTRIBUTE_ADDED, Type.MAX_PROPERTIES_ADDED, Type.MIN_PROPERTIES_ADDED,
       Type.DEPENDENCY_ARRAY_ADDED, Type.DEPENDENCY_SCHEMA_ADDED, Type.MAX_ITEMS_ADDED,
       Type.MIN_ITEMS_ADDED, Type.UNIQUE_ITEMS_ADDED, Type.ADDITIONAL_ITEMS_REMOVED,
-      Type.ADDITIONAL_PROPERTIES_REMOVED);
+      Type.ADDITIONAL_PROPERTIES_REMOVED, Type.MAX_CONTAINS_ADDED, Type.MIN_CONTAINS_ADDED,
+      Type.UNEVALUATED_PROPERTIES_REMOVED, Type.UNEVALUATED_ITEMS_REMOVED);
   private static final Set<Type> VALUE_INCREASED = EnumSet.of(Type.MIN_LENGTH_INCREASED,
       Type.MINIMUM_INCREASED, Type.EXCLUSIVE_MINIMUM_INCREASED, Type.MIN_PROPERTIES_INCREASED,
-      Type.MULTIPLE_OF_EXPANDED, Type.MIN_ITEMS_INCREASED);
+      Type.MULTIPLE_OF_EXPANDED, Type.MIN_ITEMS_INCREASED, Type.MIN_CONTAINS_INCREASED);
   private static final Set<Type> VALUE_DECREASED = EnumSet.of(Type.MAX_LENGTH_DECREASED,
       Type.MAXIMUM_DECREASED, Type.MAX_ITEMS_DECREASED, Type.EXCLUSIVE_MAXIMUM_DECREASED,
-      Type.MAX_PROPERTIES_DECREASED);
+      Type.MAX_PROPERTIES_DECREASED, Type.MAX_CONTAINS_DECREASED);
   private static final Set<Type> TYPE_NARROWED_SET = EnumSet.of(Type.ADDITIONAL_ITEMS_NARROWED,
-      Type.ENUM_ARRAY_NARROWED, Type.SUM_TYPE_NARROWED, Type.ADDITIONAL_PROPERTIES_NARROWED);
+      Type.ENUM_ARRAY_NARROWED, Type.SUM_TYPE_NARROWED, Type.ADDITIONAL_PROPERTIES_NARROWED,
+      Type.UNEVALUATED_PROPERTIES_NARROWED, Type.UNEVALUATED_ITEMS_NARROWED);
   private static final Set<Type> VALUE_CHANGED = EnumSet.of(Type.PATTERN_CHANGED,
       Type.MULTIPLE_OF_CHANGED, Type.DEPENDENCY_ARRAY_CHANGED);
   private static final Set<Type> TYPE_CHANGED_SET = EnumSet.of(Type.TYPE_CHANGED, Type.TYPE_NARROWED,
@@ -815,9 +827,23 @@ final class JsonSchemaDiff {
     return a.isObject() ? load(s.docs, s.doc, a) : null;
   }
 
+  /** The unevaluatedProperties/unevaluatedItems schema, or null when absent. */
+  private static S unevaluated(S s, String keyword) {
+    JsonNode u = s.kw(keyword);
+    return u.isObject() || u.isBoolean() ? load(s.docs, s.doc, u) : null;
+  }
+
+  private static boolean isEmptySchema(S s) {
+    return s != null && (s.kind == Kind.EMPTY || s.kind == Kind.TRUE);
+  }
+
   private static boolean openObject(S s) {
-    return permitsAdditional(s, "additionalProperties") && schemaOfAdditional(s, "additionalProperties") == null
-        && s.kw("patternProperties").size() == 0;
+    if (!permitsAdditional(s, "additionalProperties") || schemaOfAdditional(s, "additionalProperties") != null
+        || s.kw("patternProperties").size() != 0) {
+      return false;
+    }
+    S u = unevaluated(s, "unevaluatedProperties");
+    return u == null || isEmptySchema(u);
   }
 
   private static S fromPartiallyOpen(S s, String property) {
@@ -828,7 +854,44 @@ final class JsonSchemaDiff {
         return load(s.docs, s.doc, e.getValue());
       }
     }
-    return schemaOfAdditional(s, "additionalProperties");
+    S additional = schemaOfAdditional(s, "additionalProperties");
+    if (additional != null) {
+      return additional;
+    }
+    if (permitsAdditional(s, "additionalProperties")) {
+      S u = unevaluated(s, "unevaluatedProperties");
+      if (u != null && u.kind != Kind.FALSE && !isEmptySchema(u)) {
+        return u;
+      }
+    }
+    return null;
+  }
+
+  /** Confluent's comparison of unevaluatedProperties / unevaluatedItems. */
+  private static void compareUnevaluated(Context ctx, S original, S update, String keyword, Type added,
+      Type removed, Type extended, Type narrowed) {
+    S o = unevaluated(original, keyword);
+    S u = unevaluated(update, keyword);
+    if (o == null && u == null) {
+      return;
+    }
+    int len = ctx.enter(keyword);
+    if (o == null) {
+      ctx.add(u.kind == Kind.FALSE ? removed : narrowed);
+    } else if (u == null) {
+      ctx.add(o.kind == Kind.FALSE ? added : extended);
+    } else if (o.kind == Kind.FALSE && u.kind != Kind.FALSE) {
+      ctx.add(added);
+    } else if (o.kind != Kind.FALSE && u.kind == Kind.FALSE) {
+      ctx.add(removed);
+    } else if (isEmptySchema(o) && !isEmptySchema(u)) {
+      ctx.add(narrowed);
+    } else if (!isEmptySchema(o) && isEmptySchema(u)) {
+      ctx.add(extended);
+    } else {
+      compare(ctx, o, u);
+    }
+    ctx.leave(len);
   }
 
   private static boolean hasDefault(S s) {
@@ -965,6 +1028,8 @@ final class JsonSchemaDiff {
       compare(ctx, oas, uas);
     }
     ctx.leave(len);
+    compareUnevaluated(ctx, original, update, "unevaluatedProperties", Type.UNEVALUATED_PROPERTIES_ADDED,
+        Type.UNEVALUATED_PROPERTIES_REMOVED, Type.UNEVALUATED_PROPERTIES_EXTENDED, Type.UNEVALUATED_PROPERTIES_NARROWED);
 
     limits(ctx, "maxProperties", intKw(original, "maxProperties"), intKw(update, "maxProperties"),
         Type.MAX_PROPERTIES_ADDED, Type.MAX_PROPERTIES_REMOVED, Type.MAX_PROPERTIES_INCREASED,
@@ -1026,7 +1091,26 @@ final class JsonSchemaDiff {
 
   private static boolean openArray(S s) {
     String kw = additionalItemsKeyword(s);
-    return permitsAdditional(s, kw) && schemaOfAdditional(s, kw) == null;
+    if (!permitsAdditional(s, kw) || schemaOfAdditional(s, kw) != null) {
+      return false;
+    }
+    S u = unevaluated(s, "unevaluatedItems");
+    return u == null || isEmptySchema(u);
+  }
+
+  private static S partialItems(S s) {
+    String kw = additionalItemsKeyword(s);
+    S additional = schemaOfAdditional(s, kw);
+    if (additional != null) {
+      return additional;
+    }
+    if (permitsAdditional(s, kw)) {
+      S u = unevaluated(s, "unevaluatedItems");
+      if (u != null && u.kind != Kind.FALSE && !isEmptySchema(u)) {
+        return u;
+      }
+    }
+    return null;
   }
 
   private static void compareArray(Context ctx, S original, S update) {
@@ -1046,7 +1130,7 @@ final class JsonSchemaDiff {
         if (openArray(update)) {
           ctx.add(Type.ITEM_REMOVED_FROM_OPEN_CONTENT_MODEL);
         } else {
-          S partial = schemaOfAdditional(update, additionalItemsKeyword(update));
+          S partial = partialItems(update);
           if (partial != null) {
             Context sub = ctx.sub();
             compare(sub, os, partial);
@@ -1064,7 +1148,7 @@ final class JsonSchemaDiff {
           ctx.add(us.kind == Kind.EMPTY || us.kind == Kind.TRUE
               ? Type.ITEM_WITH_EMPTY_SCHEMA_ADDED_TO_OPEN_CONTENT_MODEL : Type.ITEM_ADDED_TO_OPEN_CONTENT_MODEL);
         } else {
-          S partial = schemaOfAdditional(original, additionalItemsKeyword(original));
+          S partial = partialItems(original);
           if (partial != null) {
             Context sub = ctx.sub();
             compare(sub, partial, us);
@@ -1096,11 +1180,17 @@ final class JsonSchemaDiff {
       compare(ctx, oas, uas);
     }
     ctx.leave(len);
+    compareUnevaluated(ctx, original, update, "unevaluatedItems", Type.UNEVALUATED_ITEMS_ADDED,
+        Type.UNEVALUATED_ITEMS_REMOVED, Type.UNEVALUATED_ITEMS_EXTENDED, Type.UNEVALUATED_ITEMS_NARROWED);
 
     limits(ctx, "maxItems", intKw(original, "maxItems"), intKw(update, "maxItems"), Type.MAX_ITEMS_ADDED,
         Type.MAX_ITEMS_REMOVED, Type.MAX_ITEMS_INCREASED, Type.MAX_ITEMS_DECREASED);
     limits(ctx, "minItems", intKw(original, "minItems"), intKw(update, "minItems"), Type.MIN_ITEMS_ADDED,
         Type.MIN_ITEMS_REMOVED, Type.MIN_ITEMS_INCREASED, Type.MIN_ITEMS_DECREASED);
+    limits(ctx, "maxContains", intKw(original, "maxContains"), intKw(update, "maxContains"), Type.MAX_CONTAINS_ADDED,
+        Type.MAX_CONTAINS_REMOVED, Type.MAX_CONTAINS_INCREASED, Type.MAX_CONTAINS_DECREASED);
+    limits(ctx, "minContains", intKw(original, "minContains"), intKw(update, "minContains"), Type.MIN_CONTAINS_ADDED,
+        Type.MIN_CONTAINS_REMOVED, Type.MIN_CONTAINS_INCREASED, Type.MIN_CONTAINS_DECREASED);
     boolean ou = original.kw("uniqueItems").asBoolean(false);
     boolean uu = update.kw("uniqueItems").asBoolean(false);
     if (ou != uu) {

@@ -104,6 +104,11 @@ public final class ProtobufDescriptors {
 
   private static volatile Map<String, Descriptors.FileDescriptor> builtIn;
 
+  /** Google's well-known files and Confluent's: importable without a reference, never registered. */
+  public static boolean isBuiltIn(String fileName) {
+    return WELL_KNOWN.containsKey(fileName) || CONFLUENT_BUILT_IN.containsKey(fileName);
+  }
+
   static Map<String, Descriptors.FileDescriptor> builtIn() {
     Map<String, Descriptors.FileDescriptor> b = builtIn;
     if (b == null) {

@@ -117,27 +117,38 @@ public final class ProtobufParsedSchema implements ParsedSchema {
     List<TypeElement> out = new ArrayList<>();
     for (TypeElement t : types) {
       if (t instanceof MessageElement m) {
+        // wire prints a message's members in source order (by location): renumber the locations
+        List<FieldElement> sortedFields = new ArrayList<>(m.getFields());
+        sortedFields.sort(Comparator.comparingInt(FieldElement::getTag));
         List<FieldElement> fields = new ArrayList<>();
-        m.getFields().forEach(f -> fields.add(normalizeField(f)));
-        fields.sort(Comparator.comparingInt(FieldElement::getTag));
+        int line = 1;
+        for (FieldElement f : sortedFields) {
+          fields.add(normalizeField(f, line++));
+        }
         List<OneOfElement> oneOfs = new ArrayList<>();
         for (OneOfElement o : m.getOneOfs()) {
+          List<FieldElement> sortedOf = new ArrayList<>(o.getFields());
+          sortedOf.sort(Comparator.comparingInt(FieldElement::getTag));
+          int oneOfLine = line++;
           List<FieldElement> of = new ArrayList<>();
-          o.getFields().forEach(f -> of.add(normalizeField(f)));
-          of.sort(Comparator.comparingInt(FieldElement::getTag));
+          for (FieldElement f : sortedOf) {
+            of.add(normalizeField(f, line++));
+          }
           oneOfs.add(new OneOfElement(o.getName(), o.getDocumentation(), of, o.getGroups(),
-              sortedOptions(o.getOptions()), o.getLocation()));
+              sortedOptions(o.getOptions()), o.getLocation().at(oneOfLine, 1)));
         }
         out.add(new MessageElement(m.getLocation(), m.getName(), m.getDocumentation(),
             normalizeTypes(m.getNestedTypes()), sortedOptions(m.getOptions()), m.getReserveds(), fields,
             oneOfs, m.getExtensions(), m.getGroups(), m.getExtendDeclarations()));
       } else if (t instanceof EnumElement e) {
+        List<EnumConstantElement> sortedConstants = new ArrayList<>(e.getConstants());
+        sortedConstants.sort(Comparator.comparingInt(EnumConstantElement::getTag));
         List<EnumConstantElement> constants = new ArrayList<>();
-        for (EnumConstantElement c : e.getConstants()) {
-          constants.add(new EnumConstantElement(c.getLocation(), c.getName(), c.getTag(),
+        int line = 1;
+        for (EnumConstantElement c : sortedConstants) {
+          constants.add(new EnumConstantElement(c.getLocation().at(line++, 1), c.getName(), c.getTag(),
               c.getDocumentation(), sortedOptions(c.getOptions())));
         }
-        constants.sort(Comparator.comparingInt(EnumConstantElement::getTag));
         out.add(new EnumElement(e.getLocation(), e.getName(), e.getDocumentation(),
             sortedOptions(e.getOptions()), constants, e.getReserveds()));
       } else {
@@ -147,8 +158,8 @@ public final class ProtobufParsedSchema implements ParsedSchema {
     return out;
   }
 
-  private static FieldElement normalizeField(FieldElement f) {
-    return new FieldElement(f.getLocation(), f.getLabel(), f.getType(), f.getName(), f.getDefaultValue(),
+  private static FieldElement normalizeField(FieldElement f, int line) {
+    return new FieldElement(f.getLocation().at(line, 1), f.getLabel(), f.getType(), f.getName(), f.getDefaultValue(),
         f.getJsonName(), f.getTag(), f.getDocumentation(), sortedOptions(f.getOptions()));
   }
 

@@ -56,7 +56,8 @@ class NodeClientConformanceTest {
       ExternalTools.Result r = ExternalTools.run(work, 600, npm, "install", "--no-audit", "--no-fund", "--loglevel=error");
       assertThat(r.exitCode()).as("npm install:\n" + r.output()).isZero();
     }
-    for (String f : List.of("jest-shim.js", "confluent-specs.js", "kafkajs-flows.js", "confluent-specs-skip.json")) {
+    for (String f : List.of("jest-shim.js", "confluent-specs.js", "kafkajs-flows.js", "cross-frames.js",
+        "confluent-specs-skip.json")) {
       Files.copy(SOURCES.resolve(f), work.resolve(f), StandardCopyOption.REPLACE_EXISTING);
     }
     kafka = EmbeddedKafka.start(dir.resolve("kafka"));
@@ -101,6 +102,70 @@ class NodeClientConformanceTest {
     }
     assertThat(failures).as("failing Confluent spec cases").isEmpty();
     assertThat(counts.get("client-e2e")[0]).as("Confluent's end-to-end client spec: all 8 cases").isEqualTo(8);
+  }
+
+  /**
+   * The Java serdes and the JavaScript ones read each other's frames: Java writes one per type,
+   * Confluent's deserializers and KafkaJS decode it; Confluent's serializers write, Java reads
+   * (a Protobuf file's second message too, whose indexes are not the 0 shortcut).
+   */
+  @Test
+  void shouldExchangeFramesBetweenTheJavaAndJavaScriptSerdes() throws Exception {
+    java.util.Map<String, Object> cfg = new java.util.HashMap<>();
+    cfg.put("schema.registry.url", registry.url());
+    cfg.put(io.fractalrmo.registry.serde.SchemaSerdeConfig.JSON_VALUE_SCHEMA, PythonClientConformanceTest.ORDER);
+    cfg.put("specific.avro.reader", false);
+    com.fasterxml.jackson.databind.node.ObjectNode frames = JSON.createObjectNode();
+    var js = new io.fractalrmo.registry.serde.JsonSchemaSerializer<Object>();
+    js.configure(cfg, false);
+    frames.putObject("JSON").put("frame", b64(js.serialize("java-json", java.util.Map.of("id", "j-1", "qty", 4))))
+        .set("value", JSON.readTree("{\"id\":\"j-1\",\"qty\":4}"));
+    var ping = ((io.fractalrmo.registry.schema.ProtobufParsedSchema) io.fractalrmo.registry.schema.Schemas.parse(
+        "PROTOBUF", PythonClientConformanceTest.PING, java.util.Map.of())).descriptor().findMessageTypeByName("Ping");
+    var ps = new io.fractalrmo.registry.serde.ProtobufSerializer<com.google.protobuf.DynamicMessage>();
+    ps.configure(cfg, false);
+    frames.putObject("PROTOBUF").put("frame", b64(ps.serialize("java-proto", com.google.protobuf.DynamicMessage.newBuilder(ping)
+        .setField(ping.findFieldByName("id"), "p-1").setField(ping.findFieldByName("n"), 9L).build())))
+        .putObject("value").put("id", "p-1").put("n", 9);
+    var as = new io.fractalrmo.registry.serde.AvroSerializer<org.apache.avro.generic.GenericRecord>();
+    as.configure(cfg, false);
+    frames.putObject("AVRO").put("frame", b64(as.serialize("java-avro",
+        new org.apache.avro.generic.GenericRecordBuilder(PythonClientConformanceTest.TASK).set("id", "t-9").set("n", 3).build())))
+        .putObject("value").put("id", "t-9").put("n", 3);
+    Files.writeString(work.resolve("java-frames.json"), frames.toString());
+
+    ExternalTools.Result r = ExternalTools.run(work, 300, "node", "cross-frames.js", registry.url(),
+        work.resolve("node_modules").toString(), work.toString());
+    Map<String, int[]> counts = report("cross", r);
+    assertThat(r.exitCode()).as(r.output()).isZero();
+    assertThat(counts.values()).as(r.output()).allSatisfy(c -> assertThat(c[1]).isZero());
+
+    JsonNode node = JSON.readTree(Files.readString(work.resolve("node-frames.json")));
+    var ad = new io.fractalrmo.registry.serde.AvroDeserializer<org.apache.avro.generic.GenericRecord>();
+    ad.configure(cfg, false);
+    var avro = ad.deserialize("node-avro", unb64(node.get("AVRO").asText()));
+    assertThat(avro.get("id").toString()).isEqualTo("n-1");
+    var jd = new io.fractalrmo.registry.serde.JsonSchemaDeserializer<JsonNode>();
+    jd.configure(cfg, false);
+    assertThat(jd.deserialize("node-json", unb64(node.get("JSON").asText()))).isEqualTo(JSON.readTree("{\"id\":\"n-2\",\"qty\":6}"));
+    var pd = new io.fractalrmo.registry.serde.ProtobufDeserializer<com.google.protobuf.Message>();
+    pd.configure(cfg, false);
+    var author = pd.deserialize("node-proto", unb64(node.get("PROTOBUF_AUTHOR").asText()));
+    assertThat(author.getDescriptorForType().getFullName()).isEqualTo("test.Author");
+    assertThat(author.getField(author.getDescriptorForType().findFieldByName("name"))).isEqualTo("Kafka");
+    byte[] pizzaBytes = unb64(node.get("PROTOBUF_PIZZA").asText());
+    assertThat(java.util.Arrays.copyOfRange(pizzaBytes, 5, 7)).as("indexes [1] as zig-zag varints").containsExactly(2, 2);
+    var pizza = pd.deserialize("node-pizza", pizzaBytes);
+    assertThat(pizza.getDescriptorForType().getFullName()).isEqualTo("test.Pizza");
+    assertThat(pizza.getField(pizza.getDescriptorForType().findFieldByName("size"))).isEqualTo("L");
+  }
+
+  private static String b64(byte[] b) {
+    return java.util.Base64.getEncoder().encodeToString(b);
+  }
+
+  private static byte[] unb64(String s) {
+    return java.util.Base64.getDecoder().decode(s);
   }
 
   /** Per type: {passed, failed, skipped}; logged for the report. */

@@ -102,7 +102,12 @@ public final class JsonParsedSchema implements ParsedSchema {
 
   /** Validation errors of {@code payload} (empty when valid). */
   public List<String> validate(JsonNode payload) {
-    List<Error> errors = validator().validate(payload.toString(), InputFormat.JSON);
+    return validate(payload.toString());
+  }
+
+  /** Validation errors of the JSON text {@code payload} (empty when valid). */
+  public List<String> validate(String payload) {
+    List<Error> errors = validator().validate(payload, InputFormat.JSON);
     return errors.stream().map(Error::toString).collect(Collectors.toList());
   }
 

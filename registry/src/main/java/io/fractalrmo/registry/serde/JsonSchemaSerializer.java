@@ -76,19 +76,18 @@ public class JsonSchemaSerializer<T> implements Serializer<T> {
       r = resolve(topic);
       last = r;
     }
-    JsonNode node = data instanceof JsonNode n ? n : JSON.valueToTree(data);
+    byte[] body;
+    try {
+      body = JSON.writeValueAsBytes(data);
+    } catch (IOException | IllegalArgumentException e) {
+      throw new SerializationException("cannot write JSON for topic " + topic + ": " + e, e);
+    }
     if (config.failInvalid) {
-      List<String> errors = r.schema.validate(node);
+      List<String> errors = r.schema.validate(new String(body, java.nio.charset.StandardCharsets.UTF_8));
       if (!errors.isEmpty()) {
         throw new SerializationException("JSON payload for topic " + topic + " does not validate against schema id "
             + r.id + ": " + errors);
       }
-    }
-    byte[] body;
-    try {
-      body = JSON.writeValueAsBytes(node);
-    } catch (IOException e) {
-      throw new SerializationException("cannot write JSON for topic " + topic + ": " + e, e);
     }
     byte[] out = new byte[WireFormat.HEADER_SIZE + body.length];
     out[0] = WireFormat.MAGIC_BYTE;

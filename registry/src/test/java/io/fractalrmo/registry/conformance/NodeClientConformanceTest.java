@@ -47,14 +47,18 @@ class NodeClientConformanceTest {
     ExternalTools.require("node", "install Node.js 20");
     work = Path.of("target/conformance-node").toAbsolutePath();
     Files.createDirectories(work);
-    Path pkg = work.resolve("package.json");
-    byte[] wanted = Files.readAllBytes(SOURCES.resolve("package.json"));
-    boolean fresh = !Files.exists(work.resolve("node_modules")) || !Files.exists(pkg)
-        || !java.util.Arrays.equals(Files.readAllBytes(pkg), wanted);
+    // package.json pins the two clients; package-lock.json (versions and integrity hashes of
+    // everything they pull in) makes 'npm ci' install exactly what these tests were written against
+    Path stamp = work.resolve(".installed-lock");
+    byte[] wanted = Files.readAllBytes(SOURCES.resolve("package-lock.json"));
+    boolean fresh = !Files.exists(work.resolve("node_modules")) || !Files.exists(stamp)
+        || !java.util.Arrays.equals(Files.readAllBytes(stamp), wanted);
     if (fresh) {
-      Files.write(pkg, wanted);
-      ExternalTools.Result r = ExternalTools.run(work, 600, npm, "install", "--no-audit", "--no-fund", "--loglevel=error");
-      assertThat(r.exitCode()).as("npm install:\n" + r.output()).isZero();
+      Files.copy(SOURCES.resolve("package.json"), work.resolve("package.json"), StandardCopyOption.REPLACE_EXISTING);
+      Files.write(work.resolve("package-lock.json"), wanted);
+      ExternalTools.Result r = ExternalTools.run(work, 600, npm, "ci", "--no-audit", "--no-fund", "--loglevel=error");
+      assertThat(r.exitCode()).as("npm ci:\n" + r.output()).isZero();
+      Files.write(stamp, wanted);
     }
     for (String f : List.of("jest-shim.js", "confluent-specs.js", "kafkajs-flows.js", "cross-frames.js",
         "confluent-specs-skip.json")) {

@@ -76,8 +76,12 @@ public class ProtobufDeserializer<T extends Message> implements Deserializer<T> 
     int id = Frames.header(topic, data);
     ByteBuffer buffer = ByteBuffer.wrap(data, WireFormat.HEADER_SIZE, data.length - WireFormat.HEADER_SIZE);
     List<Integer> indexes = MessageIndexes.decode(buffer);
-    ProtobufParsedSchema schema = schemas.computeIfAbsent(id,
-        k -> (ProtobufParsedSchema) Frames.writerSchema(client, topic, k, Schemas.PROTOBUF));
+    ProtobufParsedSchema schema = schemas.get(id);
+    if (schema == null) {
+      // fetched outside the map: a registry call must not hold a map bin
+      schema = (ProtobufParsedSchema) Frames.writerSchema(client, topic, id, Schemas.PROTOBUF);
+      schemas.putIfAbsent(id, schema);
+    }
     Descriptors.Descriptor writerType;
     try {
       writerType = ProtobufDescriptors.byIndexes(schema.descriptor(), indexes);

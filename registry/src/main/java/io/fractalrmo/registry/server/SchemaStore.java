@@ -201,10 +201,16 @@ final class SchemaStore {
   }
 
   private ParsedSchema parsed(int id) {
-    return parsedById.computeIfAbsent(id, k -> {
-      Stored s = schemaText(k);
-      return parse(s.schemaType(), s.schema(), s.references(), false);
-    });
+    ParsedSchema cached = parsedById.get(id);
+    if (cached != null) {
+      return cached;
+    }
+    // not computeIfAbsent: parsing takes this store's lock (to resolve references), and a
+    // thread holding that lock may need the same map bin — parse first, then publish
+    Stored s = schemaText(id);
+    ParsedSchema p = parse(s.schemaType(), s.schema(), s.references(), false);
+    ParsedSchema prev = parsedById.putIfAbsent(id, p);
+    return prev != null ? prev : p;
   }
 
   // ---------------------------------------------------------------- writes

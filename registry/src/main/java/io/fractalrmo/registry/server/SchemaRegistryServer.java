@@ -257,6 +257,7 @@ public final class SchemaRegistryServer implements AutoCloseable {
             ObjectNode a = JSON.createObjectNode();
             a.put("id", r.id());
             a.put("version", r.version());
+            a.put("guid", r.stored().guid(r.id()));
             schemaFields(a, r.stored());
             return ok(a);
           }
@@ -301,6 +302,22 @@ public final class SchemaRegistryServer implements AutoCloseable {
             }
             return ok(a);
           });
+        }
+        if (n == 3 && p.get(1).equals("guids")) {
+          return expect(method, "GET", () -> {
+            int id = store.read(() -> store.idOfGuid(p.get(2)));
+            SchemaStore.Stored s = store.schemaText(id);
+            ObjectNode r = JSON.createObjectNode();
+            schemaFields(r, s);
+            if ("serialized".equals(q.get("format")) && "PROTOBUF".equals(s.schemaType())) {
+              r.put("schema", store.serializedProtobuf(id));
+            }
+            return ok(r);
+          });
+        }
+        if (n == 4 && p.get(1).equals("guids") && p.get(3).equals("ids")) {
+          return expect(method, "GET", () -> ok(JSON.createObjectNode().put("id",
+              store.read(() -> store.idOfGuid(p.get(2))))));
         }
         if (n == 2 && p.get(1).equals("types")) {
           return expect(method, "GET", () -> ok(Schemas.TYPES));
@@ -443,7 +460,9 @@ public final class SchemaRegistryServer implements AutoCloseable {
     r.put("subject", v.subject());
     r.put("version", v.version());
     r.put("id", v.id());
-    schemaFields(r, store.schemaText(v.id()));
+    SchemaStore.Stored stored = store.schemaText(v.id());
+    r.put("guid", stored.guid(v.id()));
+    schemaFields(r, stored);
     if ("serialized".equals(FORMAT.get()) && "PROTOBUF".equals(r.path("schemaType").asText())) {
       r.put("schema", store.serializedProtobuf(v.id()));
     }

@@ -62,6 +62,15 @@ final class SchemaStore {
       return schemaType + "\u0000" + schema + "\u0000" + references + "\u0000" + metadata + "\u0000" + ruleSet;
     }
 
+    /**
+     * Confluent's schema GUID (CP 8): here derived from the id and the identity, so every
+     * instance, and every restart, gives one schema the same GUID without storing it.
+     */
+    String guid(int id) {
+      return java.util.UUID.nameUUIDFromBytes((id + "\u0000" + identity()).getBytes(java.nio.charset.StandardCharsets.UTF_8))
+          .toString();
+    }
+
     String identityIgnoringMetadata() {
       return schemaType + "\u0000" + schema + "\u0000" + references;
     }
@@ -85,6 +94,7 @@ final class SchemaStore {
   // read without locking on the hot path
   private final Map<Integer, Stored> schemaById = new ConcurrentHashMap<>();
   private final Map<Integer, ParsedSchema> parsedById = new ConcurrentHashMap<>();
+  private final Map<String, Integer> idByGuid = new ConcurrentHashMap<>();
 
   SchemaStore(SchemaLog log) {
     this.log = log;
@@ -121,7 +131,9 @@ final class SchemaStore {
         int id = v.path("id").asInt();
         Stored stored = new Stored(Schemas.type(v.path("schemaType").asText(null)), v.path("schema").asText(),
             references(v.path("references")), nullIfMissing(v.get("metadata")), nullIfMissing(v.get("ruleSet")));
-        schemaById.putIfAbsent(id, stored);
+        if (schemaById.putIfAbsent(id, stored) == null) {
+          idByGuid.put(stored.guid(id), id);
+        }
         idByIdentity.putIfAbsent(stored.identity(), id);
         maxId = Math.max(maxId, id);
         subjects.computeIfAbsent(keySubject, s -> new TreeMap<>())
@@ -170,6 +182,7 @@ final class SchemaStore {
       parsedById.remove(id);
       if (s != null) {
         idByIdentity.remove(s.identity(), id);
+        idByGuid.remove(s.guid(id), id);
       }
     }
   }
@@ -589,6 +602,15 @@ final class SchemaStore {
   String serializedProtobuf(int id) {
     ParsedSchema p = parsed(id);
     return p instanceof io.fractalrmo.registry.schema.ProtobufParsedSchema pp ? pp.serialized() : schemaText(id).schema();
+  }
+
+  /** The id of the schema with this GUID. */
+  int idOfGuid(String guid) {
+    Integer id = idByGuid.get(guid);
+    if (id == null) {
+      throw RegistryException.schemaNotFound(guid);
+    }
+    return id;
   }
 
   /** The schema with this id (hot path: no lock). */

@@ -115,6 +115,13 @@ class MultiTypeRegistryTest {
       assertThat(unknown.status()).isEqualTo(404);
       assertThat(unknown.errorCode()).isEqualTo(40403);
 
+      String guid = r.json().get("guid").asText();
+      assertThat(http.get("/schemas/guids/" + guid).json().get("schema").asText()).isEqualTo(raw.text());
+      assertThat(http.get("/schemas/guids/" + guid + "/ids").json().get("id").asInt()).isEqualTo(id);
+      assertThat(v1.get("guid").asText()).isEqualTo(guid);
+      assertThat(byId.has("guid")).as("as Confluent, /schemas/ids answers no guid").isFalse();
+      assertThat(http.get("/schemas/guids/" + UUID.randomUUID()).errorCode()).isEqualTo(40403);
+
       assertThat(http.get("/schemas/ids/" + id + "/subjects").json().toString())
           .contains("\"" + subject + "\"").contains("\"other-" + subject + "\"");
       assertThat(http.get("/schemas?subjectPrefix=" + subject).json().get(0).get("id").asInt()).isEqualTo(id);

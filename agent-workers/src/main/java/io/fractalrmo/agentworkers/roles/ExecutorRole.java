@@ -10,6 +10,7 @@ import io.fractalrmo.agentworkers.worker.WorkerGroup;
 import io.fractalrmo.agentworkers.worker.WorkerSpec;
 import io.fractalrmo.contracts.ActionItem;
 import io.fractalrmo.contracts.Endpoints;
+import io.fractalrmo.contracts.InputLimits;
 import java.net.URI;
 import java.time.Clock;
 import java.time.Duration;
@@ -26,7 +27,8 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Settings: {@code sandbox.*} ({@link PythonSandbox.Options#fromSettings}: warm pool, default
  * instances + 1; bubblewrap; work root; the unsafe opt-in), {@code model.url} and
- * {@code model.name} (OpenAI-compatible backend for actions without code).
+ * {@code model.name} (OpenAI-compatible backend for actions without code), the operator's maxima
+ * {@code limits.*} ({@link InputLimits#SETTINGS}).
  */
 public final class ExecutorRole {
 
@@ -51,11 +53,12 @@ public final class ExecutorRole {
           PythonSandbox.Options.fromSettings(options.settings(), options.instances() + 1));
       shared.add(0, sandbox);
       CodeGenerator generator = modelBackend(options);
+      InputLimits limits = InputLimits.fromSettings(options.settings());
       WorkerSpec<ActionItem> spec = options.applyTo(WorkerSpec.of(NAME, NAME,
           RoleSupport.groupId(endpoints.topics(), NAME), endpoints.topics().actionItems().name(),
           ActionItem.class,
           agentId -> new ExecutorHandler(agentId, endpoints.topics(), sandbox,
-              helpers.add(new PythonAnalysisHelper()), rules, generator, Clock.systemUTC())));
+              helpers.add(new PythonAnalysisHelper()), rules, generator, Clock.systemUTC(), limits)));
       return RunningRole.startAll(NAME,
           List.of(() -> WorkerGroup.start(endpoints, spec, options.instances(), serdes)), shared);
     } catch (RuntimeException e) {

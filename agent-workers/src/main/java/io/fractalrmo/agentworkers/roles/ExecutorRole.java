@@ -11,6 +11,7 @@ import io.fractalrmo.agentworkers.worker.WorkerSpec;
 import io.fractalrmo.contracts.ActionItem;
 import io.fractalrmo.contracts.Endpoints;
 import io.fractalrmo.runtime.settings.Settings;
+import io.fractalrmo.contracts.InputLimits;
 import java.net.URI;
 import java.time.Clock;
 import java.time.Duration;
@@ -25,7 +26,9 @@ import org.slf4j.LoggerFactory;
  * {@code fractal.action-items}, sharing one Python sandbox (warm pool) and one rule cache that
  * follows {@code fractal.protocol-rules}; each handler slot has its own analysis helper process.
  * The workers start once the rule cache has read every rule (bounded wait, then the role fails)
- * and fail with it should its follower fail. Settings: {@link RoleSettings#executor()}.
+ * and fail with it should its follower fail. Settings: {@link RoleSettings#executor()} (the
+ * worker loop, {@code sandbox.*} with the unsafe opt-in, {@code model.*}, the operator's maxima
+ * {@code limits.*}).
  */
 public final class ExecutorRole {
 
@@ -46,15 +49,17 @@ public final class ExecutorRole {
       KafkaRuleBook rules = KafkaRuleBook.start(endpoints, serdes);
       shared.add(rules);
       awaitRules(rules, settings.getDuration(RoleSettings.RULES_CATCH_UP));
-      PythonSandbox sandbox = PythonSandbox.create(new PythonSandbox.Options(
-          RoleSupport.warmPool(settings, options), settings.getBoolean(RoleSettings.BUBBLEWRAP)));
+      PythonSandbox sandbox = PythonSandbox.create(RoleSettings.sandboxOptions(settings,
+          RoleSupport.warmPool(settings, options)));
       shared.add(0, sandbox);
       CodeGenerator generator = modelBackend(settings);
+      InputLimits limits = RoleSettings.inputLimits(settings);
       WorkerSpec<ActionItem> spec = options.applyTo(WorkerSpec.of(NAME, NAME,
           RoleSupport.groupId(endpoints.topics(), NAME), endpoints.topics().actionItems().name(),
           ActionItem.class,
           agentId -> new ExecutorHandler(agentId, endpoints.topics(), sandbox,
-              helpers.add(new PythonAnalysisHelper()), rules, generator, Clock.systemUTC())),
+              helpers.add(new PythonAnalysisHelper()), rules, generator, Clock.systemUTC(),
+              limits)),
           settings).withSupervised(List.of(rules));
       return RunningRole.startAll(NAME,
           List.of(() -> WorkerGroup.start(endpoints, spec, options.instances(), serdes)), shared);

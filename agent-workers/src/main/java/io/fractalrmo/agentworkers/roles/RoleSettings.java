@@ -3,13 +3,19 @@ package io.fractalrmo.agentworkers.roles;
 import static io.fractalrmo.runtime.settings.SettingsDef.Type.BOOLEAN;
 import static io.fractalrmo.runtime.settings.SettingsDef.Type.DURATION;
 import static io.fractalrmo.runtime.settings.SettingsDef.Type.INT;
+import static io.fractalrmo.runtime.settings.SettingsDef.Type.LONG;
 import static io.fractalrmo.runtime.settings.SettingsDef.Type.STRING;
 import static io.fractalrmo.runtime.settings.SettingsDef.Type.URL;
 
+import io.fractalrmo.agentworkers.sandbox.PythonSandbox;
 import io.fractalrmo.agentworkers.worker.WorkerSettings;
+import io.fractalrmo.contracts.InputLimits;
 import io.fractalrmo.runtime.settings.Settings;
 import io.fractalrmo.runtime.settings.SettingsDef;
+import java.nio.file.Path;
 import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.Optional;
 import java.util.function.UnaryOperator;
 
@@ -29,6 +35,9 @@ public final class RoleSettings {
   public static final String INSTANCE_ID = "worker.instance-id";
   public static final String WARM_POOL = "sandbox.warm-pool";
   public static final String BUBBLEWRAP = "sandbox.bubblewrap";
+  public static final String BUBBLEWRAP_PATH = "sandbox.bubblewrap-path";
+  public static final String WORK_ROOT = "sandbox.work-root";
+  public static final String UNSAFE_ALLOW_UNCONFINED = PythonSandbox.UNSAFE_SETTING;
   public static final String MODEL_URL = "model.url";
   public static final String MODEL_NAME = "model.name";
   public static final String RULES_CATCH_UP = "rules.catch-up-timeout";
@@ -66,15 +75,33 @@ public final class RoleSettings {
         .define(WARM_POOL, INT, null, SettingsDef.between(0, 64),
             "pre-started sandboxed interpreters (default: instances x concurrency + 1)")
         .define(BUBBLEWRAP, BOOLEAN, Boolean.TRUE, null,
-            "confine code with bwrap when installed");
+            "confine code with bwrap when it works here (the launcher's own layers apply either way)")
+        .define(BUBBLEWRAP_PATH, STRING, null, SettingsDef.nonBlank(),
+            "the bwrap binary to use (default: PATH, then /usr/bin)")
+        .define(WORK_ROOT, STRING, null, SettingsDef.nonBlank(),
+            "where run work dirs are made without bubblewrap (default: java.io.tmpdir); a size-bounded file system bounds all runs")
+        .define(UNSAFE_ALLOW_UNCONFINED, BOOLEAN, Boolean.FALSE, null,
+            "UNSAFE: run untrusted code even when no layer blocks the network and host files (logged, named in every result)");
+  }
+
+  /**
+   * The operator's maxima on what a task may ask for ({@link InputLimits#SETTINGS}: each key with
+   * its default and range), declared as typed settings so that a misspelt {@code limits.*} key or
+   * an out-of-range value is refused naming it.
+   */
+  public static SettingsDef limits(SettingsDef def) {
+    for (InputLimits.Setting s : InputLimits.SETTINGS) {
+      def.define(s.key(), LONG, s.defaultValue(), SettingsDef.between(s.min(), s.max()), s.doc());
+    }
+    return def;
   }
 
   public static SettingsDef analyzer() {
-    return worker("role analyzer");
+    return limits(worker("role analyzer"));
   }
 
   public static SettingsDef executor() {
-    return sandbox(worker("role executor"))
+    return limits(sandbox(worker("role executor")))
         .define(MODEL_URL, URL, null, null,
             "OpenAI-compatible chat-completions endpoint for GENERATE_CODE")
         .define(MODEL_NAME, STRING, "gpt-4o-mini", SettingsDef.nonBlank(),
@@ -85,7 +112,7 @@ public final class RoleSettings {
   }
 
   public static SettingsDef validator() {
-    return sandbox(worker("role validator"));
+    return limits(sandbox(worker("role validator")));
   }
 
   /** The worker loop settings of {@code s} applied to an instance's defaults. */
@@ -95,6 +122,25 @@ public final class RoleSettings {
         .withCommitInterval(s.getDuration(COMMIT_INTERVAL))
         .withStopGrace(s.getDuration(STOP_GRACE))
         .withRetry(w.retry().withTimeout(s.getDuration(RETRY_TIMEOUT)));
+  }
+
+  /** The input limits of a role whose settings include {@link #limits}. */
+  public static InputLimits inputLimits(Settings s) {
+    Map<String, String> values = new LinkedHashMap<>();
+    for (InputLimits.Setting l : InputLimits.SETTINGS) {
+      values.put(l.key(), Long.toString(s.getLong(l.key())));
+    }
+    return InputLimits.fromSettings(values);
+  }
+
+  /** The sandbox options of a role whose settings include {@link #sandbox}. */
+  static PythonSandbox.Options sandboxOptions(Settings s, int defaultWarmPool) {
+    return new PythonSandbox.Options(
+        s.get(WARM_POOL, Integer.class).orElse(defaultWarmPool),
+        s.getBoolean(BUBBLEWRAP),
+        s.get(BUBBLEWRAP_PATH, String.class).map(p -> Path.of(p.strip())).orElse(null),
+        s.getBoolean(UNSAFE_ALLOW_UNCONFINED),
+        s.get(WORK_ROOT, String.class).map(p -> Path.of(p.strip())).orElse(null));
   }
 
   static Optional<String> instanceId(Settings s) {

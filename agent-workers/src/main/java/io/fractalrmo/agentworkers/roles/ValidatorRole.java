@@ -8,6 +8,7 @@ import io.fractalrmo.agentworkers.worker.WorkerSpec;
 import io.fractalrmo.contracts.Endpoints;
 import io.fractalrmo.contracts.ExecutionResult;
 import io.fractalrmo.runtime.settings.Settings;
+import io.fractalrmo.contracts.InputLimits;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
@@ -16,7 +17,8 @@ import java.util.Map;
 /**
  * The validators: {@code instances} workers in group {@code fractal-validator} on
  * {@code fractal.execution-results}, sharing one Python sandbox; each handler slot has its own
- * analysis helper process. Settings: {@link RoleSettings#validator()}.
+ * analysis helper process. Settings: {@link RoleSettings#validator()} ({@code sandbox.*},
+ * {@code limits.*} as for {@link ExecutorRole}).
  */
 public final class ValidatorRole {
 
@@ -33,14 +35,15 @@ public final class ValidatorRole {
     RoleSupport.InstanceResources helpers = new RoleSupport.InstanceResources();
     shared.add(helpers);
     try {
-      PythonSandbox sandbox = PythonSandbox.create(new PythonSandbox.Options(
-          RoleSupport.warmPool(settings, options), settings.getBoolean(RoleSettings.BUBBLEWRAP)));
+      PythonSandbox sandbox = PythonSandbox.create(RoleSettings.sandboxOptions(settings,
+          RoleSupport.warmPool(settings, options)));
       shared.add(sandbox);
+      InputLimits limits = RoleSettings.inputLimits(settings);
       WorkerSpec<ExecutionResult> spec = options.applyTo(WorkerSpec.of(NAME, NAME,
           RoleSupport.groupId(endpoints.topics(), NAME),
           endpoints.topics().executionResults().name(), ExecutionResult.class,
           agentId -> new ValidatorHandler(agentId, endpoints.topics(), sandbox,
-              helpers.add(new PythonAnalysisHelper()), Clock.systemUTC())), settings);
+              helpers.add(new PythonAnalysisHelper()), Clock.systemUTC(), limits)), settings);
       return RunningRole.startAll(NAME,
           List.of(() -> WorkerGroup.start(endpoints, spec, options.instances(), serdes)), shared);
     } catch (RuntimeException e) {

@@ -87,6 +87,9 @@ public final class Roles {
       .define("group.id", SettingsDef.Type.STRING, null, SettingsDef.nonBlank(),
           "consumer group of the sink (its offsets in sink_offsets are kept per group)");
 
+  /** The streams role's settings: the plan's maxima, the same {@code limits.*} the workers read. */
+  static final SettingsDef STREAMS_SETTINGS = RoleSettings.limits(new SettingsDef("role streams"));
+
   private static final List<Role> ALL = List.of(
       new Role("sink", "PostgreSQL sink: upserts every record topic into its table", true,
           SINK_SETTINGS,
@@ -98,9 +101,13 @@ public final class Roles {
           (endpoints, settings) -> OutboxIngest.start(endpoints,
               OutboxIngest.Options.defaults(settings.stateDir().resolve("outbox")))),
       new Role("streams", "Kafka Streams app: plan merge, task status, error patterns, protocol updater", false,
-          new SettingsDef("role streams"),
-          (endpoints, settings) -> StreamsRole.start(endpoints,
-              StreamsOptions.defaults(settings.stateDir().resolve("streams")))),
+          STREAMS_SETTINGS,
+          (endpoints, settings) -> {
+            StreamsOptions options = StreamsOptions.defaults(settings.stateDir().resolve("streams"));
+            // the plan's input contract and maxima: the same limits.* settings the workers read
+            return StreamsRole.start(endpoints, options.withSettings(options.settings()
+                .withLimits(RoleSettings.inputLimits(STREAMS_SETTINGS.parse(settings.values())))));
+          }),
       new Role(ValidatorRole.NAME, "validator: re-runs executed code independently (levels 1-4)", false,
           RoleSettings.validator(),
           (endpoints, settings) -> ValidatorRole.start(endpoints, settings.workerOptions())),

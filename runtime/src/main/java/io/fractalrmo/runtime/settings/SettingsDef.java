@@ -204,14 +204,14 @@ public final class SettingsDef {
       }
       case INT -> {
         try {
-          return Integer.parseInt(v);
+          return Integer.parseInt(digits(v));
         } catch (NumberFormatException e) {
           throw fail(name, "'" + raw + "' is not a whole number");
         }
       }
       case LONG -> {
         try {
-          return Long.parseLong(v);
+          return Long.parseLong(digits(v));
         } catch (NumberFormatException e) {
           throw fail(name, "'" + raw + "' is not a whole number");
         }
@@ -238,6 +238,11 @@ public final class SettingsDef {
         return raw == null ? "" : raw;
       }
     }
+  }
+
+  /** A whole number as operators write it: digit groups may be separated by '_' (60_000). */
+  private static String digits(String v) {
+    return v.matches("[+-]?\\d+(_\\d+)*") ? v.replace("_", "") : v;
   }
 
   /** An error naming {@code name}. */

@@ -1227,6 +1227,14 @@ public final class TransactionalWorker<V extends SpecificRecord> implements Runn
         if (task.cutOff || shutdown) {
           return; // interrupted by a stop or revocation: discarded
         }
+        if (Failures.isTransient(e)) {
+          // not handled (e.g. its run was cut off, a service it needs is down): done again later
+          log.info("{}: {}-{}@{} not handled yet, retried: {}", settings.agentId(),
+              record.topic(), record.partition(), record.offset(), e.toString());
+          task.transientFailure = e instanceof RuntimeException re ? re
+              : new io.fractalrmo.runtime.TransientException("the handler failed", e);
+          return;
+        }
         log.warn("{}: handler failed on {}-{}@{} (key {}), to the DLQ: {}", settings.agentId(),
             record.topic(), record.partition(), record.offset(), record.key(), e.toString());
         poison(task, e, STAGE_HANDLE);

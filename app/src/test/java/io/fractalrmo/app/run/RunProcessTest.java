@@ -6,6 +6,7 @@ import io.fractalrmo.app.FractalCommand;
 import io.fractalrmo.contracts.AgentState;
 import io.fractalrmo.contracts.AgentStatus;
 import io.fractalrmo.contracts.Endpoints;
+import io.fractalrmo.contracts.ErrorEvent;
 import io.fractalrmo.contracts.ExecutionResult;
 import io.fractalrmo.contracts.ValidationOutcome;
 import io.fractalrmo.contracts.testing.Mothers;
@@ -111,7 +112,7 @@ class RunProcessTest {
   }
 
   @Test
-  void shouldStopWithinTenSecondsOfSigtermWhileTheSandboxSpins() throws Exception {
+  void shouldStopWithinTenSecondsOfSigtermWhileTheSandboxSpinsAndRedoTheCutOffRunAfterRestart() throws Exception {
     Endpoints endpoints = stack.newEndpoints();
     String statusTopic = endpoints.topics().agentStatus().name();
     run = startFractal("run", "executor",
@@ -140,6 +141,22 @@ class RunProcessTest {
         (System.nanoTime() - sigterm) / 1_000_000);
     assertThat(readAll(endpoints.topics().executionResults().name(), ExecutionResult.class))
         .as("the cut-off run is not committed: the next executor does it").isEmpty();
+    assertThat(readAll(endpoints.topics().errors().name(), ErrorEvent.class))
+        .as("a cut-off run is no error either").isEmpty();
+
+    // the next executor redoes it; its operator clips the time limit to 2 s, so it ends quickly
+    run = startFractal("run", "executor", "--set", "limits.max-time-limit-ms=2_000",
+        "--bootstrap-servers", endpoints.bootstrapServers(),
+        "--schema-registry-url", endpoints.schemaRegistryUrl(),
+        "--topic-prefix", endpoints.topics().prefix());
+    ExecutionResult redone = awaitRecord(endpoints.topics().executionResults().name(),
+        ExecutionResult.class, r -> "spin:1".equals(r.getActionId()), READY).value();
+    assertThat(redone.getSuccess()).isFalse();
+    assertThat(redone.getEffectiveTimeoutMs()).isEqualTo(2_000);
+    run.toHandle().destroy();
+    assertThat(run.waitFor(10, TimeUnit.SECONDS)).isTrue();
+    assertThat(readAll(endpoints.topics().executionResults().name(), ExecutionResult.class))
+        .as("redone once after the restart: one result").hasSize(1);
   }
 
   @Test

@@ -74,4 +74,42 @@ class RoleSettingsTest {
     assertThat(defaults.getDuration("worker.stop-grace")).isEqualTo(Duration.ofSeconds(1));
     assertThat(defaults.getInt("worker.concurrency")).isGreaterThanOrEqualTo(2);
   }
+
+  @Test
+  void shouldDeclareTheSandboxSettingsWithTheUnsafeOptInOffByDefault() {
+    Settings defaults = RoleSettings.executor().parse(Map.of());
+    assertThat(defaults.getBoolean("sandbox.unsafe-allow-unconfined")).isFalse();
+    assertThat(RoleSettings.sandboxOptions(defaults, 3).unsafeAllowUnconfined()).isFalse();
+    assertThat(RoleSettings.sandboxOptions(defaults, 3).warmPoolSize()).isEqualTo(3);
+    Settings given = RoleSettings.validator().parse(Map.of("sandbox.work-root", "/tmp/runs",
+        "sandbox.bubblewrap-path", "/opt/bwrap", "sandbox.unsafe-allow-unconfined", "true"));
+    var options = RoleSettings.sandboxOptions(given, 3);
+    assertThat(options.workRoot()).hasToString("/tmp/runs");
+    assertThat(options.bubblewrap()).hasToString("/opt/bwrap");
+    assertThat(options.unsafeAllowUnconfined()).isTrue();
+    // the opt-in is never taken from a value that only looks like yes
+    assertThatThrownBy(() -> RoleCatalog.start("executor", NOWHERE,
+        with("sandbox.unsafe-allow-unconfined", "yes")))
+        .isInstanceOf(SettingException.class)
+        .hasMessage("setting sandbox.unsafe-allow-unconfined: 'yes' is not a boolean (true or false)");
+  }
+
+  @Test
+  void shouldCheckTheLimitsOfEveryRoleThatReadsThem() {
+    Settings analyzer = RoleSettings.analyzer().parse(Map.of("limits.max-code-bytes", "10_000"));
+    assertThat(RoleSettings.inputLimits(analyzer).maxCodeBytes()).isEqualTo(10_000);
+    assertThat(RoleSettings.inputLimits(RoleSettings.validator().parse(Map.of())))
+        .isEqualTo(io.fractalrmo.contracts.InputLimits.defaults());
+    assertThatThrownBy(() -> RoleCatalog.start("executor", NOWHERE,
+        with("limits.max-code-byte", "10")))
+        .isInstanceOf(SettingException.class)
+        .hasMessageContaining("unknown setting 'limits.max-code-byte' for role executor")
+        .hasMessageContaining("did you mean 'limits.max-code-bytes'?");
+    assertThatThrownBy(() -> RoleCatalog.start("validator", NOWHERE,
+        with("limits.max-time-limit-ms", "99")))
+        .hasMessage("setting limits.max-time-limit-ms: 99 is out of range: must be in [100, 3600000]");
+    assertThatThrownBy(() -> RoleCatalog.start("analyzer", NOWHERE,
+        with("limits.max-memory-mb", "lots")))
+        .hasMessage("setting limits.max-memory-mb: 'lots' is not a whole number");
+  }
 }

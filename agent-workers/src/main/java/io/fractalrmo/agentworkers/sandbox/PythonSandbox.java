@@ -250,7 +250,9 @@ public final class PythonSandbox implements AutoCloseable {
     this.readExec = readExecPaths(python);
     this.io = Executors.newCachedThreadPool(daemon("fractal-sandbox-io"));
     this.warmPoolSize = Math.max(0, options.warmPoolSize());
-    this.pool = new ArrayBlockingQueue<>(Math.max(1, warmPoolSize));
+    // idle launchers kept: the warm pool, or as many as runs went on at once (up to the cores)
+    this.pool = new ArrayBlockingQueue<>(Math.max(Math.max(1, warmPoolSize),
+        Runtime.getRuntime().availableProcessors()));
     this.refiller = Executors.newSingleThreadExecutor(daemon("fractal-sandbox-pool"));
     this.spawner = Executors.newSingleThreadExecutor(daemon("fractal-sandbox-spawn"));
 
@@ -321,9 +323,12 @@ public final class PythonSandbox implements AutoCloseable {
   }
 
   /**
-   * BUBBLEWRAP when bubblewrap is in force; RLIMITS otherwise, also when Landlock and seccomp
-   * confine the run (the schema has no symbol for those yet: {@link SandboxResult#layers()} says
-   * which layers held); NONE when runs are refused.
+   * The legacy one-symbol summary of the schema's {@code isolation} field: BUBBLEWRAP when
+   * bubblewrap is in force; RLIMITS otherwise, also when Landlock and seccomp confine every run
+   * (the enum, released in v1, has no symbol for them); NONE when runs are refused. It is not the
+   * record of truth: {@link #confinement()} (and each run's {@link SandboxResult#layers()}, written
+   * to {@code isolation_layers} of every ExecutionResult and ValidationOutcome) names every layer
+   * the self-test found in force, and decisions (which findings block) are made from those.
    */
   public Isolation isolation() {
     if (!confinement.runsCode()) {
@@ -381,6 +386,14 @@ public final class PythonSandbox implements AutoCloseable {
     boolean kept = false;
     try {
       Outcome outcome = runIn(launcher, program, limits, warm);
+      if (outcome.result() == null) {
+        // the pooled launcher had died while idle (its runner never said it was ready): nothing
+        // ran, so the run goes to a fresh launcher once
+        retire(launcher);
+        launcher = start();
+        warm = false;
+        outcome = runIn(launcher, program, limits, false); // not warm: always a result
+      }
       // the run is over and every process of it dead: its launcher (zygote) serves the next run
       kept = outcome.reusable() && reusable && warmPoolSize > 0 && !closed.get()
           && launcher.process().isAlive() && pool.offer(launcher);
@@ -391,7 +404,7 @@ public final class PythonSandbox implements AutoCloseable {
     } finally {
       if (!kept) {
         retire(launcher);
-        if (warmPoolSize > 0 && (pooled != null || pool.isEmpty()) && !closed.get()) {
+        if (warmPoolSize > 0 && pool.size() < warmPoolSize && !closed.get()) {
           // replace the launcher taken once the run is over, so starting the next one does not
           // compete with this run for the CPU
           refiller.execute(this::refill);
@@ -427,6 +440,8 @@ public final class PythonSandbox implements AutoCloseable {
     boolean done = false;
     try {
       ObjectNode header = JSON.createObjectNode();
+      String runId = UUID.randomUUID().toString();
+      header.put("run", runId);
       if (bwrap != null) {
         // a fresh dir per run beneath the launcher's tmpfs /work, which its zygote empties after
         // every run; the run's Landlock domain grants this dir alone
@@ -462,6 +477,9 @@ public final class PythonSandbox implements AutoCloseable {
       byte[] line;
       try {
         JsonNode ready = launcher.ready(backstop);
+        if (ready == null && warm) {
+          return new Outcome(null, false); // see run: nothing ran
+        }
         line = ready == null ? EOF : launcher.next(backstop - (System.nanoTime() - started) / 1_000_000);
       } catch (InterruptedException e) {
         stopped = true;
@@ -484,10 +502,15 @@ public final class PythonSandbox implements AutoCloseable {
                 + " ms exceeded; the sandbox was killed", null, null),
             ms, null, isolation(), warm, uid, Evidence.none(program.hasTests()), runLayers(null)), false);
       }
-      SandboxResult result = parse(line, launcher, program, warm, uid);
-      // the launcher printed a result: it killed every process of the run before it did
-      done = line.length > 0 && line[0] == '{';
-      return new Outcome(result, done);
+      // the launcher printed this run's result: it killed every process of the run before it did
+      done = line.length > 0 && line[0] == '{' && runId.equals(runOf(line));
+      if (line.length > 0 && line[0] == '{' && !done) {
+        // a line that is not this run's result (a runner died before it read its run): the
+        // launcher's lines are out of step, so it serves no run more
+        destroyTree(process);
+        return new Outcome(launcherFailed(launcher, program, warm, uid), false);
+      }
+      return new Outcome(parse(line, launcher, program, warm, uid), done);
     } catch (IOException e) {
       throw new UncheckedIOException("sandbox run failed: " + e.getMessage(), e);
     } catch (InterruptedException e) {
@@ -547,13 +570,7 @@ public final class PythonSandbox implements AutoCloseable {
       throws IOException, InterruptedException {
     String json = new String(stdout, StandardCharsets.UTF_8).strip();
     if (json.isEmpty() || json.charAt(0) != '{') {
-      Process p = launcher.process();
-      int exit = p.waitFor(1, TimeUnit.SECONDS) ? p.exitValue() : -1;
-      String why = new String(stderrOf(launcher), StandardCharsets.UTF_8).strip();
-      return new SandboxResult(null, false, "", 0, "", 0,
-          new PythonError("SandboxError", "the sandbox launcher failed (exit " + exit + ")"
-              + (why.isEmpty() ? "" : ": " + why), null, null), 0, null, isolation(), warm, uid,
-          Evidence.none(program.hasTests()), runLayers(null));
+      return launcherFailed(launcher, program, warm, uid);
     }
     JsonNode r = JSON.readTree(json);
     PythonError error = null;
@@ -587,6 +604,25 @@ public final class PythonSandbox implements AutoCloseable {
         error, r.path("duration_ms").asLong(0),
         r.hasNonNull("peak_memory_kb") ? r.get("peak_memory_kb").asLong() : null,
         isolation(), warm, uid, evidence, runLayers(applied));
+  }
+
+  private static String runOf(byte[] line) {
+    try {
+      return JSON.readTree(line).path("run").asText(null);
+    } catch (IOException e) {
+      return null;
+    }
+  }
+
+  private SandboxResult launcherFailed(Launcher launcher, Program program, boolean warm, Integer uid)
+      throws InterruptedException {
+    Process p = launcher.process();
+    int exit = p.waitFor(1, TimeUnit.SECONDS) ? p.exitValue() : -1;
+    String why = new String(stderrOf(launcher), StandardCharsets.UTF_8).strip();
+    return new SandboxResult(null, false, "", 0, "", 0,
+        new PythonError("SandboxError", "the sandbox launcher failed (exit " + exit + ")"
+            + (why.isEmpty() ? "" : ": " + why), null, null), 0, null, isolation(), warm, uid,
+        Evidence.none(program.hasTests()), runLayers(null));
   }
 
   /** The layers of one run: those around it, and those its process reported applied. */

@@ -1299,6 +1299,7 @@ def _serve(prepared, zygote):
         result = {"exit_code": None, "timed_out": False, "duration_ms": 0,
                   "error": _err("SandboxError", "the sandbox launcher failed: %s: %s"
                                 % (type(exc).__name__, exc)), "evidence": None, "layers": None}
+    result["run"] = hdr.get("run")  # Java matches each result to the run it sent
     sys.stdout.write(json.dumps(result) + "\n")
     sys.stdout.flush()
     os._exit(0)

@@ -1321,6 +1321,9 @@ def main():
         _prctl(PR_SET_CHILD_SUBREAPER, 1)  # what a runner's run left is re-parented here
     except OSError:
         pass
+    # what runners and the harness import lazily, once here rather than once per run (hmac loads
+    # OpenSSL's _hashlib: the largest part of a runner's own CPU when imported per run)
+    import hmac, linecache, shutil, stat, traceback  # noqa: F401
     guarded = tuple(int(p) for p in os.environ.get("FRACTAL_GUARDED_PIDS", "").split(",") if p)
     guarded += (me,)
     prepared = _prepare(guarded)

@@ -399,6 +399,36 @@ abstract class HostileCodeSuite {
   }
 
   @Test
+  void shouldServeRunAfterRunFromTheSameWarmLaunchersWhereLandlockAndSeccompHold() {
+    Assumptions.assumeFalse(refuses(), "nothing runs");
+    Assumptions.assumeTrue(sandbox().confinement().layers().containsAll(
+        List.of(Confinement.LANDLOCK, Confinement.SECCOMP)), "Landlock and seccomp in force");
+    assertThat(sandbox().reusesLaunchers()).isTrue();
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+    while (sandbox().warmCount() < 1) {
+      assertThat(System.nanoTime()).as("a warm launcher").isLessThan(deadline);
+      Thread.onSpinWait();
+    }
+    assertThat(sandbox().run("print(0)", limits(5_000)).success()).isTrue();
+    List<Long> before = launcherProcesses();
+    for (int i = 1; i <= 5; i++) {
+      SandboxResult r = sandbox().run("print(" + i + ")", limits(5_000));
+      assertThat(r.success()).as("%s", r.error()).isTrue();
+      assertThat(r.stdout()).isEqualTo(i + "\n");
+      assertThat(r.warm()).isTrue();
+    }
+    assertThat(launcherProcesses()).as("no launcher started for the runs: the same ones served them")
+        .isEqualTo(before);
+  }
+
+  /** This JVM's launcher processes (zygotes, or bubblewrap around them), not their runners. */
+  private static List<Long> launcherProcesses() {
+    return ProcessHandle.current().children()
+        .filter(p -> p.info().commandLine().map(c -> c.contains("launcher.py")).orElse(false))
+        .map(ProcessHandle::pid).sorted().toList();
+  }
+
+  @Test
   void shouldKeepSuccessiveRunsOfOneLauncherApartAndAwayFromIt() {
     Assumptions.assumeFalse(refuses(), "nothing runs");
     // run after run, one launcher (zygote) serves this sandbox's runs where Landlock and seccomp

@@ -52,28 +52,51 @@ at most what the program writes between two checks). With bubblewrap the work di
 fixed size, which bounds it hard, and the same check applies the per-run bound.
 
 The harness (proof of completion). In the child, after confinement, the harness compiles the
-solution and the tests, runs the solution module (exec in a fresh __main__ module), restores the
-builtins from a snapshot taken before the solution ran, runs the tests in the same namespace, and
-calls check(<entry point object>) itself when the tests define a callable check (the entry point
-is looked up by name, never spliced into source; check must be the function the tests' own code
-defined, called through a fresh function object of that code). It reports each completed part on a
-dedicated report channel, then exits itself (os._exit) right after the last report. The channel is
-an AF_UNIX SOCK_SEQPACKET socket pair: messages are atomic, and the launcher's end has SO_PASSCRED,
-so the kernel stamps every message with the sender's pid, which must be the child's. Every message
-carries a per-run nonce from os.urandom that the launcher made before the fork; it is kept out of
-module state (not in globals, builtins, sys, the environment or argv: only in a closure cell of the
-reporter). A message with a wrong nonce, from another process, out of order or duplicated voids the
-run's evidence ("ReportForged"). Exiting early in any way (sys.exit/SystemExit anywhere, os._exit in
-any thread, a signal, a fork whose parent exits, atexit handlers: never run, the harness leaves with
-os._exit), closing the channel, or printing a fake report on stdout/stderr leaves the evidence
-incomplete, so no success.
+solution and the tests. With tests it then forks the solution's process S BEFORE anything untrusted
+runs; the child itself (T, the process the runner judges) runs only the tests and alone reports:
+  S   keeps nothing of T's but its end of a stream socket pair to T and stdout/stderr (every other
+      descriptor, the report channel first, is closed), makes a session of its own (kill(0) does
+      not reach T), adds a nested Landlock domain of its own (Landlock denies ptrace and
+      /proc/<T>/{mem,fd,...} across domains; with ABI >= 6 signals and abstract unix sockets are
+      scoped to S's domain, so S cannot signal T either; without that scope a seccomp filter
+      keeps T's pid and group out of kill()); seccomp already denies ptrace, process_vm_*,
+      pidfd_getfd. Then it runs the solution module in a fresh __main__ and tells T the names its
+      top level defines: callables, modules, plain values. Then it answers calls until T is done.
+  T   builds the tests' namespace: each callable of the solution is a proxy that sends
+      (name, args, kwargs) to S and returns S's answer; the solution's plain values are copied;
+      the modules it imported are T's own copies (only those T has loaded or side-effect-free
+      standard ones; T imports nothing from the work dir S can write, nor from the launcher's dir).
+      It runs the tests and calls check(<entry point proxy>) itself when the tests define a
+      callable check (check must be the function the tests' own code defined, called through a
+      fresh function object of that code).
+Values cross in a tagged JSON encoding that the receiver rebuilds from builtin types only (None,
+bool, int of any size, float incl. inf/nan/-0.0, complex, str, bytes, list, tuple, set, frozenset,
+dict): T never runs code S sent (no pickle). Anything else S returns (an object whose __eq__ is
+always True, a generator) is an error of the solution ("UnreceivableValue"); an exception in S
+comes back as its classes' names, message and traceback (main.py frames), raised in T as its own
+builtin class, or the first builtin one it derives from, else RuntimeError naming it. The kernel
+stamps every chunk T reads with the sender's pid, which must be S's (a forked copy of S holding
+the same socket is not S). S ending, dying, breaking the protocol, returning what cannot cross,
+raising SystemExit/KeyboardInterrupt, at any time: the run fails (phase SOLUTION before its module
+finished, else TESTS), even when the tests catch what T raised for it.
+The report channel is an AF_UNIX SOCK_SEQPACKET socket pair: messages are atomic, and the
+launcher's end has SO_PASSCRED, so the kernel stamps every message with the sender's pid, which
+must be T's. Every message carries a per-run nonce from os.urandom that the launcher made before
+the fork, kept in a closure cell of the reporter only. A message with a wrong nonce, from another
+process, out of order or duplicated voids the run's evidence ("ReportForged"). T exits itself
+(os._exit) right after its last report; T ending early in any way leaves the evidence incomplete.
 
-Residual risk: the harness shares the interpreter with the program. A program written to attack
-this harness specifically can reach anything in the process (frames through tracebacks or
-sys._getframe, gc.get_objects, ctypes), so it can find the nonce or patch the harness and forge a
-report. The measures above stop the generic tricks (early exits, forged writes to every descriptor,
-fake output, forks, replacing builtins or check) and make a forgery a deliberate attack on this
-code; the kernel layers are what contain such a program, not the harness.
+Why the tests' verdict cannot be forged: untrusted code never runs in T. S holds a copy of T's
+memory from before the fork (the nonce among it) but no way to use it: it has no descriptor of the
+report channel, cannot obtain one (pidfd_getfd and ptrace denied, /proc/<T>/fd across Landlock
+domains denied, T never sends descriptors), and anything it sent would carry its own pid. All S
+can send T is data that T decodes into plain values. What S can do to T is end or kill it, which
+is never success. Without Landlock and seccomp (the "unsafe" opt-in), T makes itself undumpable,
+which keeps an unprivileged S of the same uid from ptrace and /proc/<T>/mem, not one running as
+root.
+Solution-only runs (no tests) run in one process: the harness attests solution_done after the
+module, in the process the program can reach (it could find the reporter); that is a claim, not
+proof. Only the tests' verdict is the unforgeable proof, and a success with tests needs it.
 """
 import json
 import os
@@ -102,6 +125,8 @@ except Exception:  # no ctypes: landlock, seccomp, no-new-privs and the subreape
     _libc = None
 
 SOLUTION_FILE = "main.py"
+_LAUNCHER_FILE = __file__  # what its code objects name as their file
+_LAUNCHER_DIR = os.path.dirname(os.path.abspath(__file__))
 TESTS_FILE = "tests.py"
 
 # prctl options
@@ -448,15 +473,6 @@ def _error_doc(exc, sources):
         return {"type": type(exc).__name__, "message": "", "traceback": None, "line": None}
 
 
-def _strip_harness_frames(exc, sources):
-    """The traceback from the first frame of the program's own code (none when the harness
-    raised the error itself, e.g. for a missing entry point)."""
-    tb = exc.__traceback__
-    while tb is not None and tb.tb_frame.f_code.co_filename not in sources:
-        tb = tb.tb_next
-    exc.__traceback__ = tb
-
-
 def _make_reporter(fd, nonce, pid):
     """The only holder of the nonce: a closure, so it sits in no module, dict or argument list."""
     write, dumps, getpid = os.write, json.dumps, os.getpid
@@ -474,9 +490,445 @@ def _make_reporter(fd, nonce, pid):
     return report
 
 
-def _harness(report, program, workdir):
-    """Solution, then tests, then check(entry point); reports each completed part; never returns."""
+# --- the boundary between the tests' process T and the solution's process S -----------------
+# Values cross it in a tagged JSON encoding that the receiver rebuilds from builtin types only:
+# decoding never calls code of the sender (no pickle, no classes, no __eq__/__hash__ of its own),
+# so whatever S sends, T gets plain None/bool/int/float/complex/str/bytes/list/tuple/set/
+# frozenset/dict values (or an error).
+_MAX_MESSAGE = 64 << 20
+_MAX_DEPTH = 200
+_MAX_NAMES = 10000
+
+
+class _Unencodable(Exception):
+    """A value that cannot cross the boundary; args[0] is the offending type's name."""
+
+
+def _encode(v, depth=0):
+    if depth > _MAX_DEPTH:
+        raise _Unencodable("a value nested deeper than %d levels" % _MAX_DEPTH)
+    t = type(v)
+    if v is None:
+        return ["n"]
+    if t is bool:
+        return ["b", v]
+    # subclasses of the builtin types (a namedtuple, a Counter, an IntEnum) travel as their base
+    # type, read through the base type's own methods: the receiver gets the plain value
+    if isinstance(v, int):
+        return ["i", int.__format__(v, "x")]
+    if isinstance(v, float):
+        return ["f", float.hex(v)]
+    if isinstance(v, complex):
+        return ["c", float.hex(complex.__getattribute__(v, "real")),
+                float.hex(complex.__getattribute__(v, "imag"))]
+    if isinstance(v, str):
+        return ["s", str.__str__(v)]
+    if isinstance(v, bytes):
+        return ["y", bytes.hex(v)]
+    d = depth + 1
+    if isinstance(v, list):
+        return ["l", [_encode(x, d) for x in list.__iter__(v)]]
+    if isinstance(v, tuple):
+        return ["t", [_encode(x, d) for x in tuple.__iter__(v)]]
+    if isinstance(v, frozenset):
+        return ["F", [_encode(x, d) for x in frozenset.__iter__(v)]]
+    if isinstance(v, set):
+        return ["S", [_encode(x, d) for x in set.__iter__(v)]]
+    if isinstance(v, dict):
+        return ["d", [[_encode(k, d), _encode(x, d)] for k, x in dict.items(v)]]
+    raise _Unencodable(getattr(t, "__qualname__", None) or t.__name__)
+
+
+def _decode(x, depth=0):
+    """Rebuilds a value from its encoding; ValueError/TypeError when it is not one."""
+    if depth > _MAX_DEPTH + 1 or type(x) is not list or not x or type(x[0]) is not str:
+        raise ValueError("not an encoded value")
+    tag, n = x[0], len(x)
+    if tag == "n" and n == 1:
+        return None
+    if tag == "b" and n == 2 and type(x[1]) is bool:
+        return x[1]
+    if n == 2 and type(x[1]) is str:
+        if tag == "i":
+            return int(x[1], 16)
+        if tag == "f":
+            return float.fromhex(x[1])
+        if tag == "s":
+            return x[1]
+        if tag == "y":
+            return bytes.fromhex(x[1])
+    if tag == "c" and n == 3 and type(x[1]) is str and type(x[2]) is str:
+        return complex(float.fromhex(x[1]), float.fromhex(x[2]))
+    if n == 2 and type(x[1]) is list:
+        d = depth + 1
+        if tag == "l":
+            return [_decode(e, d) for e in x[1]]
+        if tag == "t":
+            return tuple(_decode(e, d) for e in x[1])
+        if tag == "S":
+            return set(_decode(e, d) for e in x[1])
+        if tag == "F":
+            return frozenset(_decode(e, d) for e in x[1])
+        if tag == "d":
+            out = {}
+            for pair in x[1]:
+                if type(pair) is not list or len(pair) != 2:
+                    raise ValueError("not an encoded pair")
+                out[_decode(pair[0], d)] = _decode(pair[1], d)
+            return out
+    raise ValueError("not an encoded value")
+
+
+def _send(sock, doc):
+    data = json.dumps(doc).encode()
+    sock.sendall(struct.pack("!Q", len(data)) + data)
+
+
+def _recv_exact(sock, n, sender):
+    """n bytes; with sender (the receiving end has SO_PASSCRED), every byte must come from that
+    pid, which the kernel stamps on each chunk: a forked copy of S holding the same socket is not
+    S."""
+    buf = bytearray()
+    while len(buf) < n:
+        if sender is None:
+            chunk = sock.recv(min(n - len(buf), 1 << 20))
+        else:
+            chunk, anc, _, _ = sock.recvmsg(min(n - len(buf), 1 << 20), socket.CMSG_SPACE(12))
+            pid = None
+            for level, kind, data in anc:
+                if level == socket.SOL_SOCKET and kind == socket.SCM_CREDENTIALS and len(data) >= 12:
+                    pid = struct.unpack("=iII", data[:12])[0]
+            if chunk and pid != sender:
+                raise ValueError("bytes from pid %s, not the solution's process %d" % (pid, sender))
+        if not chunk:
+            return None
+        buf += chunk
+    return bytes(buf)
+
+
+def _recv(sock, sender=None):
+    """The next message as a dict; None at end of stream; ValueError for anything malformed."""
+    head = _recv_exact(sock, 8, sender)
+    if head is None:
+        return None
+    size = struct.unpack("!Q", head)[0]
+    if size > _MAX_MESSAGE:
+        raise ValueError("a message of %d bytes (more than %d)" % (size, _MAX_MESSAGE))
+    data = _recv_exact(sock, size, sender)
+    if data is None:
+        return None
+    doc = json.loads(data.decode("utf-8"))
+    if type(doc) is not dict:
+        raise ValueError("not a message")
+    return doc
+
+
+# standard-library modules the tests' process imports when the solution did (tests written for
+# one process may use them without importing them): pure computation, nothing read at import
+_SAFE_MODULES = frozenset((
+    "math", "cmath", "re", "string", "random", "itertools", "functools", "collections", "heapq",
+    "bisect", "statistics", "fractions", "decimal", "numbers", "operator", "typing", "copy",
+    "hashlib", "json", "datetime", "time", "array", "struct", "textwrap", "unicodedata",
+    "difflib", "enum", "dataclasses", "abc", "types", "sys", "os", "io", "base64", "binascii",
+    "calendar", "keyword", "pprint", "queue", "contextlib", "inspect", "zlib"))
+
+
+class SolutionProcessEnded(Exception):
+    """The solution's process exited or died, or broke the protocol, while the tests needed it."""
+
+
+class UnreceivableValue(Exception):
+    """The solution returned a value that cannot cross to the tests (not a plain value)."""
+
+
+def _only_frames(exc, sources):
+    """The traceback from the first frame of the program's own code, without the harness's own
+    frames (none at all when the harness raised the error itself, e.g. for a missing entry
+    point or a solution's process that ended)."""
+    kept = []
+    tb = exc.__traceback__
+    while tb is not None:
+        name = tb.tb_frame.f_code.co_filename
+        if name in sources or (kept and name != _LAUNCHER_FILE):
+            kept.append(tb)
+        tb = tb.tb_next
+    for a, b in zip(kept, kept[1:] + [None]):
+        a.tb_next = b
+    exc.__traceback__ = kept[0] if kept else None
+
+
+def _text(v, limit):
+    return v[:limit] if type(v) is str else None
+
+
+class _SolutionLink:
+    """T's side: calls into the solution's process and rebuilds what comes back. Any fault of S
+    (it ended, it broke the protocol, it returned a value the tests cannot receive, it raised
+    SystemExit/KeyboardInterrupt) is kept in .fault and fails the run even when the tests catch
+    the exception it raised."""
+
+    def __init__(self, sock, pid, builtin_classes):
+        self.sock, self.pid, self.classes = sock, pid, builtin_classes
+        self.fault = None
+        self.status = None
+
+    def _ended(self, doing):
+        status = self._reap()
+        if status is None:
+            how = "stopped answering"
+        elif os.WIFSIGNALED(status):
+            how = "was killed by signal %s" % signal.Signals(os.WTERMSIG(status)).name
+        else:
+            how = "exited (status %d)" % os.WEXITSTATUS(status)
+        return SolutionProcessEnded("the solution's process %s %s" % (how, doing))
+
+    def _reap(self):
+        """S's wait status once it has ended (waiting briefly), else kills it first."""
+        if self.status is not None:
+            return self.status
+        deadline = time.monotonic() + 0.5
+        while True:
+            try:
+                pid, status = os.waitpid(self.pid, os.WNOHANG)
+            except ChildProcessError:
+                return None
+            if pid:
+                self.status = status
+                return status
+            if time.monotonic() >= deadline:
+                self.kill()
+                return None
+            time.sleep(0.002)
+
+    def kill(self):
+        if self.status is None:
+            try:
+                os.kill(self.pid, signal.SIGKILL)
+                self.status = os.waitpid(self.pid, 0)[1]
+            except OSError:
+                pass
+
+    def receive(self, doing):
+        try:
+            doc = _recv(self.sock, self.pid)
+        except (OSError, ValueError, RecursionError, MemoryError) as exc:
+            self.sock.close()
+            self.kill()
+            raise SolutionProcessEnded("the solution's process broke the protocol %s (%s: %s)"
+                                       % (doing, type(exc).__name__, str(exc)[:200]))
+        if doc is None:
+            raise self._ended(doing)
+        return doc
+
+    def call(self, name, args, kwargs):
+        if self.fault is not None:
+            raise self.fault
+        try:
+            payload = {"op": "call", "name": name, "args": _encode(args), "kwargs": _encode(kwargs)}
+        except _Unencodable as exc:
+            raise TypeError("the tests passed %s a value of type %s that the solution's process "
+                            "cannot receive" % (name, exc.args[0])) from None
+        doing = "while the tests called %s" % name
+        try:
+            _send(self.sock, payload)
+            doc = self.receive(doing)
+        except OSError:
+            self.fault = self._ended(doing)
+            raise self.fault from None
+        except SolutionProcessEnded as exc:
+            self.fault = exc
+            raise
+        try:
+            if "ok" in doc:
+                return _decode(doc["ok"])
+            if "raised" in doc:
+                exc = self._exception(doc["raised"])
+            elif "unreceivable" in doc:
+                exc = self.fault = UnreceivableValue(
+                    "%s returned a value of type %s that the tests cannot receive (only None, "
+                    "bool, int, float, complex, str, bytes, list, tuple, set, frozenset and dict "
+                    "cross to the tests)" % (name, _text(doc["unreceivable"], 200)))
+            else:
+                raise ValueError("not a reply")
+        except (ValueError, TypeError, OverflowError, RecursionError, MemoryError):
+            self.kill()
+            self.fault = SolutionProcessEnded("the solution's process sent what is not a value "
+                                              "nor an exception " + doing)
+            raise self.fault from None
+        raise exc
+
+    def _exception(self, r):
+        """The builtin exception class the solution's exception derives from (first in its MRO),
+        with its message; RuntimeError naming it when none is builtin."""
+        if type(r) is not dict:
+            raise ValueError("not an exception")
+        names = [n for n in r.get("mro") or () if type(n) is str][:64]
+        message = _text(r.get("message"), 4000) or ""
+        own = names[0] if names else "Exception"
+        exc = None
+        for n in names:
+            cls = self.classes.get(n)
+            if cls is None or (n != own and n in ("Exception", "BaseException")):
+                continue
+            try:
+                if cls is SystemExit:
+                    code = r.get("code")
+                    exc = SystemExit(code if type(code) is int or code is None else 1)
+                elif n == own:
+                    exc = cls(message)
+                else:
+                    exc = cls("%s: %s" % (own[:200], message))
+                break
+            except Exception:
+                continue
+        if exc is None:
+            exc = RuntimeError("%s: %s" % (own[:200], message))
+        exc._fractal_remote = {"traceback": _text(r.get("traceback"), 16000),
+                               "line": r.get("line") if type(r.get("line")) is int else None}
+        if isinstance(exc, (SystemExit, KeyboardInterrupt)):
+            self.fault = exc  # the solution tried to end the run: never a success
+        return exc
+
+    def end(self):
+        """True when S answered to the end (it did not end or break the protocol meanwhile)."""
+        if self.fault is None:
+            try:
+                _send(self.sock, {"op": "end"})
+                doc = self.receive("before the tests ended")
+                if doc.get("ok") != ["n"]:
+                    raise SolutionProcessEnded("the solution's process broke the protocol before "
+                                               "the tests ended")
+            except OSError:
+                self.fault = self._ended("before the tests ended")
+            except SolutionProcessEnded as exc:
+                self.fault = exc
+        self.kill()
+        return self.fault is None
+
+
+def _proxy(link, name):
+    def proxy(*args, **kwargs):
+        return link.call(name, args, kwargs)
+    proxy.__name__ = proxy.__qualname__ = name
+    return proxy
+
+
+def _remote_error_doc(r, sources_line=None):
+    """An error document from what S sent about its own exception (strings only)."""
+    if type(r) is not dict:
+        r = {}
+    return {"type": (_text(r.get("type"), 200) or "Exception"),
+            "message": _text(r.get("message"), 4000) or "",
+            "traceback": _text(r.get("traceback"), 16000),
+            "line": r.get("line") if type(r.get("line")) is int else sources_line}
+
+
+def _exception_doc(exc, sources):
+    """What S sends about an exception of the solution: its classes' names, message, traceback."""
+    try:
+        _only_frames(exc, sources)
+        doc = _error_doc(exc, sources)
+        doc["mro"] = [c.__name__ for c in type(exc).__mro__ if isinstance(c.__name__, str)][:64]
+        if isinstance(exc, SystemExit):
+            doc["code"] = exc.code if type(exc.code) is int or exc.code is None else 1
+        return doc
+    except BaseException:
+        return {"type": "Exception", "message": "", "traceback": None, "line": None,
+                "mro": ["Exception"]}
+
+
+def _confine_solution(hdr, prepared, applied, tests_pid):
+    """S's own layers over T's: a nested Landlock domain (it cannot ptrace T, read T's /proc
+    entries, nor, with ABI >= 6, signal T or reach its abstract sockets), and where Landlock
+    cannot scope signals, a seccomp filter that keeps T's pid and process group out of kill()."""
+    done = []
+    abi = prepared["landlock_abi"]
+    if "landlock" in applied:
+        fd = landlock_ruleset(abi, hdr.get("read_exec", ()), [hdr["workdir"]],
+                              ("/dev/null", "/dev/zero", "/dev/urandom", "/dev/random"))
+        landlock_restrict(fd, abi)
+        done.append("landlock")
+    if "seccomp" in applied and ("landlock" not in applied or abi < 6):
+        seccomp_install(seccomp_program(prepared["arch"], (tests_pid,)))
+        done.append("seccomp")
+    return done
+
+
+def _solution_process(sock, solution_code, sources, workdir):
+    """S: runs the solution module, says which callables it defines, then answers calls until
+    its input ends. Everything here runs as (or on behalf of) untrusted code."""
     import builtins
+    _exit, TextIOWrapper = os._exit, type(sys.stdout)
+    streams = (sys.stdout, sys.stderr)
+
+    def flush():
+        for s in streams:
+            try:
+                TextIOWrapper.flush(s)
+            except BaseException:
+                pass
+
+    module = type(sys)("__main__")
+    module.__file__ = SOLUTION_FILE
+    module.__builtins__ = builtins
+    g = module.__dict__
+    sys.modules["__main__"] = module
+    sys.argv = [SOLUTION_FILE]
+    sys.path[0] = workdir
+    sys.dont_write_bytecode = True
+    try:
+        exec(solution_code, g)
+    except BaseException as exc:
+        doc = _exception_doc(exc, sources)
+        flush()
+        _send(sock, {"failed": doc})
+        _exit(_exit_code(exc) if isinstance(exc, SystemExit) else 1)
+    flush()
+    names, modules, values, room = [], {}, {}, 1 << 20
+    for n, v in list(g.items())[:_MAX_NAMES]:
+        if type(n) is not str or not n.isidentifier() or (n.startswith("__") and n.endswith("__")):
+            continue
+        if isinstance(v, type(sys)):
+            if type(getattr(v, "__name__", None)) is str:
+                modules[n] = v.__name__
+        elif callable(v):
+            names.append(n)
+        elif room > 0:
+            try:
+                enc = _encode(v)
+                room -= len(json.dumps(enc))
+                values[n] = enc
+            except (_Unencodable, RecursionError, ValueError):
+                pass
+    _send(sock, {"ready": names, "modules": modules, "values": values})
+    while True:
+        msg = _recv(sock)
+        if msg is None:
+            _exit(0)
+        if msg.get("op") == "end":
+            flush()
+            _send(sock, {"ok": ["n"]})
+            _exit(0)
+        try:
+            f = g[msg["name"]]
+            result = f(*_decode(msg["args"]), **_decode(msg["kwargs"]))
+            try:
+                reply = {"ok": _encode(result)}
+            except _Unencodable as exc:
+                reply = {"unreceivable": exc.args[0]}
+            except RecursionError:
+                reply = {"unreceivable": "a value nested too deep"}
+        except BaseException as exc:
+            reply = {"raised": _exception_doc(exc, sources)}
+        flush()
+        _send(sock, reply)
+
+
+def _harness(report, hdr, prepared, applied):
+    """Solution, then tests, then check(entry point); reports each completed part; never returns.
+    With tests, the solution runs in a process of its own (S), the tests in this one (T)."""
+    import builtins
+    program, workdir = hdr["program"], hdr["workdir"]
     # what the harness itself calls, captured before the program can patch anything
     _exit, FunctionType, TextIOWrapper = os._exit, type(_harness), type(sys.stdout)
     _callable, _getattr, _hasattr, _isinstance = callable, getattr, hasattr, isinstance
@@ -496,16 +948,23 @@ def _harness(report, program, workdir):
             except BaseException:
                 pass
 
-    def fail(phase, exc, code):
-        _strip_harness_frames(exc, sources)
-        if not _isinstance(exc, SystemExit):
+    def fail(phase, exc, code, doc=None):
+        if doc is None:
+            _only_frames(exc, sources)
+            doc = _error_doc(exc, sources)
+            remote = _getattr(exc, "_fractal_remote", None)
+            if remote:
+                if remote.get("traceback"):
+                    doc["traceback"] = ((doc.get("traceback") or "") + "\nIn the solution's "
+                                        "process:\n" + remote["traceback"])[-16000:]
+                if remote.get("line"):
+                    doc["line"] = remote["line"]
+        if doc.get("traceback") and doc.get("type") != "SystemExit":
             try:
-                import traceback
-                traceback.print_exception(type(exc), exc, exc.__traceback__)
+                sys.stderr.write(doc["traceback"])
             except BaseException:
                 pass
         flush()
-        doc = _error_doc(exc, sources)
         if _isinstance(exc, SystemExit):
             doc["message"] = ("the program exited (status %d) in its %s before the harness saw it "
                               "finish" % (code, phase.lower()))
@@ -523,36 +982,129 @@ def _harness(report, program, workdir):
             tests_code = _compile(tests, TESTS_FILE, "exec")
         except BaseException as exc:
             fail("TESTS", exc, 1)
-    # the code of a top-level "def check" in the tests: the check the harness will call
-    check_codes = [] if tests_code is None else [
-        c for c in tests_code.co_consts if _hasattr(c, "co_name") and c.co_name == "check"]
-
-    module = type(sys)("__main__")
-    module.__file__ = SOLUTION_FILE
-    module.__builtins__ = builtins
-    g = module.__dict__
-    sys.modules["__main__"] = module  # the launcher's own module is no longer reachable by name
-    sys.argv = [SOLUTION_FILE]
-    sys.path[0] = workdir
-    sys.dont_write_bytecode = True
-    saved_builtins = _dict(builtins.__dict__)
-
-    try:
-        _exec(solution_code, g)
-    except SystemExit as exc:
-        fail("SOLUTION", exc, _exit_code(exc))
-    except BaseException as exc:
-        fail("SOLUTION", exc, 1)
     if tests_code is None:
+        # a solution-only run: the harness attests the module's end in the same process, which
+        # the program can reach; only the tests' verdict (below) is proof it cannot forge
+        module = type(sys)("__main__")
+        module.__file__ = SOLUTION_FILE
+        module.__builtins__ = builtins
+        sys.modules["__main__"] = module
+        sys.argv = [SOLUTION_FILE]
+        sys.path[0] = workdir
+        sys.dont_write_bytecode = True
+        try:
+            _exec(solution_code, module.__dict__)
+        except SystemExit as exc:
+            fail("SOLUTION", exc, _exit_code(exc))
+        except BaseException as exc:
+            fail("SOLUTION", exc, 1)
         flush()
         report("solution_done", last=True)
         _exit(0)
+
+    # the code of a top-level "def check" in the tests: the check the harness will call
+    check_codes = [c for c in tests_code.co_consts if _hasattr(c, "co_name") and c.co_name == "check"]
+    classes = {n: c for n, c in builtins.__dict__.items()
+               if _isinstance(c, type) and issubclass(c, BaseException)}
+    me = os.getpid()
+    flush()
+    t_end, s_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    t_end.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
+    pid = os.fork()
+    if pid == 0:  # S: nothing of T's but its end of the pair and stdout/stderr
+        try:
+            fd = s_end.detach()
+            t_end.detach()  # closed below; its object must never close a reused number
+            os.dup2(fd, 3)
+            os.closerange(4, 1 << 16)
+            os.setsid()  # its own process group: kill(0) does not reach T
+            sock = socket.socket(fileno=3)
+            got = _confine_solution(hdr, prepared, applied, me)
+            if not got and ("landlock" in applied or "seccomp" in applied):
+                raise OSError("the solution's own layers were not applied")
+        except BaseException as exc:
+            try:
+                os.write(2, ("sandbox: the solution's process could not be confined: %s\n"
+                             % exc).encode())
+            finally:
+                _exit(121)
+        try:
+            _solution_process(sock, solution_code, sources, workdir)
+        finally:
+            _exit(122)
+    s_end.close()
+    if not ("landlock" in applied or "seccomp" in applied):
+        # S has no layer that keeps it from ptrace(2) or /proc/<T>/mem: T makes itself
+        # undumpable, which denies both to an unprivileged S (the proof is weaker here: S may
+        # share T's uid and, as root, ignore it)
+        try:
+            _prctl(4, 0)  # PR_SET_DUMPABLE
+        except OSError:
+            pass
+    # T imports nothing from the work dir, which S can write (nor from the launcher's dir)
+    unsafe = (os.path.abspath(workdir), _LAUNCHER_DIR)
+    sys.path[:] = [p for p in sys.path if p and not any(
+        os.path.abspath(p) == u or os.path.abspath(p).startswith(u + os.sep) for u in unsafe)]
+    sys.path_importer_cache.clear()
+    link = _SolutionLink(t_end, pid, classes)
+    try:
+        first = link.receive("before its module finished")
+        if "failed" in first:
+            doc = _remote_error_doc(first["failed"])
+            status = link._reap()
+            code = os.WEXITSTATUS(status) if status is not None and os.WIFEXITED(status) else 1
+            if doc["type"] == "SystemExit":
+                doc["message"] = ("the program exited (status %d) in its solution before the "
+                                  "harness saw it finish" % code)
+                doc["traceback"] = None
+            elif doc.get("traceback"):
+                try:
+                    sys.stderr.write(doc["traceback"])
+                except BaseException:
+                    pass
+            flush()
+            report("failed", phase="SOLUTION", error=doc)
+            _exit(code)
+        names = first.get("ready")
+        if type(names) is not list or len(names) > _MAX_NAMES or \
+                not all(type(n) is str and n.isidentifier() for n in names):
+            raise SolutionProcessEnded("the solution's process broke the protocol before its "
+                                       "module finished")
+    except SolutionProcessEnded as exc:
+        link.kill()
+        fail("SOLUTION", exc, 1)
     report("solution_done", last=False)
 
-    # what the solution did to the builtins (a patched print, len, AssertionError...) is undone
-    builtins.__dict__.clear()
-    builtins.__dict__.update(saved_builtins)
-    g["__builtins__"] = builtins
+    module = type(sys)("__main__")
+    module.__file__ = TESTS_FILE
+    module.__builtins__ = builtins
+    g = module.__dict__
+    # what the tests see of the solution's top level, as they did in one process: its plain
+    # values (copies), the modules it imported (T imports its own copy, only of modules it has
+    # already or of the standard library's side-effect-free ones: nothing from the work dir), and
+    # its callables, as proxies into S
+    values, modules = first.get("values"), first.get("modules")
+    for n, enc in (values.items() if type(values) is dict else ()):
+        if type(n) is str and n.isidentifier():
+            try:
+                g[n] = _decode(enc)
+            except (ValueError, TypeError, OverflowError, RecursionError):
+                pass
+    for n, m in (modules.items() if type(modules) is dict else ()):
+        if type(n) is str and n.isidentifier() and type(m) is str:
+            mod = sys.modules.get(m)
+            if mod is None and m in _SAFE_MODULES:
+                try:
+                    mod = __import__(m)
+                except Exception:
+                    mod = None
+            if mod is not None:
+                g[n] = mod
+    proxies = {n: _proxy(link, n) for n in names}
+    g.update(proxies)
+    sys.modules["__main__"] = module
+    sys.argv = [TESTS_FILE]
+    sys.dont_write_bytecode = True
     called = False
     try:
         _exec(tests_code, g)
@@ -566,14 +1118,18 @@ def _harness(report, program, workdir):
         elif entry is None or not _callable(check) or "check" not in tests_code.co_names:
             check = None  # the tests define no check of their own: their body is the test
         if check is not None:
-            if entry not in g:
+            if entry not in proxies:
                 raise NameError("name '%s' is not defined by the solution" % entry, name=entry)
             called = True
-            check(g[entry])
+            check(proxies[entry])
     except SystemExit as exc:
+        link.kill()
         fail("TESTS", exc, _exit_code(exc))
     except BaseException as exc:
-        fail("TESTS", exc, 1)
+        link.kill()
+        fail("TESTS", exc if link.fault is None or exc is link.fault else link.fault, 1)
+    if not link.end():
+        fail("TESTS", link.fault, 1)
     flush()
     report("tests_done", check_called=called)
     _exit(0)
@@ -756,7 +1312,7 @@ def _child(hdr, prepared, out_w, err_w, rep_fd, box, keep):
         checks = _probe(dict(hdr["selftest"], zygote_pid=prepared.get("zygote")), preopened)
         report("selftest", checks=checks)
         os._exit(0)
-    _harness(report, hdr["program"], hdr["workdir"])
+    _harness(report, hdr, prepared, applied)
     os._exit(120)  # not reached: the harness always exits itself
 
 

@@ -15,8 +15,12 @@ import org.junit.jupiter.params.provider.MethodSource;
 /**
  * A wrong solution cannot make the sandbox report success by ending early or by forging the
  * harness's report: each variant below fails (with incomplete evidence), while the honest solution
- * to the same problem (HumanEval/0 with its own tests) succeeds. This is the sandbox's half of the
- * cheat suite; the pipeline's half runs the same tricks through the executor and validator.
+ * to the same problem (HumanEval/0 with its own tests) succeeds. The tests run in a process of their
+ * own, which alone holds the report channel; the solution runs in another and is reached through
+ * proxies, so what the solution does to its own process (take the harness's reporter, exit, die,
+ * kill its parent, write to every descriptor, return an object that equals everything) cannot
+ * read as success. This is the sandbox's half of the cheat suite; the pipeline's half runs the
+ * same tricks through the executor and validator.
  */
 class SandboxCheatTest {
 
@@ -65,7 +69,23 @@ class SandboxCheatTest {
         + "            except OSError:\n                pass\nos._exit(0)\n";
     return Stream.of(
         Arguments.of("sys.exit(0) at module level", "\nimport sys\nsys.exit(0)\n"),
+        Arguments.of("the harness's reporter taken from the calling frame",
+            "\nimport sys, os\nf = sys._getframe(1)\nwhile f is not None and 'report' not in f.f_locals:\n"
+                + "    f = f.f_back\nr = f.f_locals['report']\nr('solution_done', last=False)\n"
+                + "r('tests_done', check_called=True)\nos._exit(0)\n"),
+        Arguments.of("the harness's reporter found by the garbage collector",
+            "\nimport gc, os\nfor o in gc.get_objects():\n"
+                + "    if getattr(o, '__name__', None) == 'report' and getattr(o, '__closure__', None):\n"
+                + "        o('solution_done', last=False)\n        o('tests_done', check_called=True)\n"
+                + "os._exit(0)\n"),
         Arguments.of("os._exit(0) at module level", "\nimport os\nos._exit(0)\n"),
+        Arguments.of("the parent (the tests' process) killed at import",
+            "\nimport os, signal\nos.kill(os.getppid(), signal.SIGKILL)\nos._exit(0)\n"),
+        Arguments.of("the whole process group killed at import",
+            "\nimport os, signal\nos.kill(0, signal.SIGKILL)\n"),
+        Arguments.of("the tests' process read through /proc at import",
+            "\nimport os\nopen('/proc/%d/mem' % os.getppid(), 'rb').close()\n"),
+
         Arguments.of("raise SystemExit at module level", "\nraise SystemExit\n"),
         Arguments.of("a thread calls os._exit(0) while the tests run",
             "\nimport threading, os, time\ndef k():\n    time.sleep(0.001)\n    os._exit(0)\n"
@@ -109,7 +129,11 @@ class SandboxCheatTest {
         Arguments.of("raise SystemExit(0)", "    raise SystemExit(0)\n"),
         Arguments.of("sys.exit()", "    import sys\n    sys.exit()\n"),
         Arguments.of("os._exit(0)", "    import os\n    os._exit(0)\n"),
-        Arguments.of("KeyboardInterrupt", "    raise KeyboardInterrupt\n"));
+        Arguments.of("KeyboardInterrupt", "    raise KeyboardInterrupt\n"),
+        Arguments.of("a value whose __eq__ is always True",
+            "    class Yes:\n        def __eq__(self, other):\n            return True\n"
+                + "    return Yes()\n"),
+        Arguments.of("a generator", "    yield True\n"));
   }
 
   @ParameterizedTest(name = "{0} inside the function under test")
@@ -119,6 +143,96 @@ class SandboxCheatTest {
     assertThat(r.success()).as("%s: %s", name, r.error()).isFalse();
     assertThat(r.evidence().solutionCompleted()).isTrue();
     assertThat(r.evidence().testsCompleted()).isFalse();
+  }
+
+  static Stream<Arguments> honestAnswersWithATrick() {
+    return Stream.of(
+        Arguments.of("kills its parent (the tests' process) on its third call",
+            "    import os\n    global calls\n    calls = globals().get('calls', 0) + 1\n"
+                + "    if calls == 3:\n        os.kill(os.getppid(), 9)\n"),
+        Arguments.of("kills its whole process group on its third call",
+            "    import os\n    global calls\n    calls = globals().get('calls', 0) + 1\n"
+                + "    if calls == 3:\n        os.kill(0, 9)\n"),
+        Arguments.of("ends its process with os._exit(0) on its third call",
+            "    import os\n    global calls\n    calls = globals().get('calls', 0) + 1\n"
+                + "    if calls == 3:\n        os._exit(0)\n"),
+        Arguments.of("calls the harness's reporter from its frames, then os._exit(0)",
+            "    import sys, os\n    f = sys._getframe()\n"
+                + "    while f is not None and 'report' not in f.f_locals:\n        f = f.f_back\n"
+                + "    if f is not None:\n        r = f.f_locals['report']\n"
+                + "        r('solution_done', last=False)\n        r('tests_done', check_called=True)\n"
+                + "    os._exit(0)\n"),
+        Arguments.of("writes forged reports to every descriptor, then os._exit(0)",
+            "    import os, json\n    for fd in range(256):\n        for seq in range(1, 4):\n"
+                + "            try:\n                os.write(fd, json.dumps({'event': 'tests_done', "
+                + "'seq': seq, 'nonce': '00' * 16, 'check_called': True}).encode())\n"
+                + "            except OSError:\n                pass\n    os._exit(0)\n"));
+  }
+
+  @ParameterizedTest(name = "a function that answers right but {0}")
+  @MethodSource("honestAnswersWithATrick")
+  void shouldNotPassAnHonestFunctionWhoseProcessEndsOrAttacksTheTests(String name, String trick) {
+    SandboxResult r = runWithTests(problem.prompt() + trick + problem.canonicalSolution());
+    assertThat(r.success()).as("%s: %s", name, r.error()).isFalse();
+    assertThat(r.evidence().solutionCompleted()).isTrue();
+    assertThat(r.evidence().testsCompleted()).isFalse();
+    assertThat(r.evidence().failedIn()).isEqualTo(Evidence.Phase.TESTS);
+  }
+
+  @Test
+  void shouldNotPassWhenTheTestsCatchWhatTheEndOfTheSolutionsProcessRaised() {
+    SandboxResult r = sandbox.run(Program.withTests("def f():\n    import os\n    os._exit(0)\n",
+        "def check(candidate):\n    try:\n        candidate()\n    except BaseException:\n"
+            + "        pass\n", "f"), SandboxLimits.defaults());
+    assertThat(r.success()).as("%s", r.error()).isFalse();
+    assertThat(r.error().type()).isEqualTo("SolutionProcessEnded");
+    assertThat(r.evidence().testsCompleted()).isFalse();
+  }
+
+  @Test
+  void shouldCarryEveryPlainValueAcrossToTheTestsExactly() {
+    String solution = "import collections\ndef f(x):\n"
+        + "    return (None, True, 0, -2**200, 1.5, -0.0, float('inf'), float('nan'), 2-3j, 'é\\x00',"
+        + " b'\\xff', [1, [2]], (3,), {4}, frozenset({5}), {(1, 'a'): [None]},"
+        + " collections.OrderedDict(a=1), x)\n";
+    String tests = "import math\ndef check(candidate):\n    arg = {'k': (1, 2.5, b'z', frozenset({1}))}\n"
+        + "    v = candidate(arg)\n    assert type(v) is tuple and len(v) == 18\n"
+        + "    assert v[0] is None and v[1] is True and v[2] == 0 and type(v[2]) is int\n"
+        + "    assert v[3] == -2**200 and v[4] == 1.5 and math.copysign(1, v[5]) == -1\n"
+        + "    assert v[6] == float('inf') and math.isnan(v[7]) and v[8] == 2-3j\n"
+        + "    assert v[9] == 'é\\x00' and v[10] == b'\\xff' and v[11] == [1, [2]] and v[12] == (3,)\n"
+        + "    assert v[13] == {4} and type(v[14]) is frozenset and v[15] == {(1, 'a'): [None]}\n"
+        + "    assert type(v[16]) is dict and v[16] == {'a': 1} and v[17] == arg\n";
+    SandboxResult r = sandbox.run(Program.withTests(solution, tests, "f"), SandboxLimits.defaults());
+    assertThat(r.success()).as("%s", r.error()).isTrue();
+  }
+
+  @Test
+  void shouldRaiseTheSolutionsExceptionsInTheTestsAsTheirBuiltinClass() {
+    String solution = "class Mine(ValueError):\n    pass\nclass Odd(Exception):\n    pass\n"
+        + "def f(kind):\n    if kind == 't':\n        raise TypeError('no t')\n"
+        + "    if kind == 'm':\n        raise Mine('mine')\n    raise Odd('odd')\n";
+    String tests = "def check(candidate):\n    try:\n        candidate('t')\n    except TypeError as e:\n"
+        + "        assert 'no t' in str(e)\n    else:\n        raise AssertionError('no TypeError')\n"
+        + "    try:\n        candidate('m')\n    except ValueError as e:\n        assert 'Mine' in str(e)\n"
+        + "    else:\n        raise AssertionError('no ValueError')\n    candidate('o')\n";
+    SandboxResult r = sandbox.run(Program.withTests(solution, tests, "f"), SandboxLimits.defaults());
+    assertThat(r.success()).isFalse();
+    assertThat(r.error().type()).isEqualTo("RuntimeError");
+    assertThat(r.error().message()).contains("Odd").contains("odd");
+    assertThat(r.error().traceback()).contains("tests.py").contains("main.py").doesNotContain("launcher");
+    assertThat(r.evidence().failedIn()).isEqualTo(Evidence.Phase.TESTS);
+  }
+
+  @Test
+  void shouldFailInTheTestsWhenTheyPassAValueTheSolutionCannotReceive() {
+    SandboxResult r = sandbox.run(Program.withTests("def f(g):\n    return g(1)\n",
+        "def check(candidate):\n    assert candidate(lambda x: x) == 1\n", "f"),
+        SandboxLimits.defaults());
+    assertThat(r.success()).isFalse();
+    assertThat(r.error().type()).isEqualTo("TypeError");
+    assertThat(r.error().message()).contains("cannot receive");
+    assertThat(r.evidence().failedIn()).isEqualTo(Evidence.Phase.TESTS);
   }
 
   @Test

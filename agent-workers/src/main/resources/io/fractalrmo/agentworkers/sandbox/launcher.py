@@ -668,7 +668,9 @@ class _SolutionLink:
     the exception it raised."""
 
     def __init__(self, sock, pid, builtin_classes):
+        import _thread
         self.sock, self.pid, self.classes = sock, pid, builtin_classes
+        self.lock = _thread.allocate_lock()  # tests that call from threads: one call at a time
         self.fault = None
         self.status = None
 
@@ -730,8 +732,9 @@ class _SolutionLink:
                             "cannot receive" % (name, exc.args[0])) from None
         doing = "while the tests called %s" % name
         try:
-            _send(self.sock, payload)
-            doc = self.receive(doing)
+            with self.lock:
+                _send(self.sock, payload)
+                doc = self.receive(doing)
         except OSError:
             self.fault = self._ended(doing)
             raise self.fault from None

@@ -61,6 +61,8 @@ public final class LocalStack implements AutoCloseable {
 
   private static final String LOCK = "data dir lock";
 
+  private static final String ROLE = "role ";
+
   private record Named(String name, AutoCloseable resource) {
   }
 
@@ -206,7 +208,7 @@ public final class LocalStack implements AutoCloseable {
       RuntimeException failure = null;
       for (int i = 0; i < roles.size(); i++) {
         try {
-          push("role " + roles.get(i).name(), join(started.get(i)));
+          push(ROLE + roles.get(i).name(), join(started.get(i)));
         } catch (RuntimeException e) {
           failure = failure == null ? e : failure;
         }
@@ -330,13 +332,41 @@ public final class LocalStack implements AutoCloseable {
     }
     closed = true;
     deleteEndpointsFile();
-    while (!running.isEmpty()) {
-      Named next = running.pop();
+    // The roles are independent of each other (each finishes or abandons its own work, commits
+    // nothing it did not finish): they stop at once, in parallel, so that SIGTERM ends the stack
+    // within seconds; what they all use (registry, database, broker) stops after them, in order.
+    List<Named> roles = new java.util.ArrayList<>();
+    while (!running.isEmpty() && running.peek().name().startsWith(ROLE)) {
+      roles.add(running.pop());
+    }
+    List<Thread> stopping = new java.util.ArrayList<>();
+    for (Named role : roles) {
+      Thread t = new Thread(() -> closeLogged(role), "fractal-stop-" + role.name().substring(ROLE.length()));
+      t.setDaemon(true);
+      t.start();
+      stopping.add(t);
+    }
+    for (Thread t : stopping) {
       try {
-        next.resource().close();
-      } catch (Exception e) {
-        LOG.warn("stopping {}: {}", next.name(), e.toString());
+        t.join();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        LOG.warn("interrupted while the roles stop; stopping the rest at once");
+        break;
       }
+    }
+    while (!running.isEmpty()) {
+      closeLogged(running.pop());
+    }
+  }
+
+  private static void closeLogged(Named next) {
+    long begin = System.nanoTime();
+    try {
+      next.resource().close();
+      LOG.info("{} stopped in {} ms", next.name(), (System.nanoTime() - begin) / 1_000_000);
+    } catch (Exception e) {
+      LOG.warn("stopping {}: {}", next.name(), e.toString());
     }
   }
 

@@ -2,6 +2,7 @@ package io.fractalrmo.agentworkers.roles;
 
 import io.fractalrmo.agentworkers.analyzer.AspectAnalyzer;
 import io.fractalrmo.agentworkers.analyzer.PythonAnalysisHelper;
+import io.fractalrmo.agentworkers.bench.ZeroCost;
 import io.fractalrmo.agentworkers.worker.WorkerGroup;
 import io.fractalrmo.agentworkers.worker.WorkerSpec;
 import io.fractalrmo.contracts.Aspect;
@@ -22,6 +23,10 @@ import java.util.function.Supplier;
  * {@code fractal-analyzer-<aspect>} on {@code fractal.tasks}, so every task is analysed by every
  * aspect and each aspect scales on its own. Each worker instance has its own Python analysis
  * helper process.
+ *
+ * <p>Settings: {@code limits.*} ({@link InputLimits#SETTINGS}); {@value ZeroCost#SETTING}
+ * (default false: benchmark mode, every task answered at once without analysis, see
+ * {@link ZeroCost}).
  */
 public final class AnalyzerRole {
 
@@ -46,12 +51,15 @@ public final class AnalyzerRole {
     List<Aspect> aspects = options.aspect().map(List::of).orElseGet(AnalyzerRole::aspects);
     List<Supplier<WorkerGroup>> starters = new ArrayList<>();
     InputLimits limits = InputLimits.fromSettings(options.settings());
+    boolean zeroCost = ZeroCost.enabled(options.settings());
     for (Aspect aspect : aspects) {
       String role = NAME + "-" + aspect.name().toLowerCase(Locale.ROOT);
       WorkerSpec<Task> spec = options.applyTo(WorkerSpec.of(role, NAME,
           groupId(endpoints.topics(), aspect), endpoints.topics().tasks().name(), Task.class,
-          agentId -> new AspectAnalyzer(aspect, agentId, endpoints.topics(),
-              helpers.add(new PythonAnalysisHelper()), Clock.systemUTC(), limits)));
+          agentId -> zeroCost
+              ? ZeroCost.analyzer(aspect, agentId, endpoints.topics(), Clock.systemUTC())
+              : new AspectAnalyzer(aspect, agentId, endpoints.topics(),
+                  helpers.add(new PythonAnalysisHelper()), Clock.systemUTC(), limits)));
       starters.add(() -> WorkerGroup.start(endpoints, spec, options.instances(), serdes));
     }
     String name = options.aspect().map(a -> NAME + "-" + a.name().toLowerCase(Locale.ROOT))

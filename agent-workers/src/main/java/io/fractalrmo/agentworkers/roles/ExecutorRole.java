@@ -1,6 +1,7 @@
 package io.fractalrmo.agentworkers.roles;
 
 import io.fractalrmo.agentworkers.analyzer.PythonAnalysisHelper;
+import io.fractalrmo.agentworkers.bench.ZeroCost;
 import io.fractalrmo.agentworkers.executor.CodeGenerator;
 import io.fractalrmo.agentworkers.executor.ExecutorHandler;
 import io.fractalrmo.agentworkers.executor.OpenAiCodeGenerator;
@@ -28,7 +29,9 @@ import org.slf4j.LoggerFactory;
  * <p>Settings: {@code sandbox.warm-pool} (launchers kept warm, default instances + 1),
  * {@code sandbox.bubblewrap} (default true: used when installed), {@code model.url} and
  * {@code model.name} (OpenAI-compatible backend for actions without code), the operator's maxima
- * {@code limits.*} ({@link InputLimits#SETTINGS}).
+ * {@code limits.*} ({@link InputLimits#SETTINGS}), {@value ZeroCost#SETTING} (default false:
+ * benchmark mode, every action answered at once with a failed result, nothing run, see
+ * {@link ZeroCost}).
  */
 public final class ExecutorRole {
 
@@ -49,6 +52,15 @@ public final class ExecutorRole {
       KafkaRuleBook rules = KafkaRuleBook.start(endpoints, serdes);
       shared.add(rules);
       awaitRules(rules);
+      if (ZeroCost.enabled(options.settings())) {
+        // benchmark mode: the same workers and group, no sandbox (nothing runs)
+        WorkerSpec<ActionItem> spec = options.applyTo(WorkerSpec.of(NAME, NAME,
+            RoleSupport.groupId(endpoints.topics(), NAME), endpoints.topics().actionItems().name(),
+            ActionItem.class,
+            agentId -> ZeroCost.executor(agentId, endpoints.topics(), Clock.systemUTC())));
+        return RunningRole.startAll(NAME,
+            List.of(() -> WorkerGroup.start(endpoints, spec, options.instances(), serdes)), shared);
+      }
       PythonSandbox sandbox = PythonSandbox.create(new PythonSandbox.Options(
           RoleSupport.intSetting(options, "sandbox.warm-pool", options.instances() + 1),
           RoleSupport.booleanSetting(options, "sandbox.bubblewrap", true)));

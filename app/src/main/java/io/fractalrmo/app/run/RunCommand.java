@@ -79,6 +79,7 @@ public final class RunCommand implements Callable<Integer> {
     lines.add("  sandbox.bubblewrap=BOOL   executor, validator: confine code with bwrap when installed (default true)");
     lines.add("  model.url=URL             executor: OpenAI-compatible chat-completions endpoint for GENERATE_CODE");
     lines.add("  model.name=NAME           executor: model name sent to it (API key only from FRACTAL_MODEL_API_KEY)");
+    lines.add("  bench.zero-cost=BOOL      analyzer, executor, validator: benchmark mode, answer each record at once, nothing run (default false)");
     for (io.fractalrmo.contracts.InputLimits.Setting s : io.fractalrmo.contracts.InputLimits.SETTINGS) {
       lines.add(String.format("  %-25s streams, analyzer, executor, validator: %s (default %d)",
           s.key() + "=N", s.doc(), s.defaultValue()));

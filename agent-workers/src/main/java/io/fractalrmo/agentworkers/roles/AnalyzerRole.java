@@ -2,6 +2,7 @@ package io.fractalrmo.agentworkers.roles;
 
 import io.fractalrmo.agentworkers.analyzer.AspectAnalyzer;
 import io.fractalrmo.agentworkers.analyzer.PythonAnalysisHelper;
+import io.fractalrmo.agentworkers.analyzer.SharedAnalyses;
 import io.fractalrmo.agentworkers.bench.ZeroCost;
 import io.fractalrmo.agentworkers.worker.WorkerGroup;
 import io.fractalrmo.agentworkers.worker.WorkerSpec;
@@ -21,8 +22,9 @@ import java.util.function.Supplier;
 /**
  * The analyzer swarm: for each aspect (one, or all five) {@code instances} workers in the group
  * {@code fractal-analyzer-<aspect>} on {@code fractal.tasks}, so every task is analysed by every
- * aspect and each aspect scales on its own. Each worker instance has its own Python analysis
- * helper process.
+ * aspect and each aspect scales on its own. The aspects of a process share one analysis per task
+ * ({@link SharedAnalyses}: one helper request, one parse of the code, tests and program) on one
+ * Python analysis helper process per instance.
  *
  * <p>Settings: {@code limits.*} ({@link InputLimits#SETTINGS}); {@value ZeroCost#SETTING}
  * (default false: benchmark mode, every task answered at once without analysis, see
@@ -52,14 +54,17 @@ public final class AnalyzerRole {
     List<Supplier<WorkerGroup>> starters = new ArrayList<>();
     InputLimits limits = InputLimits.fromSettings(options.settings());
     boolean zeroCost = ZeroCost.enabled(options.settings());
+    // one analysis per task for every aspect of this process, on one helper per instance
+    SharedAnalyses shared = zeroCost ? null : helpers.add(new SharedAnalyses(
+        java.util.EnumSet.copyOf(aspects), options.instances(), PythonAnalysisHelper::new));
     for (Aspect aspect : aspects) {
       String role = NAME + "-" + aspect.name().toLowerCase(Locale.ROOT);
       WorkerSpec<Task> spec = options.applyTo(WorkerSpec.of(role, NAME,
           groupId(endpoints.topics(), aspect), endpoints.topics().tasks().name(), Task.class,
           agentId -> zeroCost
               ? ZeroCost.analyzer(aspect, agentId, endpoints.topics(), Clock.systemUTC())
-              : new AspectAnalyzer(aspect, agentId, endpoints.topics(),
-                  helpers.add(new PythonAnalysisHelper()), Clock.systemUTC(), limits)));
+              : new AspectAnalyzer(aspect, agentId, endpoints.topics(), shared,
+                  Clock.systemUTC(), limits)));
       starters.add(() -> WorkerGroup.start(endpoints, spec, options.instances(), serdes));
     }
     String name = options.aspect().map(a -> NAME + "-" + a.name().toLowerCase(Locale.ROOT))

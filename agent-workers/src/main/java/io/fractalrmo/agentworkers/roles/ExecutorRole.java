@@ -26,8 +26,8 @@ import org.slf4j.LoggerFactory;
  * {@code fractal.action-items}, sharing one Python sandbox (warm pool) and one rule book that
  * follows {@code fractal.protocol-rules}; each instance has its own analysis helper process.
  *
- * <p>Settings: {@code sandbox.warm-pool} (launchers kept warm, default instances + 1),
- * {@code sandbox.bubblewrap} (default true: used when installed), {@code model.url} and
+ * <p>Settings: {@code sandbox.*} ({@link PythonSandbox.Options#fromSettings}: warm pool, default
+ * instances + 1; bubblewrap; work root; the unsafe opt-in), {@code model.url} and
  * {@code model.name} (OpenAI-compatible backend for actions without code), the operator's maxima
  * {@code limits.*} ({@link InputLimits#SETTINGS}), {@value ZeroCost#SETTING} (default false:
  * benchmark mode, every action answered at once with a failed result, nothing run, see
@@ -61,9 +61,8 @@ public final class ExecutorRole {
         return RunningRole.startAll(NAME,
             List.of(() -> WorkerGroup.start(endpoints, spec, options.instances(), serdes)), shared);
       }
-      PythonSandbox sandbox = PythonSandbox.create(new PythonSandbox.Options(
-          RoleSupport.intSetting(options, "sandbox.warm-pool", options.instances() + 1),
-          RoleSupport.booleanSetting(options, "sandbox.bubblewrap", true)));
+      PythonSandbox sandbox = PythonSandbox.create(
+          PythonSandbox.Options.fromSettings(options.settings(), options.instances() + 1));
       shared.add(0, sandbox);
       CodeGenerator generator = modelBackend(options);
       InputLimits limits = InputLimits.fromSettings(options.settings());

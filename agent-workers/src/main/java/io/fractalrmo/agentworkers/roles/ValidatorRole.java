@@ -44,9 +44,8 @@ public final class ValidatorRole {
         return RunningRole.startAll(NAME,
             List.of(() -> WorkerGroup.start(endpoints, spec, options.instances(), serdes)), shared);
       }
-      PythonSandbox sandbox = PythonSandbox.create(new PythonSandbox.Options(
-          RoleSupport.intSetting(options, "sandbox.warm-pool", options.instances() + 1),
-          RoleSupport.booleanSetting(options, "sandbox.bubblewrap", true)));
+      PythonSandbox sandbox = PythonSandbox.create(
+          PythonSandbox.Options.fromSettings(options.settings(), options.instances() + 1));
       shared.add(sandbox);
       InputLimits limits = InputLimits.fromSettings(options.settings());
       WorkerSpec<ExecutionResult> spec = options.applyTo(WorkerSpec.of(NAME, NAME,

@@ -191,7 +191,8 @@ class ValidatorHandlerTest {
     assertThat(v.getSuccess()).isTrue();
     assertThat(v.getLevelReached()).isEqualTo(4);
     assertThat(validator.sandboxRuns() - before).as("sandboxed runs for one verdict").isEqualTo(1);
-    assertThat(v.getIsolationLayers()).isEqualTo(List.of(sandbox.isolation().name().toLowerCase()));
+    assertThat(v.getIsolationLayers()).as("the layers the run itself reported")
+        .isEqualTo(sandbox.confinement().layers());
     assertThat(v.getChecks()).filteredOn(c -> c.getLevel() == 3).singleElement()
         .satisfies(c -> assertThat(c.getDetails()).contains("the harness saw the tests"));
   }

@@ -77,6 +77,8 @@ public final class RunCommand implements Callable<Integer> {
     lines.add("Settings (--set KEY=VALUE):");
     lines.add("  sandbox.warm-pool=N       executor, validator: pre-started sandboxed interpreters (default instances+1)");
     lines.add("  sandbox.bubblewrap=BOOL   executor, validator: confine code with bwrap when installed (default true)");
+    lines.add("  sandbox.work-root=DIR     executor, validator: where runs' work dirs go without bwrap (a bounded tmpfs)");
+    lines.add("  sandbox.unsafe-allow-unconfined=BOOL  run untrusted code even when no sandbox layer works (default false)");
     lines.add("  model.url=URL             executor: OpenAI-compatible chat-completions endpoint for GENERATE_CODE");
     lines.add("  model.name=NAME           executor: model name sent to it (API key only from FRACTAL_MODEL_API_KEY)");
     lines.add("  bench.zero-cost=BOOL      analyzer, executor, validator: benchmark mode, answer each record at once, nothing run (default false)");

@@ -75,6 +75,11 @@ public final class BenchCommand implements Callable<Integer> {
       + "minute on an idle machine (the suite runs it).")
   boolean quick;
 
+  @Option(names = "--workloads", paramLabel = "NAME", split = ",",
+      description = "Run only these workloads (comma-separated, of: work, latency, plumbing, "
+          + "rules, scaling; default all). Scaling's ratios need work's bare baseline.")
+  java.util.List<String> workloads;
+
   @Option(names = "--data-dir", paramLabel = "DIR",
       description = "Where the embedded stack, the report and the chart go (default: a temporary "
           + "directory; everything but the report, the chart and the profile is deleted).")
@@ -99,6 +104,11 @@ public final class BenchCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     PrintWriter writer = spec.commandLine().getOut();
     PrintStream out = new PrintStream(new WriterOutputStream(writer), true, StandardCharsets.UTF_8);
+    if (workloads != null && !BenchRunner.PHASES.containsAll(workloads)) {
+      throw new picocli.CommandLine.ParameterException(spec.commandLine(),
+          "--workloads: unknown " + workloads.stream().filter(w -> !BenchRunner.PHASES.contains(w))
+              .toList() + " (known: " + String.join(", ", BenchRunner.PHASES) + ")");
+    }
     boolean temporary = dataDir == null;
     Path dir = temporary ? Files.createTempDirectory("fractal-bench") : Files.createDirectories(dataDir);
     Path json = reportFile != null ? reportFile : dir.resolve("bench.json");
@@ -130,7 +140,8 @@ public final class BenchCommand implements Callable<Integer> {
             + (jdbc.isPresent() ? "" : " (no --jdbc-url: the sink does not run)"));
       }
       BenchRunner runner = new BenchRunner(bootstrap, registry, jdbc, embedded, dir.resolve("work"),
-          quick ? BenchRunner.Sizes.quick() : BenchRunner.Sizes.full(), out, profile);
+          quick ? BenchRunner.Sizes.quick() : BenchRunner.Sizes.full(),
+          java.util.Set.copyOf(workloads == null ? BenchRunner.PHASES : workloads), out, profile);
       ObjectNode report = runner.run();
       if (stack != null) {
         stack.close(); // the broker's recording is written when it exits

@@ -37,69 +37,80 @@ final class BenchReport {
 
     JsonNode w = r.path("work");
     JsonNode p = w.path("pipeline");
-    double ratio = w.path("ratio").asDouble();
-    b.append(String.format(Locale.ROOT, row,
-        "work: tasks/s (" + p.path("succeeded").asInt() + "/" + p.path("tasks").asInt() + " ok)",
-        f1(p.path("tasks_per_s")), f1(w.path("bare_tasks_per_s")) + " bare", f3(ratio),
-        goal(ratio >= GOAL_WORK_RATIO, "ratio >= 0.5 (compass 1.0)", ratio - GOAL_WORK_RATIO)));
-    double cpuRatio = w.path("cpu_ratio").asDouble();
-    b.append(String.format(Locale.ROOT, row, "work: CPU ms per task (ours)",
-        f0(p.path("cpu").path("tree_ms_per_task")), f1(w.path("bare_cpu_ms_per_task")) + " bare",
-        f3(cpuRatio), "(load-robust: bare CPU / pipeline CPU)"));
-    b.append(String.format(Locale.ROOT, row, "work: CPU ms per task (machine)",
-        f0(p.path("cpu").path("machine_busy_ms_per_task")),
-        f0(w.path("bare_before").path("cpu").path("machine_busy_ms_per_task")) + " bare", "",
-        "(/proc/stat, all processes; load " + f1(p.path("cpu").path("load_average_1m")) + ")"));
+    if (r.has("work")) {
+      double ratio = w.path("ratio").asDouble();
+      b.append(String.format(Locale.ROOT, row,
+          "work: tasks/s (" + p.path("succeeded").asInt() + "/" + p.path("tasks").asInt() + " ok)",
+          f1(p.path("tasks_per_s")), f1(w.path("bare_tasks_per_s")) + " bare", f3(ratio),
+          goal(ratio >= GOAL_WORK_RATIO, "ratio >= 0.5 (compass 1.0)", ratio - GOAL_WORK_RATIO)));
+      double cpuRatio = w.path("cpu_ratio").asDouble();
+      b.append(String.format(Locale.ROOT, row, "work: CPU ms per task (ours)",
+          f0(p.path("cpu").path("tree_ms_per_task")), f1(w.path("bare_cpu_ms_per_task")) + " bare",
+          f3(cpuRatio), "(load-robust: bare CPU / pipeline CPU)"));
+      b.append(String.format(Locale.ROOT, row, "work: CPU ms per task (machine)",
+          f0(p.path("cpu").path("machine_busy_ms_per_task")),
+          f0(w.path("bare_before").path("cpu").path("machine_busy_ms_per_task")) + " bare", "",
+          "(/proc/stat, all processes; load " + f1(p.path("cpu").path("load_average_1m")) + ")"));
+      b.append(String.format(Locale.ROOT, row, "work: planned before all analyses",
+          p.path("planned_without_all_analyses").asInt() + "/" + p.path("tasks").asInt(), "", "",
+          "(the merge's analysis timeout passed first: analyzers behind)"));
+    }
 
     JsonNode l = r.path("latency");
     double p50 = l.path("to_final_transition_ms").path("p50").asDouble();
     double bare50 = l.path("bare_run_ms").path("p50").asDouble();
     boolean latOk = p50 <= GOAL_LATENCY_P50_MS && p50 <= bare50 + GOAL_LATENCY_OVER_BARE_MS;
     double over = Math.max(p50 - GOAL_LATENCY_P50_MS, p50 - bare50 - GOAL_LATENCY_OVER_BARE_MS);
-    b.append(String.format(Locale.ROOT, row, "latency: idle task p50 ms", f0(l.path("to_final_transition_ms").path("p50")),
-        f0(l.path("bare_run_ms").path("p50")) + " bare", "+" + f0(p50 - bare50),
-        goal(latOk, "p50 <= 60 and <= bare + 40", -over)));
-    b.append(String.format(Locale.ROOT, row, "latency: idle task p99 ms", f0(l.path("to_final_transition_ms").path("p99")),
-        f0(l.path("bare_run_ms").path("p99")) + " bare", "", "final status visible p50 "
-            + f0(l.path("to_final_status_visible_ms").path("p50")) + " ms"));
-    StringBuilder stages = new StringBuilder();
-    for (Iterator<Map.Entry<String, JsonNode>> it = l.path("stages_ms_p50").fields(); it.hasNext(); ) {
-      Map.Entry<String, JsonNode> e = it.next();
-      stages.append(e.getKey()).append(" +").append(f0(e.getValue())).append("  ");
+    if (r.has("latency")) {
+      b.append(String.format(Locale.ROOT, row, "latency: idle task p50 ms", f0(l.path("to_final_transition_ms").path("p50")),
+          f0(l.path("bare_run_ms").path("p50")) + " bare", "+" + f0(p50 - bare50),
+          goal(latOk, "p50 <= 60 and <= bare + 40", -over)));
+      b.append(String.format(Locale.ROOT, row, "latency: idle task p99 ms", f0(l.path("to_final_transition_ms").path("p99")),
+          f0(l.path("bare_run_ms").path("p99")) + " bare", "", "final status visible p50 "
+              + f0(l.path("to_final_status_visible_ms").path("p50")) + " ms"));
+      StringBuilder stages = new StringBuilder();
+      for (Iterator<Map.Entry<String, JsonNode>> it = l.path("stages_ms_p50").fields(); it.hasNext(); ) {
+        Map.Entry<String, JsonNode> e = it.next();
+        stages.append(e.getKey()).append(" +").append(f0(e.getValue())).append("  ");
+      }
+      b.append(String.format(Locale.ROOT, "%-34s %s%n", "latency: stages p50 ms", stages.toString().trim()));
     }
-    b.append(String.format(Locale.ROOT, "%-34s %s%n", "latency: stages p50 ms", stages.toString().trim()));
 
     JsonNode pl = r.path("plumbing");
-    for (JsonNode h : pl.path("hops")) {
-      double ra = h.path("ratio_alos").asDouble();
-      double re = h.path("ratio_eos").asDouble();
-      boolean own = !h.path("topic").asText().equals("fractal.tasks");
-      b.append(String.format(Locale.ROOT, row,
-          "plumbing: " + h.path("topic").asText().replace("fractal.", "") + " rec/s",
-          f0(h.path("pipeline_records_per_s")),
-          f0(Math.min(h.path("raw_alos_produce_per_s").asDouble(), h.path("raw_alos_consume_per_s").asDouble()))
-              + "/" + f0(Math.min(h.path("raw_eos_produce_per_s").asDouble(), h.path("raw_eos_consume_per_s").asDouble())),
-          f2(ra) + "/" + f2(re),
-          own ? goal(ra >= GOAL_PLUMBING_ALOS && re >= GOAL_PLUMBING_EOS, ">= 0.5 alos / 0.35 eos",
-              Math.min(ra - GOAL_PLUMBING_ALOS, re - GOAL_PLUMBING_EOS))
-              : "(the benchmark's producer) " + f0(h.path("mean_record_bytes")) + " B"));
+    if (r.has("plumbing")) {
+      for (JsonNode h : pl.path("hops")) {
+        double ra = h.path("ratio_alos").asDouble();
+        double re = h.path("ratio_eos").asDouble();
+        boolean own = !h.path("topic").asText().equals("fractal.tasks");
+        b.append(String.format(Locale.ROOT, row,
+            "plumbing: " + h.path("topic").asText().replace("fractal.", "") + " rec/s",
+            f0(h.path("pipeline_records_per_s")),
+            f0(Math.min(h.path("raw_alos_produce_per_s").asDouble(), h.path("raw_alos_consume_per_s").asDouble()))
+                + "/" + f0(Math.min(h.path("raw_eos_produce_per_s").asDouble(), h.path("raw_eos_consume_per_s").asDouble())),
+            f2(ra) + "/" + f2(re),
+            own ? goal(ra >= GOAL_PLUMBING_ALOS && re >= GOAL_PLUMBING_EOS, ">= 0.5 alos / 0.35 eos",
+                Math.min(ra - GOAL_PLUMBING_ALOS, re - GOAL_PLUMBING_EOS))
+                : "(the benchmark's producer) " + f0(h.path("mean_record_bytes")) + " B"));
+      }
+      b.append(String.format(Locale.ROOT, row, "plumbing: zero-cost tasks/s", f0(pl.path("tasks_per_s")), "", "",
+          pl.path("as_expected").asInt() + "/" + pl.path("tasks").asInt() + " ended as the mode says; raw = alos/eos, min(produce, consume)"));
     }
-    b.append(String.format(Locale.ROOT, row, "plumbing: zero-cost tasks/s", f0(pl.path("tasks_per_s")), "", "",
-        pl.path("as_expected").asInt() + "/" + pl.path("tasks").asInt() + " ended as the mode says; raw = alos/eos, min(produce, consume)"));
 
     JsonNode rp = r.path("rule_propagation");
     double commit = rp.path("commit_interval_ms").asDouble();
-    for (String path : List.of("early_emission", "window_close")) {
-      JsonNode x = rp.path(path);
-      double d99 = x.path("trial_decided_to_active_ms").path("p99").asDouble();
-      b.append(String.format(Locale.ROOT, row, "rules (" + path.replace('_', ' ') + "): decided->ACTIVE",
-          f0(x.path("trial_decided_to_active_ms").path("p50")) + "/" + f0(d99), "p50/p99 ms", "",
-          goal(d99 <= commit + GOAL_PROPAGATION_SLACK_MS, "p99 <= commit " + f0(commit) + " + 100",
-              commit + GOAL_PROPAGATION_SLACK_MS - d99)));
-      b.append(String.format(Locale.ROOT, row, "rules (" + path.replace('_', ' ') + "): ->CANDIDATE",
-          f0(x.path("to_candidate_ms").path("p50")) + "/" + f0(x.path("to_candidate_ms").path("p99")),
-          "p50/p99 ms", "", "from " + x.path("from").asText() + "; ->ACTIVE p50 "
-              + f0(x.path("to_active_ms").path("p50")) + " ms (n=" + x.path("rules").asInt() + ")"));
+    if (r.has("rule_propagation")) {
+      for (String path : List.of("early_emission", "window_close")) {
+        JsonNode x = rp.path(path);
+        double d99 = x.path("trial_decided_to_active_ms").path("p99").asDouble();
+        b.append(String.format(Locale.ROOT, row, "rules (" + path.replace('_', ' ') + "): decided->ACTIVE",
+            f0(x.path("trial_decided_to_active_ms").path("p50")) + "/" + f0(d99), "p50/p99 ms", "",
+            goal(d99 <= commit + GOAL_PROPAGATION_SLACK_MS, "p99 <= commit " + f0(commit) + " + 100",
+                commit + GOAL_PROPAGATION_SLACK_MS - d99)));
+        b.append(String.format(Locale.ROOT, row, "rules (" + path.replace('_', ' ') + "): ->CANDIDATE",
+            f0(x.path("to_candidate_ms").path("p50")) + "/" + f0(x.path("to_candidate_ms").path("p99")),
+            "p50/p99 ms", "", "from " + x.path("from").asText() + "; ->ACTIVE p50 "
+                + f0(x.path("to_active_ms").path("p50")) + " ms (n=" + x.path("rules").asInt() + ")"));
+      }
     }
 
     for (JsonNode s : r.path("scaling")) {
@@ -110,18 +121,20 @@ final class BenchReport {
           "CPU " + f0(s.path("cpu").path("tree_ms_per_task")) + " ms/task, load "
               + f1(s.path("cpu").path("load_average_1m"))));
     }
-    b.append('\n').append("where fractal's CPU went in the work phase (ms, all its processes):\n");
-    for (Iterator<Map.Entry<String, JsonNode>> it = p.path("cpu").path("tree_ms_by_process").fields(); it.hasNext(); ) {
-      Map.Entry<String, JsonNode> e = it.next();
-      b.append(String.format(Locale.ROOT, "  %-60s %8d%n", e.getKey(), e.getValue().asLong()));
-    }
-    b.append(String.format(Locale.ROOT, "  %-60s %8d%n", "machine-wide busy (everything, other sessions too)",
-        p.path("cpu").path("machine_busy_ms").asLong()));
-    b.append("busiest threads of the fractal JVM in the work phase (ms CPU):\n");
-    int i = 0;
-    for (Iterator<Map.Entry<String, JsonNode>> it = p.path("cpu").path("jvm_threads_ms").fields(); it.hasNext() && i < 10; i++) {
-      Map.Entry<String, JsonNode> e = it.next();
-      b.append(String.format(Locale.ROOT, "  %-60s %8d%n", e.getKey(), e.getValue().asLong()));
+    if (r.has("work")) {
+      b.append('\n').append("where fractal's CPU went in the work phase (ms, all its processes):\n");
+      for (Iterator<Map.Entry<String, JsonNode>> it = p.path("cpu").path("tree_ms_by_process").fields(); it.hasNext(); ) {
+        Map.Entry<String, JsonNode> e = it.next();
+        b.append(String.format(Locale.ROOT, "  %-60s %8d%n", e.getKey(), e.getValue().asLong()));
+      }
+      b.append(String.format(Locale.ROOT, "  %-60s %8d%n", "machine-wide busy (everything, other sessions too)",
+          p.path("cpu").path("machine_busy_ms").asLong()));
+      b.append("busiest threads of the fractal JVM in the work phase (ms CPU):\n");
+      int i = 0;
+      for (Iterator<Map.Entry<String, JsonNode>> it = p.path("cpu").path("jvm_threads_ms").fields(); it.hasNext() && i < 10; i++) {
+        Map.Entry<String, JsonNode> e = it.next();
+        b.append(String.format(Locale.ROOT, "  %-60s %8d%n", e.getKey(), e.getValue().asLong()));
+      }
     }
     JsonNode prof = r.path("profile");
     if (!prof.isMissingNode()) {

@@ -41,10 +41,15 @@ import java.util.UUID;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import org.apache.avro.specific.SpecificRecord;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.OffsetSpec;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
+import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.Serializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 
@@ -538,9 +543,16 @@ final class BenchRunner {
         producer.flush();
         mark = System.currentTimeMillis();
         if (closePath) {
-          // an event beyond every window of the three: stream time passes their end + grace
+          // an event beyond every window of the three: stream time passes their end + grace.
+          // Sent once the streams app has committed past the three (its repartitioned copies
+          // are in the same transaction), so the clock cannot overtake them through another
+          // partition and make them late.
           eventTime = eventTime + windowSpan;
-          Thread.sleep(200); // the three are committed and counted before the window closes
+          if (!awaitConsumed(t.prefix() + "fractal-streams", t.errors().name(), Duration.ofSeconds(60))) {
+            failures.add(label + ": the streams app did not consume the errors of " + ruleId
+                + " within 60 s");
+            continue;
+          }
           producer.send(new ProducerRecord<>(t.errors().name(), null, eventTime, "r" + r + "-clock",
               error("r" + r + "-clock", fixKey, eventTime))).get(30, TimeUnit.SECONDS);
           mark = System.currentTimeMillis();
@@ -595,6 +607,32 @@ final class BenchRunner {
       phase(label, cpu, Math.max(1, toCandidate.size()));
     }
     return n;
+  }
+
+  /** Whether group {@code groupId} committed every partition of {@code topic} to its end, within {@code timeout}. */
+  private boolean awaitConsumed(String groupId, String topic, Duration timeout) throws Exception {
+    try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap))) {
+      Map<TopicPartition, OffsetSpec> latest = new java.util.HashMap<>();
+      admin.describeTopics(List.of(topic)).allTopicNames().get(30, TimeUnit.SECONDS).get(topic)
+          .partitions().forEach(p -> latest.put(new TopicPartition(topic, p.partition()),
+              OffsetSpec.latest()));
+      Map<TopicPartition, Long> ends = new java.util.HashMap<>();
+      admin.listOffsets(latest).all().get(30, TimeUnit.SECONDS)
+          .forEach((tp, info) -> ends.put(tp, info.offset()));
+      long deadline = System.currentTimeMillis() + timeout.toMillis();
+      while (System.currentTimeMillis() < deadline) {
+        Map<TopicPartition, OffsetAndMetadata> committed = admin.listConsumerGroupOffsets(groupId)
+            .partitionsToOffsetAndMetadata().get(30, TimeUnit.SECONDS);
+        boolean all = ends.entrySet().stream().allMatch(e -> e.getValue() == 0
+            || (committed.get(e.getKey()) != null
+                && committed.get(e.getKey()).offset() >= e.getValue()));
+        if (all) {
+          return true;
+        }
+        Thread.sleep(20); // polling the group's offsets, not waiting for anything to happen
+      }
+      return false;
+    }
   }
 
   private static ActionItem action(String task, long at) {

@@ -11,6 +11,7 @@ import io.fractalrmo.contracts.Endpoints;
 import io.fractalrmo.contracts.InputLimits;
 import io.fractalrmo.contracts.Task;
 import io.fractalrmo.contracts.TopicCatalog;
+import io.fractalrmo.runtime.settings.Settings;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -48,15 +49,17 @@ public final class AnalyzerRole {
 
   /** Starts the analyzers and returns once every worker has joined its group. */
   public static RunningRole start(Endpoints endpoints, RoleOptions options) {
-    Map<String, Object> serdes = RoleSupport.serdeConfig(endpoints, options);
+    Settings settings = RoleSettings.analyzer().parse(options.settings());
+    Map<String, Object> serdes = RoleSupport.serdeConfig(endpoints, settings);
     RoleSupport.InstanceResources helpers = new RoleSupport.InstanceResources();
     List<Aspect> aspects = options.aspect().map(List::of).orElseGet(AnalyzerRole::aspects);
     List<Supplier<WorkerGroup>> starters = new ArrayList<>();
-    InputLimits limits = InputLimits.fromSettings(options.settings());
-    boolean zeroCost = ZeroCost.enabled(options.settings());
-    // one analysis per task for every aspect of this process, on one helper per instance
+    InputLimits limits = RoleSettings.inputLimits(settings);
+    boolean zeroCost = settings.getBoolean(ZeroCost.SETTING);
+    // one analysis per task for every aspect of this process, on one helper per handler slot
     SharedAnalyses shared = zeroCost ? null : helpers.add(new SharedAnalyses(
-        java.util.EnumSet.copyOf(aspects), options.instances(), PythonAnalysisHelper::new));
+        java.util.EnumSet.copyOf(aspects),
+        options.instances() * settings.getInt(RoleSettings.CONCURRENCY), PythonAnalysisHelper::new));
     for (Aspect aspect : aspects) {
       String role = NAME + "-" + aspect.name().toLowerCase(Locale.ROOT);
       WorkerSpec<Task> spec = options.applyTo(WorkerSpec.of(role, NAME,
@@ -64,7 +67,7 @@ public final class AnalyzerRole {
           agentId -> zeroCost
               ? ZeroCost.analyzer(aspect, agentId, endpoints.topics(), Clock.systemUTC())
               : new AspectAnalyzer(aspect, agentId, endpoints.topics(), shared,
-                  Clock.systemUTC(), limits)));
+                  Clock.systemUTC(), limits)), settings);
       starters.add(() -> WorkerGroup.start(endpoints, spec, options.instances(), serdes));
     }
     String name = options.aspect().map(a -> NAME + "-" + a.name().toLowerCase(Locale.ROOT))

@@ -26,6 +26,7 @@ import picocli.CommandLine.Command;
         io.fractalrmo.app.cli.RulesCommand.class,
         io.fractalrmo.app.replay.ReplayCommand.class,
         io.fractalrmo.app.mcp.McpCommand.class,
+        io.fractalrmo.app.bench.BenchCommand.class,
         CommandLine.HelpCommand.class,
     })
 public final class FractalCommand implements Runnable {

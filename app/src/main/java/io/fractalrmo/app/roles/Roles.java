@@ -122,6 +122,14 @@ public final class Roles {
   private Roles() {
   }
 
+  /**
+   * Worker instances {@code fractal up} runs of a role in its one JVM (1 for roles that are not
+   * worker roles).
+   */
+  public static int defaultInstances(String role) {
+    return 1;
+  }
+
   /** Every role this build can run, in the order {@code fractal up} starts them. */
   public static List<Role> all() {
     return ALL;

@@ -197,7 +197,8 @@ public final class LocalStack implements AutoCloseable {
         started.add(CompletableFuture.supplyAsync(() -> {
           long begin = System.nanoTime();
           try {
-            AutoCloseable running = role.starter().start(endpoints, Roles.Settings.defaults(dataDir));
+            AutoCloseable running = role.starter().start(endpoints, new Roles.Settings(
+                Roles.defaultInstances(role.name()), Optional.empty(), Map.of(), dataDir));
             LOG.info("role {} started in {} ms", role.name(), (System.nanoTime() - begin) / 1_000_000);
             return running;
           } catch (Exception e) {

@@ -183,6 +183,39 @@ public final class EmbeddedPostgres implements AutoCloseable {
     return watchdog.isAlive();
   }
 
+  /**
+   * Freezes the server as a paused VM or container would: SIGSTOP to the postmaster, then to
+   * each of its processes (every backend is its own process group, so a group signal does not
+   * reach them). Connections stay open and hang; {@link #resume()} thaws them. For fault tests.
+   */
+  public void pause() {
+    pid().ifPresent(pid -> signalServer(pid, "STOP"));
+  }
+
+  /** Thaws a server frozen by {@link #pause()}. */
+  public void resume() {
+    pid().ifPresent(pid -> signalServer(pid, "CONT"));
+  }
+
+  /**
+   * Sends {@code signal} ("STOP", "CONT") to a postmaster and every process below it: STOP to
+   * the postmaster first (it forks no new backend then), CONT to it last.
+   */
+  public static void signalServer(long postmasterPid, String signal) {
+    Optional<ProcessHandle> postmaster = ProcessHandle.of(postmasterPid);
+    if (postmaster.isEmpty()) {
+      return;
+    }
+    boolean stop = "STOP".equals(signal);
+    if (stop) {
+      ChildProcesses.signal(postmasterPid, signal);
+    }
+    postmaster.get().descendants().forEach(h -> ChildProcesses.signal(h.pid(), signal));
+    if (!stop) {
+      ChildProcesses.signal(postmasterPid, signal);
+    }
+  }
+
   /** A new connection to database {@code fractal}; the caller closes it. */
   public Connection connect() throws SQLException {
     return connect(DATABASE);

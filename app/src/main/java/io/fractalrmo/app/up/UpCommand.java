@@ -48,6 +48,12 @@ public final class UpCommand implements Callable<Integer> {
   @Option(names = "--no-roles", description = "Start only the infrastructure, not the pipeline's roles.")
   boolean noRoles;
 
+  @Option(names = "--brokers", paramLabel = "N", defaultValue = "1",
+      description = "Kafka brokers to start (default ${DEFAULT-VALUE}). With 3: a KRaft cluster of three "
+          + "combined broker+controller nodes, replication factor 3, min.insync.replicas 2, so any one "
+          + "broker may die without losing an acknowledged record.")
+  int brokers;
+
   @Mixin
   EndpointOptions external;
 
@@ -59,7 +65,8 @@ public final class UpCommand implements Callable<Integer> {
         .withPorts(kafkaPort, registryPort, postgresPort)
         .withExternal(external.bootstrapServers(), external.schemaRegistryUrl(), external.jdbcUrl())
         .withCatalog(external.catalog())
-        .withRoles(!noRoles);
+        .withRoles(!noRoles)
+        .withBrokers(brokers);
     out.println("Starting fractal in " + dataDir.toAbsolutePath().normalize() + " ...");
     out.flush();
     try (LocalStack stack = LocalStack.start(settings)) {

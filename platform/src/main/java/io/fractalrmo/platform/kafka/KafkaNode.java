@@ -282,6 +282,15 @@ final class KafkaNode {
         "share.coordinator.state.topic.replication.factor=" + rf,
         "share.coordinator.state.topic.min.isr=" + minIsr,
         "group.initial.rebalance.delay.ms=0",
+        // A restarted node registers only once the controller considers its previous
+        // incarnation's session over (DUPLICATE_BROKER_REGISTRATION until then), and a killed
+        // node of a cluster is fenced — its partitions led elsewhere — after the same time:
+        // 4 s instead of 9 s for both. Heartbeats every 500 ms keep a loaded node unfenced.
+        "broker.session.timeout.ms=4000",
+        "broker.heartbeat.interval.ms=500",
+        // A transaction whose producer died is aborted once its timeout passes; look every
+        // second rather than every 10 s, so read_committed readers wait no longer than needed.
+        "transaction.abort.timed.out.transaction.cleanup.interval.ms=1000",
         "num.network.threads=2",
         "num.io.threads=4",
         "num.recovery.threads.per.data.dir=2",

@@ -17,6 +17,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.Properties;
 import java.util.Set;
@@ -27,6 +28,7 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.apache.avro.specific.SpecificRecord;
+import org.apache.kafka.clients.consumer.CloseOptions;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -90,9 +92,15 @@ public final class SinkRole implements AutoCloseable {
    * @param maxTransientRetries transient SQL failures in a row before the sink gives up
    * @param maxBackoff longest wait between two attempts (the first is 100 ms, doubling)
    * @param sendTimeout how long a DLQ send may take before it counts as failed
+   * @param instanceId a stable {@code group.instance.id} (static membership: a restarted sink
+   *     takes its partitions back at once instead of waiting for its dead predecessor's session
+   *     to expire); empty = a dynamic member
+   * @param sessionTimeout how long the group waits for a member that stopped heartbeating (a
+   *     killed instance's partitions stay unserved this long unless it comes back)
    */
   public record Options(String groupId, Duration pollTimeout, int maxPollRecords,
-      String agentId, int maxTransientRetries, Duration maxBackoff, Duration sendTimeout) {
+      String agentId, int maxTransientRetries, Duration maxBackoff, Duration sendTimeout,
+      Optional<String> instanceId, Duration sessionTimeout) {
 
     public Options {
       Objects.requireNonNull(groupId, "groupId");
@@ -100,6 +108,8 @@ public final class SinkRole implements AutoCloseable {
       Objects.requireNonNull(agentId, "agentId");
       Objects.requireNonNull(maxBackoff, "maxBackoff");
       Objects.requireNonNull(sendTimeout, "sendTimeout");
+      Objects.requireNonNull(instanceId, "instanceId");
+      Objects.requireNonNull(sessionTimeout, "sessionTimeout");
       if (maxPollRecords < 1) {
         throw new IllegalArgumentException("maxPollRecords must be >= 1");
       }
@@ -114,22 +124,28 @@ public final class SinkRole implements AutoCloseable {
     public static Options defaults() {
       return new Options("fractal-sink", Duration.ofMillis(500), 500,
           "sink-" + UUID.randomUUID().toString().substring(0, 8), 5, Duration.ofSeconds(5),
-          Duration.ofSeconds(30));
+          Duration.ofSeconds(30), Optional.empty(), Duration.ofSeconds(15));
     }
 
     public Options withGroupId(String group) {
       return new Options(group, pollTimeout, maxPollRecords, agentId, maxTransientRetries,
-          maxBackoff, sendTimeout);
+          maxBackoff, sendTimeout, instanceId, sessionTimeout);
     }
 
     public Options withRetries(int transientRetries, Duration backoff) {
       return new Options(groupId, pollTimeout, maxPollRecords, agentId, transientRetries,
-          backoff, sendTimeout);
+          backoff, sendTimeout, instanceId, sessionTimeout);
     }
 
     public Options withSendTimeout(Duration timeout) {
       return new Options(groupId, pollTimeout, maxPollRecords, agentId, maxTransientRetries,
-          maxBackoff, timeout);
+          maxBackoff, timeout, instanceId, sessionTimeout);
+    }
+
+    /** A static member with this id (its agent id too, so logs and DLQ headers name it). */
+    public Options withInstanceId(String id) {
+      return new Options(groupId, pollTimeout, maxPollRecords, id, maxTransientRetries,
+          maxBackoff, sendTimeout, Optional.of(id), sessionTimeout);
     }
   }
 
@@ -179,6 +195,10 @@ public final class SinkRole implements AutoCloseable {
     c.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
     c.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
     c.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, options.maxPollRecords());
+    c.put(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG, (int) options.sessionTimeout().toMillis());
+    c.put(ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG,
+        (int) Math.max(500, options.sessionTimeout().toMillis() / 5));
+    options.instanceId().ifPresent(id -> c.put(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG, id));
     this.consumer = new KafkaConsumer<>(c, new ByteArrayDeserializer(), new ByteArrayDeserializer());
     long send = options.sendTimeout().toMillis();
     Map<String, Object> p = new HashMap<>();
@@ -303,7 +323,10 @@ public final class SinkRole implements AutoCloseable {
       firstPoll.countDown();
       closeConnection();
       try {
-        consumer.close(Duration.ofSeconds(5));
+        // leave the group even as a static member: a sink stopped on purpose hands its
+        // partitions over now (only a crash leaves them to the session timeout)
+        consumer.close(CloseOptions.timeout(Duration.ofSeconds(5))
+            .withGroupMembershipOperation(CloseOptions.GroupMembershipOperation.LEAVE_GROUP));
       } catch (RuntimeException e) {
         LOG.debug("closing the sink's consumer: {}", e.toString());
       }

@@ -24,6 +24,7 @@ import picocli.CommandLine.Command;
         io.fractalrmo.app.cli.SubmitCommand.class,
         io.fractalrmo.app.cli.StatusCommand.class,
         io.fractalrmo.app.cli.RulesCommand.class,
+        io.fractalrmo.app.chaos.ChaosCommand.class,
         CommandLine.HelpCommand.class,
     })
 public final class FractalCommand implements Runnable {

@@ -21,8 +21,9 @@ import picocli.CommandLine.Model.CommandSpec;
     description = {
         "Run every role as its own 'fractal run' process against one local stack (brokers, PostgreSQL and "
             + "the registry in this process), feed a steady load of HumanEval tasks, and for --cycles cycles "
-            + "SIGKILL a random role instance and start it again (every 7th cycle kills and restarts a broker, "
-            + "every 7th+3 freezes PostgreSQL with SIGSTOP/SIGCONT), measuring each recovery with canary tasks.",
+            + "SIGKILL a random role instance and start it again (by default cycle 3 of every 7 kills and "
+            + "restarts a broker, cycle 6 freezes PostgreSQL with SIGSTOP/SIGCONT), measuring each recovery "
+            + "with canary tasks.",
         "Then an independent read_committed verifier checks every task's final status, one result and "
             + "outcome per action, the PostgreSQL record, and the rules; prints the tally; exits 0 only on PASS.",
         "'fractal chaos recovery' measures instead how fast 'fractal up' comes back after kill -9 of everything."})
@@ -47,6 +48,12 @@ public final class ChaosCommand implements Callable<Integer> {
       description = "Processes per role, e.g. executor=2,validator=2 (defaults: analyzer=2, executor=2, "
           + "validator=2, streams=2, sink=1, outbox=1).")
   Map<String, Integer> instances = new LinkedHashMap<>();
+
+  @Option(names = "--faults", split = ",", paramLabel = "FAULT[,FAULT...]",
+      description = "The faults of cycles 1, 2, ... repeated: role (SIGKILL a random role instance and start it "
+          + "again), broker (SIGKILL a random broker, restart it), postgres (freeze PostgreSQL 4-10 s). "
+          + "Default: role,role,broker,role,role,postgres,role.")
+  List<String> faults = new java.util.ArrayList<>(ChaosRun.Options.DEFAULT_FAULTS);
 
   @Option(names = "--dir", paramLabel = "DIR",
       description = "Where the run keeps its data and logs (default: a new temporary directory).")
@@ -88,7 +95,7 @@ public final class ChaosCommand implements Callable<Integer> {
         .filter(s -> !s.isEmpty()).toList();
     ChaosRun.Options options = new ChaosRun.Options(cycles, brokers, seed, tasks, roles, runDir,
         Duration.ofSeconds(recoveryTimeoutSeconds), Duration.ofMinutes(5), timeLimitMs, jvm,
-        keep || dir != null);
+        keep || dir != null, faults);
     Tally tally = new ChaosRun(options, out).run();
     return tally.passed() ? ExitCodes.OK : ExitCodes.FAILED;
   }

@@ -55,7 +55,18 @@ final class ChaosRun {
    */
   record Options(int cycles, int brokers, long seed, int tasks, Map<String, Integer> instances,
       Path dir, Duration recoveryTimeout, Duration drainTimeout, long timeLimitMs,
-      List<String> roleJvmOptions, boolean keep) {
+      List<String> roleJvmOptions, boolean keep, List<String> faults) {
+
+    /** Cycle {@code c} (from 1) injects {@code faults[(c - 1) % size]}. */
+    static final List<String> DEFAULT_FAULTS = List.of("role", "role", "broker", "role", "role",
+        "postgres", "role");
+
+    Options {
+      faults = List.copyOf(faults);
+      if (faults.isEmpty() || !List.of("role", "broker", "postgres").containsAll(faults)) {
+        throw new IllegalArgumentException("faults are role, broker or postgres: " + faults);
+      }
+    }
   }
 
   private static final List<String> ROLE_ORDER = List.of("sink", "outbox", "streams",
@@ -190,15 +201,9 @@ final class ChaosRun {
         options.dir().resolve("logs").resolve(role + "-" + index + ".log"), jvm, Map.of());
   }
 
-  /** Every 7th cycle restarts a broker, every 7th + 3 freezes PostgreSQL; the rest kill a role. */
+  /** The schedule of faults, repeated (by default a broker in cycle 3, PostgreSQL in 6 of 7). */
   private String chooseFault(int cycle) {
-    if (cycle % 7 == 3) {
-      return "broker";
-    }
-    if (cycle % 7 == 6) {
-      return "postgres";
-    }
-    return "role";
+    return options.faults().get((cycle - 1) % options.faults().size());
   }
 
   private String inject(String fault, List<RoleInstance> roles, ChaosStack stack)

@@ -6,6 +6,7 @@ import io.fractalrmo.app.demo.FaultInjector;
 import io.fractalrmo.app.demo.FaultedCode;
 import io.fractalrmo.app.demo.HumanEvalProblems;
 import io.fractalrmo.app.demo.Problem;
+import io.fractalrmo.contracts.Aspect;
 import io.fractalrmo.contracts.Task;
 import io.fractalrmo.contracts.TaskState;
 import java.util.ArrayList;
@@ -18,8 +19,10 @@ import java.util.SplittableRandom;
  * The real tasks a chaos run feeds: HumanEval problems, most with their canonical solution, the
  * rest with a realistic fault injected by the demo's {@link FaultInjector}, each with the final
  * state it must reach. A canonical solution must SUCCEED; a wrong result or a syntax slip must
- * FAIL; a forbidden call must be REJECTED (blocked before it runs); a missing import FAILS unless
- * a protocol rule was applied to it (then it must SUCCEED: repairing it is what the rule is for).
+ * FAIL; a forbidden call must be REJECTED (blocked before it runs) — or, when the plan was made
+ * without the security analysis (it did not arrive within the merge's bound, and the plan says
+ * so), FAIL in the sandbox, which denies what the call attempts; a missing import FAILS unless a
+ * protocol rule was applied to it (then it must SUCCEED: repairing it is what the rule is for).
  */
 final class ChaosTasks {
 
@@ -39,11 +42,15 @@ final class ChaosTasks {
       return faulted.fault();
     }
 
-    /** The final state this task must reach, given the rules applied to it. */
-    TaskState expected(List<String> appliedRuleIds) {
+    /**
+     * The final state this task must reach, given the rules applied to it and the analyses its
+     * plan was made without.
+     */
+    TaskState expected(List<String> appliedRuleIds, List<Aspect> missingAspects) {
       return switch (fault()) {
         case NONE -> TaskState.SUCCEEDED;
-        case FORBIDDEN_CALL -> TaskState.REJECTED;
+        case FORBIDDEN_CALL -> missingAspects.contains(Aspect.SECURITY) ? TaskState.FAILED
+            : TaskState.REJECTED;
         case MISSING_IMPORT, SLOW -> appliedRuleIds.isEmpty() ? TaskState.FAILED
             : TaskState.SUCCEEDED;
         case WRONG_RESULT, SYNTAX_SLIP -> TaskState.FAILED;

@@ -150,6 +150,31 @@ final class FractalProcess {
     return guard == null || guard.isAlive() ? Optional.empty() : Optional.of(guard.exitValue());
   }
 
+  /**
+   * CPU time (user + system, seconds) used so far by this command's JVM and every process below
+   * it, including children that already exited and were reaped (Linux /proc; 0 elsewhere).
+   */
+  synchronized double cpuSeconds() {
+    if (guard == null) {
+      return 0;
+    }
+    double ticks = 0;
+    List<ProcessHandle> all = new ArrayList<>(guard.toHandle().descendants().toList());
+    for (ProcessHandle h : all) {
+      try {
+        String stat = Files.readString(Path.of("/proc", Long.toString(h.pid()), "stat"));
+        String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+        // fields 14-17 of stat (utime stime cutime cstime) are 11-14 after the state field
+        for (int i = 11; i <= 14; i++) {
+          ticks += Long.parseLong(f[i]);
+        }
+      } catch (IOException | RuntimeException e) {
+        // gone meanwhile
+      }
+    }
+    return ticks / 100.0; // USER_HZ is 100 on Linux
+  }
+
   /** Whether the log contains {@code text} (for readiness lines such as "is up"). */
   boolean logContains(String text) {
     try {

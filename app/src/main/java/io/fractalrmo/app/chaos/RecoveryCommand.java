@@ -73,6 +73,7 @@ public final class RecoveryCommand implements Callable<Integer> {
     List<Double> ready = new ArrayList<>();
     List<Double> reportedUp = new ArrayList<>();
     List<Double> done = new ArrayList<>();
+    List<Double> cpus = new ArrayList<>();
     FractalProcess up = null;
     boolean passed = false;
     try {
@@ -110,6 +111,8 @@ public final class RecoveryCommand implements Callable<Integer> {
         up = startUp(data, runDir, run, jvm);
         double reported = awaitUp(up, Duration.ofMinutes(5));
         double readyS = (System.nanoTime() - killedAt) / 1e9;
+        double cpu = up.cpuSeconds();
+        double load = loadAverage();
         Endpoints again = EndpointOptions.read(data.resolve(EndpointOptions.ENDPOINTS_FILE));
         double doneS;
         try (StatusFollower follower = new StatusFollower(again,
@@ -123,11 +126,13 @@ public final class RecoveryCommand implements Callable<Integer> {
               : (System.nanoTime() - killedAt) / 1e9;
         }
         ready.add(readyS);
+        cpus.add(cpu);
         reportedUp.add(reported);
         done.add(doneS);
         out.printf(Locale.ROOT, "cycle %d: %d of %d tasks final at the kill; ready %.1f s after the"
-                + " kill (up reports %.1f s), every task final %.1f s after the kill%n", cycle,
-            finalBeforeKill, batch.size(), readyS, reported, doneS);
+                + " kill (up reports %.1f s; %.1f CPU-s to ready, load average %.1f), every task"
+                + " final %.1f s after the kill%n", cycle, finalBeforeKill, batch.size(), readyS,
+            reported, cpu, load, doneS);
         out.flush();
       }
       Endpoints endpoints = EndpointOptions.read(data.resolve(EndpointOptions.ENDPOINTS_FILE));
@@ -141,6 +146,8 @@ public final class RecoveryCommand implements Callable<Integer> {
       out.printf(Locale.ROOT, "  ready          p50 %.1f s (max %.1f s)%n", p50(ready), max(ready));
       out.printf(Locale.ROOT, "  up reports     p50 %.1f s (its own start to ready)%n",
           p50(reportedUp));
+      out.printf(Locale.ROOT, "  CPU to ready   p50 %.1f CPU-s (every process of the stack; on 2"
+          + " idle cores the wall time cannot be less than half of it)%n", p50(cpus));
       out.printf(Locale.ROOT, "  tasks done     p50 %.1f s (max %.1f s) after the kill%n", p50(done),
           max(done));
       out.printf(Locale.ROOT, "  verifier       %d tasks, final %s, lost %d, duplicated %d, wrong %d,"
@@ -189,6 +196,15 @@ public final class RecoveryCommand implements Callable<Integer> {
       Thread.sleep(100); // polling its log, bounded by the deadline
     }
     throw new IllegalStateException("fractal up not ready after " + timeout + "; see " + up.log());
+  }
+
+  /** The 1-minute load average (Linux), -1 if unknown. */
+  static double loadAverage() {
+    try {
+      return Double.parseDouble(Files.readString(Path.of("/proc/loadavg")).split(" ")[0]);
+    } catch (IOException | RuntimeException e) {
+      return -1;
+    }
   }
 
   private static int countFinal(StatusFollower follower, List<ChaosTask> tasks) {

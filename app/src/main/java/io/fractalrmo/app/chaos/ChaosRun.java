@@ -82,6 +82,8 @@ final class ChaosRun {
   private int postgresPauses;
   private int notRecovered;
   private long baselineMs = -1;
+  private String lastVictim = "";
+  private final Map<String, List<Long>> byFault = new LinkedHashMap<>();
 
   ChaosRun(Options options, PrintWriter out) {
     this.options = options;
@@ -128,16 +130,15 @@ final class ChaosRun {
         feeder = new Feeder(plan, interval, producer, endpoints, stack.jdbcUrl());
         feeder.start();
 
+        // twice: the first canaries also pay for warming every JVM up
+        probe(-1, System.currentTimeMillis(), runId, producer, endpoints, follower);
         long baseline = probe(0, System.currentTimeMillis(), runId, producer, endpoints, follower);
         out.printf(Locale.ROOT, "cycle  0: no fault (baseline)         canaries final in %s%n",
             baseline < 0 ? "NOT within " + options.recoveryTimeout().toSeconds() + " s"
                 : String.format(Locale.ROOT, "%.1f s", baseline / 1000.0));
         out.flush();
-        if (baseline >= 0) {
-          recoveries.remove(recoveries.size() - 1); // the baseline is not a recovery
-        } else {
-          notRecovered--;
-        }
+        recoveries.clear(); // neither the warm-up nor the baseline is a recovery
+        notRecovered = 0;
         this.baselineMs = baseline;
         long lastFault = System.currentTimeMillis();
         for (int cycle = 1; cycle <= options.cycles(); cycle++) {
@@ -146,6 +147,9 @@ final class ChaosRun {
           String what = inject(fault, roles, stack);
           lastFault = System.currentTimeMillis();
           long recovery = probe(cycle, at, runId, producer, endpoints, follower);
+          if (recovery >= 0) {
+            byFault.computeIfAbsent(lastVictim, k -> new ArrayList<>()).add(recovery);
+          }
           out.printf(Locale.ROOT, "cycle %2d: %-28s recovered in %s%n", cycle, what,
               recovery < 0 ? "NOT within " + options.recoveryTimeout().toSeconds() + " s"
                   : String.format(Locale.ROOT, "%.1f s", recovery / 1000.0));
@@ -165,7 +169,7 @@ final class ChaosRun {
         Verifier.Findings findings = verifier.verify(List.copyOf(submitted));
         Tally tally = new Tally(options, kills, brokerRestarts, postgresPauses, recoveries,
             notRecovered, findings, sinkCaughtUp, feeder.outboxed(),
-            System.currentTimeMillis() - started, baselineMs, drained ? drain : -1);
+            System.currentTimeMillis() - started, baselineMs, drained ? drain : -1, byFault);
         tally.print(out);
         return tally;
       }
@@ -216,6 +220,7 @@ final class ChaosRun {
         Thread.sleep(2_000 + random.nextInt(3_000)); // how long the node stays down
         stack.kafka().restart(node);
         brokerRestarts++;
+        lastVictim = "broker";
         return "broker " + node + " killed+restarted";
       }
       case "postgres" -> {
@@ -224,12 +229,14 @@ final class ChaosRun {
         Thread.sleep(frozen); // how long the database stays frozen
         stack.postgres().resume();
         postgresPauses++;
+        lastVictim = "postgres";
         return String.format(Locale.ROOT, "postgres frozen %.1f s", frozen / 1000.0);
       }
       default -> {
         RoleInstance victim = roles.get(random.nextInt(roles.size()));
         victim.process.kill();
         kills.merge(victim.role, 1, Integer::sum);
+        lastVictim = victim.role;
         Thread.sleep(random.nextInt(1_500)); // a supervisor's restart delay
         victim.restarts++;
         victim.process.start();
@@ -247,7 +254,7 @@ final class ChaosRun {
     int partitions = endpoints.topics().tasks().partitions();
     List<ChaosTask> canaries = new ArrayList<>();
     for (int p = 0, n = 0; p < partitions; n++) {
-      String id = runId + "-canary-" + cycle + "-" + n;
+      String id = runId + "-canary-" + (cycle < 0 ? "warmup" : cycle) + "-" + n;
       int partition = Utils.toPositive(Utils.murmur2(id.getBytes(StandardCharsets.UTF_8)))
           % partitions;
       if (partition == p) {

@@ -68,7 +68,10 @@ public final class RecoveryCommand implements Callable<Integer> {
     PrintWriter out = spec.commandLine().getOut();
     Path runDir = dir != null ? dir : Files.createTempDirectory("fractal-recovery-");
     Path data = runDir.resolve("data");
-    List<String> jvm = List.of("-Xms64m", "-Xmx1g");
+    // as ./fractal starts it (FRACTAL_JAVA_OPTS, else the script's default)
+    List<String> jvm = java.util.Arrays.stream(System.getenv().getOrDefault("FRACTAL_JAVA_OPTS",
+        "-Xms64m -Xmx1g -XX:TieredStopAtLevel=1").trim().split("\\s+"))
+        .filter(o -> !o.isEmpty()).toList();
     List<ChaosTask> submitted = new ArrayList<>();
     List<Double> ready = new ArrayList<>();
     List<Double> reportedUp = new ArrayList<>();

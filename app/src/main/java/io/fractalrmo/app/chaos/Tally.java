@@ -8,7 +8,8 @@ import java.util.Map;
 /** What a chaos run did and what the verifier found, as printed at its end. */
 record Tally(ChaosRun.Options options, Map<String, Integer> kills, int brokerRestarts,
     int postgresPauses, List<Long> recoveries, int notRecovered, Verifier.Findings findings,
-    boolean sinkCaughtUp, int outboxed, long elapsedMs, long baselineMs, long drainMs) {
+    boolean sinkCaughtUp, int outboxed, long elapsedMs, long baselineMs, long drainMs,
+    Map<String, List<Long>> recoveryByFault) {
 
   boolean passed() {
     return findings.passed() && notRecovered == 0 && sinkCaughtUp;
@@ -50,6 +51,14 @@ record Tally(ChaosRun.Options options, Map<String, Integer> kills, int brokerRes
           sorted.get(sorted.size() / 2) / 1000.0,
           notRecovered == 0 ? "" : "; " + notRecovered + " cycle(s) NOT recovered in time");
     }
+    StringBuilder by = new StringBuilder();
+    recoveryByFault.forEach((fault, times) -> {
+      List<Long> t = ChaosRun.sorted(times);
+      by.append(String.format(Locale.ROOT, "%s%s p50 %.1f s max %.1f s (%d)",
+          by.length() == 0 ? "" : "; ", fault, t.get(t.size() / 2) / 1000.0,
+          t.get(t.size() - 1) / 1000.0, t.size()));
+    });
+    out.printf(Locale.ROOT, "  by fault     %s%n", by.length() == 0 ? "-" : by);
     out.printf(Locale.ROOT, "  baseline     canaries final %.1f s after submission with no fault;"
         + " backlog drained %s after the last fault%n", baselineMs / 1000.0,
         drainMs < 0 ? "NOT" : String.format(Locale.ROOT, "%.1f s", drainMs / 1000.0));

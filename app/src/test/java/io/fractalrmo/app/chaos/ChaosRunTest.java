@@ -41,8 +41,8 @@ class ChaosRunTest {
     assertThat(tally.kills().values().stream().mapToInt(Integer::intValue).sum()).isEqualTo(1);
     assertThat(tally.brokerRestarts()).isEqualTo(1);
     assertThat(tally.postgresPauses()).isEqualTo(1);
-    // 8 fed + 3 canaries per cycle and for the baseline
-    assertThat(tally.findings().tasks).isEqualTo(8 + 4 * 3);
+    // 8 fed + 3 canaries for each probe
+    assertThat(tally.findings().tasks).isEqualTo(8 + 5 * 3); // + a warm-up, the baseline, 3 cycles
     assertThat(tally.findings().finals.values().stream().mapToInt(Integer::intValue).sum())
         .isEqualTo(tally.findings().tasks);
     assertThat(dir.resolve("run")).doesNotExist();

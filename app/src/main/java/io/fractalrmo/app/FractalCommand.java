@@ -25,6 +25,8 @@ import picocli.CommandLine.Command;
         io.fractalrmo.app.cli.StatusCommand.class,
         io.fractalrmo.app.cli.RulesCommand.class,
         io.fractalrmo.app.chaos.ChaosCommand.class,
+        io.fractalrmo.app.replay.ReplayCommand.class,
+        io.fractalrmo.app.mcp.McpCommand.class,
         CommandLine.HelpCommand.class,
     })
 public final class FractalCommand implements Runnable {

@@ -103,6 +103,11 @@ public final class StreamsRole implements AutoCloseable {
     return streams.state();
   }
 
+  /** The running instance, for binding its metrics (e.g. Micrometer's KafkaStreamsMetrics); this role owns its life cycle. */
+  public KafkaStreams kafkaStreams() {
+    return streams;
+  }
+
   @Override
   public void close() {
     try {

@@ -17,6 +17,8 @@ import io.fractalrmo.contracts.Task;
 import io.fractalrmo.contracts.TaskState;
 import io.fractalrmo.contracts.TaskStatus;
 import io.fractalrmo.contracts.TopicCatalog;
+import io.fractalrmo.contracts.TrialArm;
+import io.fractalrmo.contracts.ValidationOutcome;
 import io.fractalrmo.streams.merge.PlanPolicy;
 import io.fractalrmo.streams.testing.TopologyFixture;
 import java.util.List;
@@ -39,6 +41,7 @@ class FractalTopologyTest {
     // generated names look like KSTREAM-MERGE-0000000012 or KSTREAM-AGGREGATE-STATE-STORE-...
     assertThat(description).doesNotContainPattern("-\\d{10}");
     assertThat(description).contains("pattern-by-key-repartition", "rules-failed-by-rule-repartition",
+        "rules-live-outcomes-repartition", "rules-guard-pool", "rules-live", "merge-holdout",
         "rules-patterns-by-rule-repartition", "rules-outcomes-by-rule-repartition",
         "pattern-windows", "rules-latest", "task-status", "merge-pending");
   }
@@ -50,6 +53,7 @@ class FractalTopologyTest {
     var tasks = fixture.input(TopicCatalog::tasks, Task.class);
     var analyses = fixture.input(TopicCatalog::analyses, AspectAnalysis.class);
     var errors = fixture.input(TopicCatalog::errors, ErrorEvent.class);
+    var outcomes = fixture.input(TopicCatalog::validationOutcomes, ValidationOutcome.class);
     TestOutputTopic<String, ActionItem> actions =
         fixture.output(TopicCatalog::actionItems, ActionItem.class);
     TestOutputTopic<String, TaskStatus> statuses =
@@ -59,7 +63,7 @@ class FractalTopologyTest {
     TestOutputTopic<String, ProtocolRule> rules =
         fixture.output(TopicCatalog::protocolRules, ProtocolRule.class);
 
-    for (int i = 1; i <= 3; i++) {
+    for (int i = 1; i <= 10; i++) {
       String id = "task-" + i;
       tasks.pipeInput(id, aTask().setTaskId(id).build(), T0);
       for (Aspect a : PlanPolicy.ASPECTS) {
@@ -68,23 +72,34 @@ class FractalTopologyTest {
       }
     }
     List<ActionItem> plans = actions.readValuesToList();
-    assertThat(plans).extracting(ActionItem::getType).containsOnly(ActionType.EXECUTE).hasSize(3);
+    assertThat(plans).extracting(ActionItem::getType).containsOnly(ActionType.EXECUTE).hasSize(10);
     assertThat(statuses.readValuesToList()).filteredOn(s -> s.getTaskId().equals("task-1"))
         .extracting(TaskStatus::getState).endsWith(TaskState.PLANNED);
 
-    // the executor fails all three with the same missing import
-    for (ActionItem plan : plans) {
+    // five pass (the guard arm's pool), five fail with the same missing import
+    for (ActionItem plan : plans.subList(5, 10)) {
+      outcomes.pipeInput(plan.getTaskId(), ValidationOutcome.newBuilder()
+          .setTaskId(plan.getTaskId()).setActionId(plan.getActionId()).setValidatorId("v")
+          .setSuccess(true).setLevelRequested(3).setLevelReached(3).setDurationMs(5)
+          .setExecutionDurationMs(12).setValidatedAt(T0.plusSeconds(1)).build(), T0.plusSeconds(1));
+    }
+    statuses.readValuesToList();
+    for (ActionItem plan : plans.subList(0, 5)) {
       errors.pipeInput(plan.getTaskId(), anErrorEvent().setErrorId("e-" + plan.getTaskId())
           .setTaskId(plan.getTaskId()).setActionId(plan.getActionId())
           .setOccurredAt(T0.plusSeconds(1)).build(), T0.plusSeconds(1));
     }
-    assertThat(patterns.readValuesToList()).hasSize(3);
+    assertThat(patterns.readValuesToList()).isNotEmpty();
     assertThat(rules.readValuesToList()).extracting(ProtocolRule::getStatus)
         .containsExactly(RuleStatus.CANDIDATE);
     List<ActionItem> trial = actions.readValuesToList();
-    assertThat(trial).hasSize(6).allSatisfy(a -> assertThat(a.getTrial()).isNotNull());
-    assertThat(trial).extracting(a -> a.getTrial().getSourceActionId())
-        .containsOnly("task-1:plan:1", "task-2:plan:1", "task-3:plan:1");
+    assertThat(trial).hasSize(15).allSatisfy(a -> assertThat(a.getTrial()).isNotNull());
+    assertThat(trial).filteredOn(a -> a.getTrial().getArm() != TrialArm.GUARD)
+        .extracting(a -> a.getTrial().getSourceActionId()).containsOnly("task-1:plan:1",
+            "task-2:plan:1", "task-3:plan:1", "task-4:plan:1", "task-5:plan:1");
+    assertThat(trial).filteredOn(a -> a.getTrial().getArm() == TrialArm.GUARD)
+        .extracting(a -> a.getTrial().getSourceActionId()).containsOnly("task-6:plan:1",
+            "task-7:plan:1", "task-8:plan:1", "task-9:plan:1", "task-10:plan:1");
     // trial items do not touch the task status
     assertThat(statuses.isEmpty()).isTrue();
   }

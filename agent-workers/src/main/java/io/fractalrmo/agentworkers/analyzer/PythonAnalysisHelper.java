@@ -7,7 +7,9 @@ import io.fractalrmo.agentworkers.sandbox.Bubblewrap;
 import io.fractalrmo.agentworkers.sandbox.PythonError;
 import io.fractalrmo.agentworkers.sandbox.PythonLocator;
 import io.fractalrmo.contracts.Aspect;
+import io.fractalrmo.contracts.Bounded;
 import io.fractalrmo.contracts.Finding;
+import io.fractalrmo.contracts.FindingPolicy;
 import io.fractalrmo.contracts.Severity;
 import java.io.BufferedReader;
 import java.io.BufferedWriter;
@@ -96,23 +98,68 @@ public final class PythonAnalysisHelper implements AutoCloseable {
     }
   }
 
+  /** The solution alone, for {@code aspects}. */
   public Report analyze(String code, Collection<Aspect> aspects) {
     ObjectNode req = JSON.createObjectNode().put("op", "analyze").put("code", code);
     aspects.forEach(a -> req.withArray("aspects").add(a.name()));
-    JsonNode r = request(req);
+    return report(request(req));
+  }
+
+  /**
+   * Everything that will run: the solution for {@code aspects}, and — for SECURITY and
+   * DEPENDENCY — the test code and the program as it runs (solution, tests and
+   * {@code check(entryPoint)} in one namespace). Findings outside the solution say which part they
+   * are in. Each finding is bounded, at most {@link Bounded#MAX_FINDINGS} are kept, and the
+   * {@code blocking} flag of a SECURITY finding is the {@link FindingPolicy}'s (confined column).
+   */
+  public Report analyzeProgram(String code, String testCode, String entryPoint,
+      Collection<Aspect> aspects) {
+    ObjectNode req = JSON.createObjectNode().put("op", "analyze_program")
+        .put("code", code == null ? "" : code);
+    if (testCode != null) {
+      req.put("test_code", testCode);
+    }
+    if (entryPoint != null) {
+      req.put("entry_point", entryPoint);
+    }
+    aspects.forEach(a -> req.withArray("aspects").add(a.name()));
+    return report(request(req));
+  }
+
+  private static Report report(JsonNode r) {
     List<Finding> findings = new ArrayList<>();
     for (JsonNode f : r.path("findings")) {
-      findings.add(Finding.newBuilder()
+      findings.add(FindingPolicy.withPolicyFlag(Bounded.finding(Finding.newBuilder()
           .setType(f.path("type").asText())
-          .setSeverity(Severity.valueOf(f.path("severity").asText("INFO")))
+          .setSeverity(severity(f.path("severity").asText("INFO")))
           .setLine(f.hasNonNull("line") ? f.get("line").asInt() : null)
           .setDescription(f.path("description").asText())
-          .setAspect(Aspect.valueOf(f.path("aspect").asText("UNKNOWN")))
+          .setAspect(aspect(f.path("aspect").asText("UNKNOWN")))
           .setBlocking(f.path("blocking").asBoolean(false))
-          .build());
+          .build())));
     }
-    return new Report(findings, r.path("parsed").asBoolean(false),
-        r.hasNonNull("note") ? r.get("note").asText() : null);
+    String note = r.hasNonNull("note") ? r.get("note").asText() : null;
+    if (r.hasNonNull("test_note")) {
+      note = (note == null ? "" : note + "; ") + r.get("test_note").asText();
+    }
+    return new Report(Bounded.findings(findings), r.path("parsed").asBoolean(false),
+        Bounded.text(note, Bounded.MESSAGE_CHARS));
+  }
+
+  private static Severity severity(String s) {
+    try {
+      return Severity.valueOf(s);
+    } catch (IllegalArgumentException e) {
+      return Severity.INFO;
+    }
+  }
+
+  private static Aspect aspect(String s) {
+    try {
+      return Aspect.valueOf(s);
+    } catch (IllegalArgumentException e) {
+      return Aspect.UNKNOWN;
+    }
   }
 
   /** Empty when the code compiles; otherwise the SyntaxError (type, message, line). */

@@ -15,14 +15,19 @@ import java.util.regex.Pattern;
  * the timeout interrupted; a blocked security finding is SECURITY.
  *
  * <p>Order: timeout → PERFORMANCE; SyntaxError/IndentationError/TabError → SYNTAX;
- * AssertionError → LOGIC; NameError of a module/typing name, ModuleNotFoundError, ImportError →
- * DEPENDENCY; any other exception → RUNTIME; no exception type → UNKNOWN.
+ * AssertionError, SystemExit and an early exit (EarlyExit) → LOGIC; SandboxUnavailable →
+ * DEPENDENCY (fix key {@code sandbox}); NameError of a module/typing name, ModuleNotFoundError,
+ * ImportError → DEPENDENCY; any other exception → RUNTIME; no exception type → UNKNOWN.
  */
 public final class ErrorCategorizer {
 
   public static final String TIMEOUT_ERROR = "TimeoutError";
   public static final String SECURITY_BLOCKED = "SecurityBlocked";
   public static final String MODEL_BACKEND_UNAVAILABLE = "ModelBackendUnavailable";
+  /** The program ended before the harness saw it finish (an early exit with any status). */
+  public static final String EARLY_EXIT = "EarlyExit";
+  /** The sandbox refused to run anything (no confining layer works here). */
+  public static final String SANDBOX_UNAVAILABLE = io.fractalrmo.agentworkers.sandbox.SandboxResult.REFUSED;
 
   private static final Set<String> SYNTAX_TYPES = Set.of("SyntaxError", "IndentationError", "TabError");
   private static final Pattern NAME_ERROR = Pattern.compile("name '([A-Za-z_][A-Za-z0-9_]*)' is not defined");
@@ -50,6 +55,14 @@ public final class ErrorCategorizer {
     }
     if ("AssertionError".equals(type)) {
       return new Categorized(ErrorCategory.LOGIC, type, null);
+    }
+    if (EARLY_EXIT.equals(type) || "SystemExit".equals(type)) {
+      // ending the process before the tests finish (a model's way to "pass" them) is a wrong
+      // program, and what a PROMPT_GUIDELINE can teach a model not to write
+      return new Categorized(ErrorCategory.LOGIC, type, null);
+    }
+    if (SANDBOX_UNAVAILABLE.equals(type)) {
+      return new Categorized(ErrorCategory.DEPENDENCY, type, "sandbox");
     }
     if ("NameError".equals(type)) {
       Optional<String> missing = missingName(message);

@@ -2,6 +2,7 @@ package io.fractalrmo.agentworkers.errors;
 
 import io.fractalrmo.agentworkers.worker.Outgoing;
 import io.fractalrmo.contracts.Alert;
+import io.fractalrmo.contracts.Bounded;
 import io.fractalrmo.contracts.ErrorCategory;
 import io.fractalrmo.contracts.ErrorEvent;
 import io.fractalrmo.contracts.Severity;
@@ -16,7 +17,8 @@ import java.util.UUID;
 
 /**
  * Turns an agent's failure into one {@link ErrorEvent} for {@code fractal.errors}, plus an
- * {@link Alert} for {@code fractal.alerts} when the category is SECURITY or RUNTIME. Ids are
+ * {@link Alert} for {@code fractal.alerts} when the category is SECURITY or RUNTIME (messages
+ * bounded: they quote what untrusted code raised). Ids are
  * derived from the agent type and action id, so a re-processed record yields the same event id
  * (idempotent downstream).
  */
@@ -38,6 +40,29 @@ public final class ErrorLogger {
   public record Failure(Categorized categorized, String message, String taskId, String actionId,
       String trialId, Map<String, String> context) {}
 
+  /**
+   * An alert that is not a failure: a signal an operator should see although the work went on
+   * (e.g. a finding the policy lets run when the sandbox confines it). One per action and kind
+   * ({@code UUID} from both), so a re-processed record yields the same alert id.
+   */
+  public Outgoing signal(String taskId, String actionId, String kind, Severity severity,
+      ErrorCategory category, String message, Map<String, String> context) {
+    String id = UUID.nameUUIDFromBytes(("signal|" + agentType + "|" + kind + "|" + actionId)
+        .getBytes(StandardCharsets.UTF_8)).toString();
+    Alert alert = Alert.newBuilder()
+        .setAlertId(id)
+        .setTaskId(taskId)
+        .setSeverity(severity)
+        .setCategory(category)
+        .setSourceAgentId(agentId)
+        .setErrorId(null)
+        .setMessage(Bounded.text(message, Bounded.MESSAGE_CHARS))
+        .setContext(context == null ? Map.of() : context)
+        .setRaisedAt(java.time.Instant.ofEpochMilli(clock.millis()))
+        .build();
+    return new Outgoing(catalog.alerts().name(), taskId != null ? taskId : id, alert);
+  }
+
   public List<Outgoing> log(Failure f) {
     String errorId = f.actionId() == null
         ? UUID.randomUUID().toString()
@@ -53,7 +78,7 @@ public final class ErrorLogger {
         .setActionId(f.actionId())
         .setCategory(f.categorized().category())
         .setErrorType(f.categorized().errorType())
-        .setMessage(f.message() == null ? "" : f.message())
+        .setMessage(Bounded.text(f.message() == null ? "" : f.message(), Bounded.MESSAGE_CHARS))
         .setFixKey(f.categorized().fixKey())
         .setTrialId(f.trialId())
         .setContext(context)
@@ -71,7 +96,8 @@ public final class ErrorLogger {
           .setCategory(c)
           .setSourceAgentId(agentId)
           .setErrorId(errorId)
-          .setMessage(c + " failure in " + agentType + ": " + event.getMessage())
+          .setMessage(Bounded.text(c + " failure in " + agentType + ": " + event.getMessage(),
+              Bounded.MESSAGE_CHARS))
           .setContext(context)
           .setRaisedAt(java.time.Instant.ofEpochMilli(now))
           .build();

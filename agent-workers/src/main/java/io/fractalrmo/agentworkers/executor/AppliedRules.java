@@ -10,6 +10,7 @@ import io.fractalrmo.contracts.RuleAction;
 import io.fractalrmo.contracts.RuleActionKind;
 import io.fractalrmo.contracts.RuleCondition;
 import io.fractalrmo.contracts.TrialArm;
+import io.fractalrmo.contracts.TrialRule;
 import io.fractalrmo.contracts.TrialSpec;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -23,12 +24,13 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The rules that apply to one action, with their parameters checked: in a trial's TREATMENT arm
- * the trial's candidate rule first (so that where rules of one kind compete, the candidate is the
- * one applied and recorded), then the RuleBook's active rules whose condition's action type (if
- * any) matches; never the candidate in the CONTROL arm. A rule with invalid parameters is dropped
- * with a warning. An action whose attributes say {@code fractal.rules=off} gets no rule at all
- * (see {@link #rulesOff(ActionItem)}).
+ * The rules that apply to one action, with their parameters checked: in a trial's TREATMENT and
+ * GUARD arms the trial's candidate rule first (so that where rules of one kind compete, the
+ * candidate is the one applied and recorded), then the RuleBook's active rules whose condition's
+ * action type (if any) matches; never the candidate in the CONTROL arm. A what-if replay action
+ * (its trial carries a {@code rule_set}) gets exactly that rule set and nothing else. A rule
+ * with invalid parameters is dropped with a warning. An action whose attributes say
+ * {@code fractal.rules=off} gets no rule at all (see {@link #rulesOff(ActionItem)}).
  */
 public final class AppliedRules {
 
@@ -71,8 +73,18 @@ public final class AppliedRules {
     }
     List<Rule> list = new ArrayList<>();
     TrialSpec trial = action.getTrial();
+    if (trial != null && trial.getRuleSet() != null) {
+      // a what-if replay: the chosen rule set decides alone (an empty one: no rule)
+      for (TrialRule r : trial.getRuleSet()) {
+        RuleCondition c = r.getCondition();
+        if (c == null || c.getActionType() == null || c.getActionType() == action.getType()) {
+          checked(r.getRuleId(), r.getAction(), c).ifPresent(list::add);
+        }
+      }
+      return new AppliedRules(List.copyOf(list));
+    }
     String candidate = trial == null ? null : trial.getRuleId();
-    if (trial != null && trial.getArm() == TrialArm.TREATMENT) {
+    if (trial != null && (trial.getArm() == TrialArm.TREATMENT || trial.getArm() == TrialArm.GUARD)) {
       // first: the trial measures the candidate, not an active rule of the same kind
       checked(trial.getRuleId(), trial.getRuleAction(), null).ifPresent(list::add);
     }

@@ -3,31 +3,10 @@ package io.fractalrmo.agentworkers.executor;
 import java.util.List;
 import java.util.Set;
 
-/** How the pieces of an action become one program, and how imports are added to code. */
+/** How imports are added to code (how an action's parts run together: sandbox.Program). */
 public final class Programs {
 
   private Programs() {}
-
-  /**
-   * The solution, then the tests, then {@code check(<entry_point>)} when the tests define
-   * {@code check} and an entry point is given — the pipeline's EXECUTE semantics.
-   */
-  public static String compose(String code, String testCode, String entryPoint, boolean testsDefineCheck) {
-    StringBuilder p = new StringBuilder(code);
-    if (!code.endsWith("\n")) {
-      p.append('\n');
-    }
-    if (testCode != null && !testCode.isBlank()) {
-      p.append("\n\n").append(testCode);
-      if (!testCode.endsWith("\n")) {
-        p.append('\n');
-      }
-      if (testsDefineCheck && entryPoint != null && !entryPoint.isBlank()) {
-        p.append("\n\ncheck(").append(entryPoint).append(")\n");
-      }
-    }
-    return p.toString();
-  }
 
   /** {@code import m} / {@code from typing import X} lines, after any {@code __future__} imports. */
   public static String addImports(String code, List<String> statements) {

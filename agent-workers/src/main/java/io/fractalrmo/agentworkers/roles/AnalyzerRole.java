@@ -6,6 +6,7 @@ import io.fractalrmo.agentworkers.worker.WorkerGroup;
 import io.fractalrmo.agentworkers.worker.WorkerSpec;
 import io.fractalrmo.contracts.Aspect;
 import io.fractalrmo.contracts.Endpoints;
+import io.fractalrmo.contracts.InputLimits;
 import io.fractalrmo.contracts.Task;
 import io.fractalrmo.contracts.TopicCatalog;
 import java.time.Clock;
@@ -44,12 +45,13 @@ public final class AnalyzerRole {
     RoleSupport.InstanceResources helpers = new RoleSupport.InstanceResources();
     List<Aspect> aspects = options.aspect().map(List::of).orElseGet(AnalyzerRole::aspects);
     List<Supplier<WorkerGroup>> starters = new ArrayList<>();
+    InputLimits limits = InputLimits.fromSettings(options.settings());
     for (Aspect aspect : aspects) {
       String role = NAME + "-" + aspect.name().toLowerCase(Locale.ROOT);
       WorkerSpec<Task> spec = options.applyTo(WorkerSpec.of(role, NAME,
           groupId(endpoints.topics(), aspect), endpoints.topics().tasks().name(), Task.class,
           agentId -> new AspectAnalyzer(aspect, agentId, endpoints.topics(),
-              helpers.add(new PythonAnalysisHelper()), Clock.systemUTC())));
+              helpers.add(new PythonAnalysisHelper()), Clock.systemUTC(), limits)));
       starters.add(() -> WorkerGroup.start(endpoints, spec, options.instances(), serdes));
     }
     String name = options.aspect().map(a -> NAME + "-" + a.name().toLowerCase(Locale.ROOT))

@@ -10,6 +10,7 @@ import io.fractalrmo.agentworkers.worker.WorkerGroup;
 import io.fractalrmo.agentworkers.worker.WorkerSpec;
 import io.fractalrmo.contracts.ActionItem;
 import io.fractalrmo.contracts.Endpoints;
+import io.fractalrmo.contracts.InputLimits;
 import java.net.URI;
 import java.time.Clock;
 import java.time.Duration;
@@ -24,9 +25,10 @@ import org.slf4j.LoggerFactory;
  * {@code fractal.action-items}, sharing one Python sandbox (warm pool) and one rule book that
  * follows {@code fractal.protocol-rules}; each instance has its own analysis helper process.
  *
- * <p>Settings: {@code sandbox.warm-pool} (launchers kept warm, default instances + 1),
- * {@code sandbox.bubblewrap} (default true: used when installed), {@code model.url} and
- * {@code model.name} (OpenAI-compatible backend for actions without code).
+ * <p>Settings: {@code sandbox.*} ({@link PythonSandbox.Options#fromSettings}: warm pool, default
+ * instances + 1; bubblewrap; work root; the unsafe opt-in), {@code model.url} and
+ * {@code model.name} (OpenAI-compatible backend for actions without code), the operator's maxima
+ * {@code limits.*} ({@link InputLimits#SETTINGS}).
  */
 public final class ExecutorRole {
 
@@ -47,16 +49,16 @@ public final class ExecutorRole {
       KafkaRuleBook rules = KafkaRuleBook.start(endpoints, serdes);
       shared.add(rules);
       awaitRules(rules);
-      PythonSandbox sandbox = PythonSandbox.create(new PythonSandbox.Options(
-          RoleSupport.intSetting(options, "sandbox.warm-pool", options.instances() + 1),
-          RoleSupport.booleanSetting(options, "sandbox.bubblewrap", true)));
+      PythonSandbox sandbox = PythonSandbox.create(
+          PythonSandbox.Options.fromSettings(options.settings(), options.instances() + 1));
       shared.add(0, sandbox);
       CodeGenerator generator = modelBackend(options);
+      InputLimits limits = InputLimits.fromSettings(options.settings());
       WorkerSpec<ActionItem> spec = options.applyTo(WorkerSpec.of(NAME, NAME,
           RoleSupport.groupId(endpoints.topics(), NAME), endpoints.topics().actionItems().name(),
           ActionItem.class,
           agentId -> new ExecutorHandler(agentId, endpoints.topics(), sandbox,
-              helpers.add(new PythonAnalysisHelper()), rules, generator, Clock.systemUTC())));
+              helpers.add(new PythonAnalysisHelper()), rules, generator, Clock.systemUTC(), limits)));
       return RunningRole.startAll(NAME,
           List.of(() -> WorkerGroup.start(endpoints, spec, options.instances(), serdes)), shared);
     } catch (RuntimeException e) {

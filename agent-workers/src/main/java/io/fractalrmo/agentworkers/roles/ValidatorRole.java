@@ -7,6 +7,7 @@ import io.fractalrmo.agentworkers.worker.WorkerGroup;
 import io.fractalrmo.agentworkers.worker.WorkerSpec;
 import io.fractalrmo.contracts.Endpoints;
 import io.fractalrmo.contracts.ExecutionResult;
+import io.fractalrmo.contracts.InputLimits;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
@@ -15,7 +16,8 @@ import java.util.Map;
 /**
  * The validators: {@code instances} workers in group {@code fractal-validator} on
  * {@code fractal.execution-results}, sharing one Python sandbox; each instance has its own
- * analysis helper process. Settings as for {@link ExecutorRole} ({@code sandbox.*}).
+ * analysis helper process. Settings as for {@link ExecutorRole} ({@code sandbox.*},
+ * {@code limits.*}).
  */
 public final class ValidatorRole {
 
@@ -31,15 +33,15 @@ public final class ValidatorRole {
     RoleSupport.InstanceResources helpers = new RoleSupport.InstanceResources();
     shared.add(helpers);
     try {
-      PythonSandbox sandbox = PythonSandbox.create(new PythonSandbox.Options(
-          RoleSupport.intSetting(options, "sandbox.warm-pool", options.instances() + 1),
-          RoleSupport.booleanSetting(options, "sandbox.bubblewrap", true)));
+      PythonSandbox sandbox = PythonSandbox.create(
+          PythonSandbox.Options.fromSettings(options.settings(), options.instances() + 1));
       shared.add(sandbox);
+      InputLimits limits = InputLimits.fromSettings(options.settings());
       WorkerSpec<ExecutionResult> spec = options.applyTo(WorkerSpec.of(NAME, NAME,
           RoleSupport.groupId(endpoints.topics(), NAME),
           endpoints.topics().executionResults().name(), ExecutionResult.class,
           agentId -> new ValidatorHandler(agentId, endpoints.topics(), sandbox,
-              helpers.add(new PythonAnalysisHelper()), Clock.systemUTC())));
+              helpers.add(new PythonAnalysisHelper()), Clock.systemUTC(), limits)));
       return RunningRole.startAll(NAME,
           List.of(() -> WorkerGroup.start(endpoints, spec, options.instances(), serdes)), shared);
     } catch (RuntimeException e) {

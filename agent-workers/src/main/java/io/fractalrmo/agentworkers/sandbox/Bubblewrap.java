@@ -18,15 +18,30 @@ import org.slf4j.LoggerFactory;
  * The bubblewrap command line shared by the sandbox and the analysis helper: fresh namespaces,
  * {@code --die-with-parent}, a new session, an empty environment, read-only {@code /usr} (plus
  * the {@code /lib /lib64 /bin /sbin} links or binds, and the interpreter's prefix when it lives
- * elsewhere), {@code /proc}, {@code /dev}, and size-bounded tmpfs {@code /work} and {@code /tmp}.
+ * elsewhere), {@code /proc}, {@code /dev}, and size-bounded tmpfs {@code /work}, {@code /tmp} and
+ * {@code /dev/shm} (bwrap's {@code --dev} would otherwise leave an unbounded {@code /dev/shm}):
+ * every file system the code can write is bounded.
  */
 public final class Bubblewrap {
 
   private static final Logger log = LoggerFactory.getLogger(Bubblewrap.class);
-  private static final String TMPFS_SIZE = Long.toString(64L * 1024 * 1024);
+  /** Size of the {@code /work} and {@code /tmp} tmpfs. */
+  public static final long TMPFS_BYTES = 64L * 1024 * 1024;
+  /** Size of the {@code /dev/shm} tmpfs (POSIX shared memory needs little; Landlock denies it). */
+  public static final long SHM_BYTES = 8L * 1024 * 1024;
+  private static final String TMPFS_SIZE = Long.toString(TMPFS_BYTES);
   private static final Map<List<String>, Boolean> WORKS = new ConcurrentHashMap<>();
 
   private Bubblewrap() {}
+
+  /** {@code bwrap} at {@code configured} when given (and executable), else on PATH or in /usr/bin. */
+  public static Optional<Path> find(Path configured) {
+    if (configured != null) {
+      return Files.isExecutable(configured) && !Files.isDirectory(configured)
+          ? Optional.of(configured) : Optional.empty();
+    }
+    return find();
+  }
 
   /** {@code bwrap} on PATH or in /usr/bin. */
   public static Optional<Path> find() {
@@ -74,6 +89,7 @@ public final class Bubblewrap {
       c.addAll(List.of("--ro-bind", prefix.toString(), prefix.toString()));
     }
     c.addAll(List.of("--proc", "/proc", "--dev", "/dev",
+        "--size", Long.toString(SHM_BYTES), "--tmpfs", "/dev/shm",
         "--size", TMPFS_SIZE, "--tmpfs", "/work",
         "--size", TMPFS_SIZE, "--tmpfs", "/tmp",
         "--chdir", "/work"));

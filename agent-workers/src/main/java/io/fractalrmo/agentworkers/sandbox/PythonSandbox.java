@@ -2,25 +2,41 @@ package io.fractalrmo.agentworkers.sandbox;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.fractalrmo.contracts.Isolation;
+import java.io.BufferedInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Stream;
@@ -28,57 +44,125 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Runs untrusted Python, one program per process.
+ * Runs untrusted Python, one program per process, confined in kernel-enforced layers, and says
+ * which layers held and how far the program provably got.
  *
- * <p>Each run is a fresh launcher process ({@code launcher.py}, shipped in the jar) that reads one
- * program from stdin, forks it with rlimits (address space, processes, file size, CPU, no core
- * dumps), under an unprivileged uid when started as root (root ignores RLIMIT_NPROC), with a
- * wall-clock timeout after which every process of the run is killed. With {@code bwrap} the
- * launcher lives in fresh pid/net/ipc/uts (and, when not root, user) namespaces, sees only
- * read-only {@code /usr} (+ the {@code /lib /lib64 /bin} links) and tmpfs {@code /work} and
- * {@code /tmp}, and has an empty environment; otherwise rlimits and a scrubbed environment only
- * ({@link Isolation#RLIMITS}). A small pool of launchers is started ahead of time ("warm": they
- * wait for their program on stdin with common modules imported), so a run does not pay the
- * interpreter start-up. A backstop on the Java side kills the whole process tree should the
- * launcher itself not finish within the timeout plus a grace period.
+ * <p>Each run is a fresh launcher process ({@code launcher.py}, shipped in the jar; see its header
+ * for every layer and for the harness). Outermost, when it works here, bubblewrap gives the
+ * launcher fresh net, pid, ipc and uts namespaces, a mount namespace with a read-only system and
+ * size-bounded tmpfs {@code /work}, {@code /tmp} and {@code /dev/shm}, and an empty environment.
+ * Inside (and without bubblewrap too) the launcher forks the program's process and, before any of
+ * the program runs, applies rlimits, a per-run unprivileged uid (when the worker is root),
+ * no-new-privs, Landlock (only the system read+execute, only the work dir writable, no TCP, no
+ * signals or abstract sockets outside) and a seccomp filter (no sockets, ptrace, namespaces, mounts,
+ * io_uring, ...); it is a subreaper, so every process of the run is killed at the deadline even
+ * after {@code setsid()}. Success needs the harness's {@link Evidence} that every part of the
+ * {@link Program} ran to its end.
+ *
+ * <p>At start-up the sandbox self-tests the confinement it will use from inside a confined
+ * process (no-new-privs and seccomp mode read back, a connect to a loopback listener opened here,
+ * reading a host file, writing a host directory, reading this worker's environment, signalling
+ * this worker), logs each layer in force, and names them in every result
+ * ({@link SandboxResult#layers()}, {@link #confinement()}). A layer that is applied but does not
+ * hold is not named. When no layer that blocks the network and none that blocks the host's files
+ * holds, {@code run} refuses untrusted code ({@link SandboxResult#refused()}) unless the operator
+ * opted in with {@value #UNSAFE_SETTING}, which is logged loudly and named in every result.
+ *
+ * <p>A small pool of launchers is started ahead of time ("warm": their confinement is prepared and
+ * common modules imported), so a run does not pay the interpreter start-up. {@code run} is safe to
+ * call from several threads at once; an interrupted thread's run is killed at once
+ * ({@link SandboxInterruptedException}); {@link #close()} kills every run and launcher at once.
  */
 public final class PythonSandbox implements AutoCloseable {
+
+  /** The operator's explicit opt-in to run untrusted code when no confining layer works. */
+  public static final String UNSAFE_SETTING = "sandbox.unsafe-allow-unconfined";
 
   private static final Logger log = LoggerFactory.getLogger(PythonSandbox.class);
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final long BACKSTOP_GRACE_MS = 3_000;
+  private static final long STOP_GRACE_MS = 2_000;
   private static final int FIRST_UID = 61_000;
   private static final int UID_RANGE = 4_000;
+  /** Layers the launcher applies to the run's process itself (the others are around it). */
+  private static final List<String> CHILD_LAYERS = List.of(Confinement.RLIMITS, Confinement.UID,
+      Confinement.NO_NEW_PRIVS, Confinement.LANDLOCK, Confinement.SECCOMP);
 
-  /** Pool size (0 = no warm pool) and whether bubblewrap is used when present. */
-  public record Options(int warmPoolSize, boolean useBubblewrap) {
+  /**
+   * How the sandbox is set up.
+   *
+   * @param warmPoolSize launchers kept started ahead of time (0 = none)
+   * @param useBubblewrap use bubblewrap when it works here
+   * @param bubblewrap the bwrap binary to use (null: PATH, then /usr/bin)
+   * @param unsafeAllowUnconfined run untrusted code even when no layer that blocks the network and
+   *     the host's files works ({@value #UNSAFE_SETTING}); every result names it
+   * @param workRoot where host work dirs are made when bubblewrap is not used (null: java.io.tmpdir);
+   *     point it at a size-bounded file system (a tmpfs, a Kubernetes emptyDir with a sizeLimit) to
+   *     bound all runs together as well as each one
+   */
+  public record Options(int warmPoolSize, boolean useBubblewrap, Path bubblewrap,
+      boolean unsafeAllowUnconfined, Path workRoot) {
+
+    public Options(int warmPoolSize, boolean useBubblewrap) {
+      this(warmPoolSize, useBubblewrap, null, false, null);
+    }
+
     public static Options defaults() {
       return new Options(2, true);
+    }
+
+    /**
+     * From role settings: {@code sandbox.warm-pool}, {@code sandbox.bubblewrap} (true/false),
+     * {@code sandbox.bubblewrap-path}, {@code sandbox.work-root}, {@value #UNSAFE_SETTING}.
+     */
+    public static Options fromSettings(Map<String, String> settings, int defaultWarmPool) {
+      String warm = settings.get("sandbox.warm-pool");
+      String path = settings.get("sandbox.bubblewrap-path");
+      String root = settings.get("sandbox.work-root");
+      return new Options(warm == null || warm.isBlank() ? defaultWarmPool : Integer.parseInt(warm.strip()),
+          !"false".equalsIgnoreCase(settings.getOrDefault("sandbox.bubblewrap", "true").strip()),
+          path == null || path.isBlank() ? null : Path.of(path.strip()),
+          "true".equalsIgnoreCase(settings.getOrDefault(UNSAFE_SETTING, "false").strip()),
+          root == null || root.isBlank() ? null : Path.of(root.strip()));
+    }
+
+    public Options withBubblewrap(Path binary) {
+      return new Options(warmPoolSize, useBubblewrap, binary, unsafeAllowUnconfined, workRoot);
+    }
+
+    public Options withUnsafeAllowUnconfined(boolean unsafe) {
+      return new Options(warmPoolSize, useBubblewrap, bubblewrap, unsafe, workRoot);
+    }
+
+    public Options withWorkRoot(Path root) {
+      return new Options(warmPoolSize, useBubblewrap, bubblewrap, unsafeAllowUnconfined, root);
     }
   }
 
   private final Path python;
   private final Path launcherDir;
   private final Path launcher;
+  private final Path workRoot;
   private final Path bwrap;
   private final boolean root;
-  private final Isolation isolation;
+  private final Confinement confinement;
+  private final List<String> childLayers;
+  private final List<String> readExec;
   private final int warmPoolSize;
   private final BlockingQueue<Launcher> pool;
-
-  /** A started launcher: its readiness ("ready" line), its result line and its stderr. */
-  private record Launcher(Process process, CompletableFuture<Boolean> ready,
-      CompletableFuture<byte[]> result, CompletableFuture<byte[]> err) {}
   private final ExecutorService refiller;
   private final ExecutorService io;
   // each instance starts at a random point of the uid range, so sandboxes of several workers on
   // one host rarely share a uid (RLIMIT_NPROC counts per uid)
-  private final AtomicInteger uidSeq = new AtomicInteger(
-      java.util.concurrent.ThreadLocalRandom.current().nextInt(UID_RANGE));
+  private final AtomicInteger uidSeq = new AtomicInteger(ThreadLocalRandom.current().nextInt(UID_RANGE));
   private final AtomicBoolean closed = new AtomicBoolean();
-  private final java.util.Set<Process> live = java.util.concurrent.ConcurrentHashMap.newKeySet();
+  private final Set<Process> live = ConcurrentHashMap.newKeySet();
 
-  private PythonSandbox(Options options) throws IOException {
+  /** A started launcher: its "ready" line (what it offers), its result line and its stderr. */
+  private record Launcher(Process process, CompletableFuture<JsonNode> ready,
+      CompletableFuture<byte[]> result, CompletableFuture<byte[]> err) {}
+
+  private PythonSandbox(Options options, Set<String> disabled) throws IOException {
     this.python = PythonLocator.locate();
     this.launcherDir = Files.createTempDirectory("fractal-sandbox-");
     this.launcher = launcherDir.resolve("launcher.py");
@@ -90,22 +174,47 @@ public final class PythonSandbox implements AutoCloseable {
     }
     launcher.toFile().setReadable(true, false);
     launcherDir.toFile().setExecutable(true, false);
-    this.root = "root".equals(System.getProperty("user.name")) || isUidZero();
+    launcherDir.toFile().setReadable(true, false);
+    this.workRoot = options.workRoot() != null ? options.workRoot()
+        : Path.of(System.getProperty("java.io.tmpdir"));
+    this.root = isUidZero();
+    this.readExec = readExecPaths(python);
     this.io = Executors.newCachedThreadPool(daemon("fractal-sandbox-io"));
-    Path found = options.useBubblewrap() ? Bubblewrap.find().orElse(null) : null;
-    this.bwrap = found != null && Bubblewrap.works(found, python, !root) ? found : null;
-    this.isolation = bwrap != null ? Isolation.BUBBLEWRAP : Isolation.RLIMITS;
-    if (found != null && bwrap == null) {
-      log.warn("bwrap at {} does not work here; falling back to rlimits only", found);
-    }
-    this.warmPoolSize = options.warmPoolSize();
-    this.pool = new ArrayBlockingQueue<>(Math.max(1, options.warmPoolSize()));
+    this.warmPoolSize = Math.max(0, options.warmPoolSize());
+    this.pool = new ArrayBlockingQueue<>(Math.max(1, warmPoolSize));
     this.refiller = Executors.newSingleThreadExecutor(daemon("fractal-sandbox-pool"));
-    for (int i = 0; i < options.warmPoolSize(); i++) {
-      refiller.execute(this::refill);
+
+    String bwrapState;
+    Path usable = null;
+    if (!options.useBubblewrap() || disabled.contains(Confinement.BUBBLEWRAP)) {
+      bwrapState = "disabled";
+    } else {
+      Path found = Bubblewrap.find(options.bubblewrap()).orElse(null);
+      if (found == null) {
+        bwrapState = "not installed" + (options.bubblewrap() != null ? " at " + options.bubblewrap() : "");
+      } else if (!Bubblewrap.works(found, python, !root)) {
+        bwrapState = "installed at " + found + " but it cannot create its namespaces here";
+      } else {
+        bwrapState = "in force";
+        usable = found;
+      }
     }
-    log.info("Python sandbox: {} with {} ({} warm launchers)", isolation, python,
-        options.warmPoolSize());
+    this.bwrap = usable;
+    SelfTest test;
+    try {
+      test = selfTest(disabled, options.unsafeAllowUnconfined(), bwrapState);
+    } catch (RuntimeException e) {
+      close();
+      throw e;
+    }
+    this.confinement = test.confinement();
+    this.childLayers = test.childLayers();
+    logConfinement();
+    if (confinement.runsCode()) {
+      for (int i = 0; i < warmPoolSize; i++) {
+        refiller.execute(this::refill);
+      }
+    }
   }
 
   public static PythonSandbox create() {
@@ -113,15 +222,37 @@ public final class PythonSandbox implements AutoCloseable {
   }
 
   public static PythonSandbox create(Options options) {
+    return create(options, Set.of());
+  }
+
+  /**
+   * For tests only: a sandbox with the named layers switched off ({@link Confinement#BUBBLEWRAP},
+   * {@link Confinement#LANDLOCK}, {@link Confinement#SECCOMP}, {@link Confinement#NO_NEW_PRIVS}),
+   * to show what happens on a machine that lacks them. Not reachable from any setting.
+   */
+  static PythonSandbox create(Options options, Set<String> disabledLayers) {
     try {
-      return new PythonSandbox(options);
+      return new PythonSandbox(options, Set.copyOf(disabledLayers));
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
   }
 
+  /** The confinement every run gets, as the start-up self-test found it. */
+  public Confinement confinement() {
+    return confinement;
+  }
+
+  /**
+   * BUBBLEWRAP when bubblewrap is in force; RLIMITS otherwise, also when Landlock and seccomp
+   * confine the run (the schema has no symbol for those yet: {@link SandboxResult#layers()} says
+   * which layers held); NONE when runs are refused.
+   */
   public Isolation isolation() {
-    return isolation;
+    if (!confinement.runsCode()) {
+      return Isolation.NONE;
+    }
+    return bwrap != null ? Isolation.BUBBLEWRAP : Isolation.RLIMITS;
   }
 
   /** Launchers started and waiting for a program. */
@@ -133,10 +264,27 @@ public final class PythonSandbox implements AutoCloseable {
     return python;
   }
 
-  /** Runs {@code code} as {@code main.py} in a fresh sandbox with the given limits. */
+  /** Runs {@code code} alone as {@code main.py}: {@code run(Program.solutionOnly(code), limits)}. */
   public SandboxResult run(String code, SandboxLimits limits) {
+    return run(Program.solutionOnly(code), limits);
+  }
+
+  /**
+   * Runs {@code program} in a fresh sandbox with the given limits; a refused result (nothing ran)
+   * when the confinement does not hold.
+   *
+   * @throws SandboxInterruptedException when the calling thread is interrupted (the run is killed
+   *     at once and the interrupt flag set again) or the sandbox is closed while it runs
+   */
+  public SandboxResult run(Program program, SandboxLimits limits) {
     if (closed.get()) {
       throw new IllegalStateException("sandbox closed");
+    }
+    if (!confinement.runsCode()) {
+      return refusedResult(program);
+    }
+    if (Thread.currentThread().isInterrupted()) {
+      throw new SandboxInterruptedException("interrupted before the run started");
     }
     Launcher pooled = pool.poll();
     boolean warm = pooled != null && pooled.process().isAlive();
@@ -144,44 +292,36 @@ public final class PythonSandbox implements AutoCloseable {
       destroyTree(pooled.process());
     }
     Launcher launcher = warm ? pooled : start(false);
-    Process used = launcher.process();
     try {
-      return runIn(launcher, code, limits, warm);
+      return runIn(launcher, program, limits, warm);
     } finally {
-      if (warmPoolSize > 0 && (pooled != null || pool.isEmpty())) {
+      if (warmPoolSize > 0 && (pooled != null || pool.isEmpty()) && !closed.get()) {
         // replace the launcher taken once the run is over, so starting the next one does not
         // compete with this run for the CPU
         refiller.execute(this::refill);
       }
-      // the result is in once the launcher printed it; tearing the namespaces down is not on the
-      // caller's clock
-      io.execute(() -> {
-        destroyTree(used);
-        try {
-          used.waitFor(10, TimeUnit.SECONDS);
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-        } finally {
-          live.remove(used);
-        }
-      });
     }
   }
 
-  private SandboxResult runIn(Launcher launcher, String code, SandboxLimits limits, boolean warm) {
+  private SandboxResult refusedResult(Program program) {
+    return new SandboxResult(null, false, "", 0, "", 0,
+        new PythonError(SandboxResult.REFUSED, confinement.refusal(), null, null), 0, null,
+        Isolation.NONE, false, null, Evidence.none(program.hasTests()), List.of());
+  }
+
+  private SandboxResult runIn(Launcher launcher, Program program, SandboxLimits limits, boolean warm) {
     Process process = launcher.process();
-    CompletableFuture<byte[]> out = launcher.result();
-    CompletableFuture<byte[]> err = launcher.err();
     Path hostWorkDir = null;
     Integer uid = null;
+    boolean stopped = false;
     try {
       ObjectNode header = JSON.createObjectNode();
       if (bwrap != null) {
         header.put("workdir", "/work");
-        header.putArray("chown").add("/tmp");
         header.put("own_pid_namespace", true);
       } else {
-        hostWorkDir = Files.createTempDirectory("fractal-run-");
+        hostWorkDir = Files.createTempDirectory(workRoot, "fractal-run-",
+            PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
         header.put("workdir", hostWorkDir.toString());
         header.put("own_pid_namespace", false);
       }
@@ -190,66 +330,100 @@ public final class PythonSandbox implements AutoCloseable {
       header.put("max_processes", limits.maxProcesses());
       header.put("max_output_bytes", limits.maxOutputBytes());
       header.put("file_size_bytes", limits.fileSizeBytes());
+      header.put("workdir_bytes", limits.workDirBytes());
       header.put("cpu_seconds", limits.cpuSeconds());
-      if (root) {
+      if (childLayers.contains(Confinement.UID)) {
         uid = FIRST_UID + Math.floorMod(uidSeq.getAndIncrement(), UID_RANGE);
         header.put("uid", uid);
       }
-      try (OutputStream stdin = process.getOutputStream()) {
-        stdin.write(JSON.writeValueAsBytes(header));
-        stdin.write('\n');
-        stdin.write(code.getBytes(StandardCharsets.UTF_8));
-      } catch (IOException e) {
-        log.debug("launcher stdin closed early", e);
-      }
+      header.set("layers", JSON.valueToTree(childLayers));
+      header.set("read_exec", JSON.valueToTree(readExec));
+      ObjectNode parts = header.putObject("program");
+      parts.put("solution", program.solution());
+      parts.put("tests", program.tests());
+      parts.put("entry_point", program.entryPoint());
+      send(process, header);
       long started = System.nanoTime();
-      byte[] stdout;
+      byte[] line;
       try {
-        stdout = out.get(limits.timeoutMs() + BACKSTOP_GRACE_MS, TimeUnit.MILLISECONDS);
-      } catch (java.util.concurrent.TimeoutException e) {
-        stdout = null;
+        line = launcher.result().get(limits.timeoutMs() + BACKSTOP_GRACE_MS, TimeUnit.MILLISECONDS);
+      } catch (TimeoutException e) {
+        line = null;
+      } catch (InterruptedException e) {
+        stopped = true;
+        stop(process);
+        Thread.currentThread().interrupt();
+        throw new SandboxInterruptedException("interrupted: the run was killed");
       }
-      if (stdout == null) {
+      if (closed.get()) {
+        stopped = true;
+        throw new SandboxInterruptedException("the sandbox was closed while the run was in progress");
+      }
+      if (line == null) {
+        stopped = true;
         destroyTree(process);
         long ms = (System.nanoTime() - started) / 1_000_000;
         log.warn("sandbox launcher did not finish; killed its process tree after {} ms", ms);
         return new SandboxResult(null, true, "", 0, "", 0,
             new PythonError("TimeoutError", "wall-clock limit of " + limits.timeoutMs()
                 + " ms exceeded; the sandbox was killed", null, null),
-            ms, null, isolation, warm, uid);
+            ms, null, isolation(), warm, uid, Evidence.none(program.hasTests()), runLayers(null));
       }
-      int exit = -1;
-      if (stdout.length == 0 && process.waitFor(1, TimeUnit.SECONDS)) {
-        exit = process.exitValue();
-        try {
-          err.get(1, TimeUnit.SECONDS);
-        } catch (java.util.concurrent.TimeoutException e) {
-          // the error text is only for the message
-        }
-      }
-      return parse(stdout, err.getNow(new byte[0]), exit, warm, uid);
+      return parse(line, launcher, program, warm, uid);
+    } catch (IOException e) {
+      throw new UncheckedIOException("sandbox run failed: " + e.getMessage(), e);
     } catch (InterruptedException e) {
+      stopped = true;
+      stop(process);
       Thread.currentThread().interrupt();
-      throw new IllegalStateException("interrupted while running sandboxed code", e);
-    } catch (Exception e) {
-      throw new IllegalStateException("sandbox run failed: " + e.getMessage(), e);
+      throw new SandboxInterruptedException("interrupted: the run was killed");
+    } catch (ExecutionException e) {
+      throw new IllegalStateException("sandbox run failed: " + e.getCause(), e.getCause());
     } finally {
-      if (hostWorkDir != null) {
-        deleteTree(hostWorkDir);
-      }
+      cleanUp(process, hostWorkDir, stopped);
     }
   }
 
-  private SandboxResult parse(byte[] stdout, byte[] launcherErr, int launcherExit, boolean warm, Integer uid)
-      throws IOException {
-    String text = new String(stdout, StandardCharsets.UTF_8).strip();
-    int lastLine = text.lastIndexOf('\n');
-    String json = lastLine >= 0 ? text.substring(lastLine + 1) : text;
+  private static void send(Process process, ObjectNode header) {
+    try (OutputStream stdin = process.getOutputStream()) {
+      stdin.write(JSON.writeValueAsBytes(header));
+      stdin.write('\n');
+    } catch (IOException e) {
+      log.debug("launcher stdin closed early", e);
+    }
+  }
+
+  /** The result is in once the launcher printed it; its exit and the clean-up are not on the caller's clock. */
+  private void cleanUp(Process process, Path hostWorkDir, boolean stopped) {
+    io.execute(() -> {
+      try {
+        if (!process.waitFor(stopped ? STOP_GRACE_MS : 10_000, TimeUnit.MILLISECONDS)) {
+          destroyTree(process);
+          process.waitFor(STOP_GRACE_MS, TimeUnit.MILLISECONDS);
+        }
+      } catch (InterruptedException e) {
+        destroyTree(process);
+        Thread.currentThread().interrupt();
+      } finally {
+        live.remove(process);
+        if (hostWorkDir != null) {
+          deleteTree(hostWorkDir);
+        }
+      }
+    });
+  }
+
+  private SandboxResult parse(byte[] stdout, Launcher launcher, Program program, boolean warm, Integer uid)
+      throws IOException, InterruptedException {
+    String json = new String(stdout, StandardCharsets.UTF_8).strip();
     if (json.isEmpty() || json.charAt(0) != '{') {
-      String why = new String(launcherErr, StandardCharsets.UTF_8).strip();
+      Process p = launcher.process();
+      int exit = p.waitFor(1, TimeUnit.SECONDS) ? p.exitValue() : -1;
+      String why = new String(stderrOf(launcher), StandardCharsets.UTF_8).strip();
       return new SandboxResult(null, false, "", 0, "", 0,
-          new PythonError("SandboxError", "the sandbox launcher failed (exit " + launcherExit + ")"
-              + (why.isEmpty() ? "" : ": " + why), null, null), 0, null, isolation, warm, uid);
+          new PythonError("SandboxError", "the sandbox launcher failed (exit " + exit + ")"
+              + (why.isEmpty() ? "" : ": " + why), null, null), 0, null, isolation(), warm, uid,
+          Evidence.none(program.hasTests()), runLayers(null));
     }
     JsonNode r = JSON.readTree(json);
     PythonError error = null;
@@ -259,6 +433,22 @@ public final class PythonSandbox implements AutoCloseable {
           e.hasNonNull("traceback") ? e.get("traceback").asText() : null,
           e.hasNonNull("line") ? e.get("line").asInt() : null);
     }
+    JsonNode ev = r.path("evidence");
+    Evidence evidence = new Evidence(program.hasTests(), ev.path("solution_completed").asBoolean(false),
+        ev.path("tests_completed").asBoolean(false),
+        ev.hasNonNull("failed_in") ? Evidence.Phase.valueOf(ev.get("failed_in").asText()) : null);
+    List<String> applied = null;
+    if (r.hasNonNull("layers")) {
+      applied = new ArrayList<>();
+      for (JsonNode l : r.get("layers")) {
+        applied.add(l.asText());
+      }
+    }
+    if (error == null && (applied == null || !applied.containsAll(childLayers))) {
+      // the run was not confined as the self-test was: it is not a result
+      error = new PythonError("SandboxError", "the run's process was not confined as expected "
+          + "(applied " + applied + ", expected " + childLayers + ")", null, null);
+    }
     return new SandboxResult(
         r.hasNonNull("exit_code") ? r.get("exit_code").asInt() : null,
         r.path("timed_out").asBoolean(false),
@@ -266,8 +456,312 @@ public final class PythonSandbox implements AutoCloseable {
         r.path("stderr").asText(""), r.path("stderr_size").asLong(0),
         error, r.path("duration_ms").asLong(0),
         r.hasNonNull("peak_memory_kb") ? r.get("peak_memory_kb").asLong() : null,
-        isolation, warm, uid);
+        isolation(), warm, uid, evidence, runLayers(applied));
   }
+
+  /** The layers of one run: those around it, and those its process reported applied. */
+  private List<String> runLayers(List<String> applied) {
+    List<String> layers = new ArrayList<>();
+    for (String l : confinement.layers()) {
+      boolean perRun = CHILD_LAYERS.contains(l);
+      if (!perRun || applied == null || applied.contains(l)) {
+        layers.add(l);
+      }
+    }
+    return layers;
+  }
+
+  private static byte[] stderrOf(Launcher launcher) {
+    try {
+      return launcher.err().get(1, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return new byte[0];
+    } catch (ExecutionException | TimeoutException e) {
+      return launcher.err().getNow(new byte[0]);
+    }
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // start-up self-test
+  // ------------------------------------------------------------------------------------------
+
+  private record SelfTest(Confinement confinement, List<String> childLayers) {}
+
+  private SelfTest selfTest(Set<String> disabled, boolean unsafe, String bwrapState) throws IOException {
+    Path probeDir = Files.createTempDirectory("fractal-probe-");
+    Path hostDir = Files.createDirectory(probeDir.resolve("writable"));
+    Path hostFile = Files.writeString(probeDir.resolve("secret.txt"), "secret-" + UUID.randomUUID());
+    probeDir.toFile().setExecutable(true, false);
+    probeDir.toFile().setReadable(true, false);
+    hostFile.toFile().setReadable(true, false);
+    Files.setPosixFilePermissions(hostDir, PosixFilePermissions.fromString("rwxrwxrwx"));
+    try (ServerSocket listener = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
+      listener.setSoTimeout(100);
+      AtomicInteger accepted = new AtomicInteger();
+      AtomicBoolean listening = new AtomicBoolean(true);
+      CompletableFuture<Void> acceptor = CompletableFuture.runAsync(() -> {
+        while (listening.get()) {
+          try (Socket s = listener.accept()) {
+            accepted.incrementAndGet();
+          } catch (SocketTimeoutException e) {
+            // keep listening until the probe is over
+          } catch (IOException e) {
+            return;
+          }
+        }
+      }, io);
+      JsonNode ready = null;
+      JsonNode result = null;
+      List<String> attempt = null;
+      String setupError = null;
+      Set<String> off = new LinkedHashSet<>(disabled);
+      for (int tries = 0; tries < 4; tries++) {
+        Launcher l = start(false);
+        try {
+          ready = l.ready().get(30, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          destroyTree(l.process());
+          throw new IllegalStateException("interrupted during the sandbox self-test", e);
+        } catch (ExecutionException | TimeoutException e) {
+          ready = null;
+        }
+        if (ready == null || !ready.path("ready").asBoolean(false)) {
+          destroyTree(l.process());
+          cleanUp(l.process(), null, true);
+          setupError = "the launcher did not start: "
+              + new String(stderrOf(l), StandardCharsets.UTF_8).strip();
+          break;
+        }
+        attempt = candidateLayers(ready, off);
+        ObjectNode header = JSON.createObjectNode();
+        Path work = bwrap != null ? null : Files.createTempDirectory(workRoot, "fractal-run-",
+            PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+        header.put("workdir", work == null ? "/work" : work.toString());
+        header.put("own_pid_namespace", bwrap != null);
+        SandboxLimits limits = SandboxLimits.defaults().withTimeoutMs(30_000);
+        header.put("timeout_ms", limits.timeoutMs());
+        header.put("memory_mb", limits.memoryMb());
+        header.put("max_processes", limits.maxProcesses());
+        header.put("max_output_bytes", limits.maxOutputBytes());
+        header.put("file_size_bytes", limits.fileSizeBytes());
+        header.put("cpu_seconds", limits.cpuSeconds());
+        if (attempt.contains(Confinement.UID)) {
+          header.put("uid", FIRST_UID + Math.floorMod(uidSeq.getAndIncrement(), UID_RANGE));
+        }
+        header.set("layers", JSON.valueToTree(attempt));
+        header.set("read_exec", JSON.valueToTree(readExec));
+        ObjectNode params = header.putObject("selftest");
+        params.put("port", listener.getLocalPort());
+        params.put("host_file", hostFile.toString());
+        params.put("host_dir", hostDir.toString());
+        params.put("worker_pid", ProcessHandle.current().pid());
+        send(l.process(), header);
+        try {
+          byte[] line = l.result().get(60, TimeUnit.SECONDS);
+          result = JSON.readTree(new String(line, StandardCharsets.UTF_8).strip());
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          throw new IllegalStateException("interrupted during the sandbox self-test", e);
+        } catch (ExecutionException | TimeoutException | IOException e) {
+          result = null;
+        } finally {
+          cleanUp(l.process(), work, false);
+        }
+        if (result != null && result.hasNonNull("selftest")) {
+          break;
+        }
+        // a layer could not be applied: say which, go on without it
+        String message = result == null ? "no result"
+            : result.path("error").path("message").asText("no self-test report");
+        setupError = message;
+        String failed = message.contains("landlock") ? Confinement.LANDLOCK
+            : message.contains("seccomp") ? Confinement.SECCOMP
+            : message.contains("prctl") ? Confinement.NO_NEW_PRIVS : null;
+        log.warn("sandbox self-test: {}", message);
+        if (failed == null) {
+          break;
+        }
+        off.add(failed);
+        if (failed.equals(Confinement.NO_NEW_PRIVS)) {
+          off.add(Confinement.LANDLOCK);
+          off.add(Confinement.SECCOMP);
+        }
+      }
+      listening.set(false);
+      acceptor.join();
+      return evaluate(ready, result, attempt, accepted.get(), bwrapState, unsafe, setupError);
+    } finally {
+      deleteTree(probeDir);
+    }
+  }
+
+  /** The layers to try: all the launcher can apply here, minus those switched off. */
+  private List<String> candidateLayers(JsonNode ready, Set<String> off) {
+    List<String> layers = new ArrayList<>();
+    layers.add(Confinement.RLIMITS);
+    if (root) {
+      layers.add(Confinement.UID);
+    }
+    boolean kernel = !off.contains(Confinement.NO_NEW_PRIVS);
+    if (kernel) {
+      layers.add(Confinement.NO_NEW_PRIVS);
+    }
+    if (kernel && !off.contains(Confinement.LANDLOCK) && ready.path("landlock_abi").asInt(0) > 0) {
+      layers.add(Confinement.LANDLOCK);
+    }
+    if (kernel && !off.contains(Confinement.SECCOMP) && ready.hasNonNull("seccomp_arch")) {
+      layers.add(Confinement.SECCOMP);
+    }
+    return layers;
+  }
+
+  private SelfTest evaluate(JsonNode ready, JsonNode result, List<String> attempted, int accepted,
+      String bwrapState, boolean unsafe, String setupError) {
+    Map<String, String> checks = new LinkedHashMap<>();
+    if (result != null) {
+      result.path("selftest").fields().forEachRemaining(f -> checks.put(f.getKey(), f.getValue().asText()));
+    }
+    List<String> applied = new ArrayList<>();
+    if (result != null && result.hasNonNull("layers")) {
+      result.get("layers").forEach(l -> applied.add(l.asText()));
+    }
+    int abi = ready == null ? 0 : ready.path("landlock_abi").asInt(0);
+    String arch = ready == null || !ready.hasNonNull("seccomp_arch") ? null : ready.get("seccomp_arch").asText();
+    boolean subreaper = ready != null && ready.path("subreaper").asBoolean(false);
+    boolean probed = !checks.isEmpty();
+    boolean bwrapOk = bwrap != null && probed && denied(checks, "read_host_file")
+        && denied(checks, "write_host_dir") && denied(checks, "connect_loopback")
+        && denied(checks, "read_worker_environ") && accepted == 0;
+    boolean landlockOk = applied.contains(Confinement.LANDLOCK) && denied(checks, "read_host_file")
+        && denied(checks, "write_host_dir") && denied(checks, "write_tmp")
+        && denied(checks, "write_dev_shm") && denied(checks, "read_worker_environ")
+        && (abi < 4 || denied(checks, "connect_loopback_preopened"))
+        && (abi < 6 || denied(checks, "signal_launcher"));
+    boolean seccompOk = applied.contains(Confinement.SECCOMP) && "2".equals(checks.get("seccomp_mode"))
+        && denied(checks, "socket_inet") && denied(checks, "socket_unix") && denied(checks, "unshare")
+        && denied(checks, "io_uring_setup") && denied(checks, "ptrace") && denied(checks, "memfd_create");
+    boolean nnpOk = applied.contains(Confinement.NO_NEW_PRIVS) && "1".equals(checks.get("no_new_privs"));
+    boolean uidOk = applied.contains(Confinement.UID) && !"0".equals(checks.get("uid"));
+    boolean rlimitsOk = applied.contains(Confinement.RLIMITS) && String.valueOf(
+        SandboxLimits.defaults().memoryMb() * 1024L * 1024).equals(checks.get("rlimit_as"));
+
+    List<String> layers = new ArrayList<>();
+    List<String> child = new ArrayList<>();
+    if (bwrapOk) {
+      layers.add(Confinement.BUBBLEWRAP);
+      layers.add(Confinement.PID_NAMESPACE);
+    }
+    Map<String, Boolean> perRun = new LinkedHashMap<>();
+    perRun.put(Confinement.LANDLOCK, landlockOk);
+    perRun.put(Confinement.SECCOMP, seccompOk);
+    perRun.put(Confinement.NO_NEW_PRIVS, nnpOk);
+    perRun.put(Confinement.UID, uidOk);
+    perRun.put(Confinement.RLIMITS, rlimitsOk);
+    for (Map.Entry<String, Boolean> l : perRun.entrySet()) {
+      if (l.getValue()) {
+        layers.add(l.getKey());
+        child.add(l.getKey());
+      } else if (applied.contains(l.getKey())) {
+        log.error("sandbox layer {} was applied but the self-test shows it does not hold: {}",
+            l.getKey(), checks);
+      }
+    }
+    if (subreaper) {
+      layers.add(Confinement.SUBREAPER);
+    }
+    boolean blocksNetwork = probed && denied(checks, "connect_loopback") && accepted == 0
+        && (bwrapOk || seccompOk || (landlockOk && abi >= 4));
+    boolean blocksHostFiles = probed && denied(checks, "read_host_file") && denied(checks, "write_host_dir")
+        && denied(checks, "read_worker_environ") && (bwrapOk || landlockOk);
+    for (String ordinary : List.of("write_workdir", "socketpair", "fork", "spawn")) {
+      if (probed && !String.valueOf(checks.get(ordinary)).startsWith("allowed")) {
+        log.warn("the sandbox's confinement breaks an ordinary program here ({}: {})", ordinary,
+            checks.get(ordinary));
+      }
+    }
+    String refusal = null;
+    if (!(blocksNetwork && blocksHostFiles)) {
+      String missing = missingSandbox(bwrapState, abi, arch, attempted, setupError);
+      if (unsafe) {
+        layers.add(Confinement.UNSAFE);
+        log.error("!!! UNSAFE: {}=true — untrusted code will run WITHOUT confinement of the network "
+            + "and the host's files. {} Every result names the layer {}.", UNSAFE_SETTING, missing,
+            Confinement.UNSAFE);
+      } else {
+        refusal = missing;
+      }
+    }
+    // the child layers also run in unsafe mode: whatever holds is applied
+    return new SelfTest(new Confinement(layers, blocksNetwork, blocksHostFiles,
+        unsafe && refusal == null && !(blocksNetwork && blocksHostFiles), landlockOk ? abi : 0,
+        seccompOk ? arch : null, bwrapOk ? "in force" : bwrapState, checks, refusal), child);
+  }
+
+  private static boolean denied(Map<String, String> checks, String name) {
+    return String.valueOf(checks.get(name)).startsWith("denied");
+  }
+
+  private static String missingSandbox(String bwrapState, int abi, String arch, List<String> attempted,
+      String setupError) {
+    String landlock = abi == 0 ? "not available (this kernel has no Landlock, or it is not enabled)"
+        : attempted != null && !attempted.contains(Confinement.LANDLOCK) ? "disabled"
+        : "ABI " + abi + " but it did not hold";
+    String seccomp = arch == null ? "not available on this architecture or kernel"
+        : attempted != null && !attempted.contains(Confinement.SECCOMP) ? "disabled" : "did not hold";
+    return "no sandbox layer that blocks both the network and the host's files works here "
+        + "(bubblewrap: " + bwrapState + "; Landlock: " + landlock + "; seccomp: " + seccomp
+        + (setupError == null ? "" : "; " + setupError) + "), so untrusted code is not run. "
+        + "To get one: use a Linux kernel >= 5.13 with Landlock enabled (CONFIG_SECURITY_LANDLOCK=y "
+        + "and 'landlock' in the lsm= boot parameter; ABI >= 4, kernel 6.7, also denies TCP), "
+        + "where containers allow the landlock_* syscalls (Docker >= 20.10.18, containerd >= 1.6); "
+        + "or install bubblewrap (apt-get install bubblewrap) and allow it to create namespaces "
+        + "(run as root, or enable unprivileged user namespaces: sysctl kernel.unprivileged_userns_clone=1 "
+        + "/ user.max_user_namespaces > 0). To run untrusted code unconfined anyway, at your own "
+        + "risk, set " + UNSAFE_SETTING + "=true.";
+  }
+
+  private void logConfinement() {
+    Confinement c = confinement;
+    log.info("Python sandbox with {}: {}", python, c.describe());
+    for (String layer : c.layers()) {
+      log.info("sandbox layer in force: {} — {}", layer, explain(layer, c));
+    }
+    if (!c.layers().contains(Confinement.BUBBLEWRAP)) {
+      log.info("sandbox layer not in force: bubblewrap ({})", c.bubblewrap());
+    }
+    for (String layer : List.of(Confinement.LANDLOCK, Confinement.SECCOMP, Confinement.NO_NEW_PRIVS)) {
+      if (!c.layers().contains(layer)) {
+        log.warn("sandbox layer not in force: {}", layer);
+      }
+    }
+    if (!c.runsCode()) {
+      log.error("the Python sandbox REFUSES untrusted code: {}", c.refusal());
+    }
+  }
+
+  private String explain(String layer, Confinement c) {
+    return switch (layer) {
+      case Confinement.BUBBLEWRAP -> "namespaces net, pid, ipc, uts, mount; read-only system, tmpfs "
+          + "/work /tmp /dev/shm bounded; empty environment";
+      case Confinement.PID_NAMESPACE -> "every process of a run dies with its namespace";
+      case Confinement.LANDLOCK -> "ABI " + c.landlockAbi() + ": read+execute " + readExec
+          + ", read-write only the run's work dir" + (c.landlockAbi() >= 4 ? "; TCP bind/connect denied" : "")
+          + (c.landlockAbi() >= 6 ? "; abstract unix sockets and signals scoped to the run" : "");
+      case Confinement.SECCOMP -> c.seccompArch() + " filter: no sockets, ptrace, namespaces, mounts, "
+          + "io_uring, bpf, keyrings, memfd, SysV/POSIX IPC; x32 and foreign arches denied";
+      case Confinement.NO_NEW_PRIVS -> "no privilege gain through execve";
+      case Confinement.UID -> "a per-run unprivileged uid in " + FIRST_UID + ".." + (FIRST_UID + UID_RANGE - 1);
+      case Confinement.RLIMITS -> "address space, CPU, file size, open files, processes, no core dumps";
+      case Confinement.SUBREAPER -> "orphans of a run (setsid) stay the launcher's and die at the deadline";
+      default -> "the operator opted in to running untrusted code without confinement";
+    };
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // launchers
+  // ------------------------------------------------------------------------------------------
 
   private void refill() {
     if (closed.get()) {
@@ -275,7 +769,8 @@ public final class PythonSandbox implements AutoCloseable {
     }
     try {
       Launcher l = start(true);
-      l.ready().thenAccept(ok -> {
+      l.ready().thenAccept(info -> {
+        boolean ok = info != null && info.path("ready").asBoolean(false);
         if (!ok || closed.get() || !pool.offer(l)) {
           destroyTree(l.process());
         }
@@ -291,10 +786,13 @@ public final class PythonSandbox implements AutoCloseable {
   private Launcher start(boolean warm) {
     List<String> cmd = new ArrayList<>();
     if (bwrap != null) {
-      cmd.addAll(bwrapPrefix(bwrap));
+      cmd.addAll(Bubblewrap.prefix(bwrap, python, !root));
       cmd.add("--ro-bind");
       cmd.add(launcher.toString());
       cmd.add("/fractal/launcher.py");
+      cmd.add("--setenv");
+      cmd.add("FRACTAL_GUARDED_PIDS");
+      cmd.add("");
       cmd.add(python.toString());
       cmd.add("-I");
       cmd.add("/fractal/launcher.py");
@@ -310,11 +808,13 @@ public final class PythonSandbox implements AutoCloseable {
     pb.environment().clear();
     pb.environment().put("PATH", "/usr/bin:/bin");
     pb.environment().put("LANG", "C.UTF-8");
+    // without Landlock's signal scope the seccomp filter keeps these pids out of kill()'s reach
+    pb.environment().put("FRACTAL_GUARDED_PIDS", Long.toString(ProcessHandle.current().pid()));
     pb.directory(launcherDir.toFile());
     try {
       Process p = pb.start();
       live.add(p);
-      CompletableFuture<Boolean> ready = new CompletableFuture<>();
+      CompletableFuture<JsonNode> ready = new CompletableFuture<>();
       CompletableFuture<byte[]> result = new CompletableFuture<>();
       io.execute(() -> readLauncher(p.getInputStream(), ready, result));
       return new Launcher(p, ready, result, readAsync(p.getErrorStream(), 16 * 1024));
@@ -323,10 +823,25 @@ public final class PythonSandbox implements AutoCloseable {
     }
   }
 
-  private List<String> bwrapPrefix(Path bwrapBinary) {
-    // as root: no user namespace (it would map to uid 0, for which RLIMIT_NPROC does not apply);
-    // the launcher drops to an unprivileged uid instead
-    return Bubblewrap.prefix(bwrapBinary, python, !root);
+  /** The paths the run may read and execute beneath: the system, and the interpreter's prefix. */
+  private static List<String> readExecPaths(Path python) {
+    Set<String> paths = new LinkedHashSet<>(List.of("/usr", "/lib", "/lib64", "/lib32", "/bin", "/sbin"));
+    Path real = python;
+    try {
+      real = python.toRealPath();
+    } catch (IOException e) {
+      // keep the path as given
+    }
+    for (Path p : List.of(python, real)) {
+      if (!p.startsWith("/usr/")) {
+        Path prefix = p.getParent() != null && p.getParent().getParent() != null
+            ? p.getParent().getParent() : p.getParent();
+        if (prefix != null) {
+          paths.add(prefix.toString());
+        }
+      }
+    }
+    return List.copyOf(paths);
   }
 
   private static boolean isUidZero() {
@@ -334,7 +849,7 @@ public final class PythonSandbox implements AutoCloseable {
       Object uid = Files.getAttribute(Path.of("/proc/self"), "unix:uid");
       return uid instanceof Integer i && i == 0;
     } catch (Exception e) {
-      return false;
+      return "root".equals(System.getProperty("user.name"));
     }
   }
 
@@ -355,21 +870,26 @@ public final class PythonSandbox implements AutoCloseable {
     }, io);
   }
 
-  /** The launcher's two lines: "ready", then its result (read up to EOF if it dies early). */
-  private static void readLauncher(InputStream in, CompletableFuture<Boolean> ready,
+  /** The launcher's two lines: "ready" (JSON: what it offers), then its result (or EOF). */
+  private static void readLauncher(InputStream in, CompletableFuture<JsonNode> ready,
       CompletableFuture<byte[]> result) {
     try (in) {
-      java.io.BufferedInputStream bin = new java.io.BufferedInputStream(in);
-      byte[] first = readLine(bin, 1024);
-      boolean ok = new String(first, StandardCharsets.UTF_8).strip().equals("ready");
-      ready.complete(ok);
-      if (!ok) {
+      BufferedInputStream bin = new BufferedInputStream(in);
+      byte[] first = readLine(bin, 64 * 1024);
+      JsonNode info = null;
+      try {
+        info = JSON.readTree(new String(first, StandardCharsets.UTF_8).strip());
+      } catch (IOException e) {
+        // not a ready line: the launcher failed before it was ready
+      }
+      ready.complete(info);
+      if (info == null || !info.path("ready").asBoolean(false)) {
         result.complete(first);
         return;
       }
       result.complete(readLine(bin, 64L * 1024 * 1024));
     } catch (IOException | RuntimeException e) {
-      ready.complete(false);
+      ready.complete(null);
       result.complete(new byte[0]);
     }
   }
@@ -389,6 +909,22 @@ public final class PythonSandbox implements AutoCloseable {
     return buf.toByteArray();
   }
 
+  /**
+   * Kills one run at once: bubblewrap's pid namespace dies with it; a launcher without one is
+   * asked (SIGTERM) to kill its run's processes, which it reaps as their subreaper, while the ones
+   * seen now are killed from here too; a backstop SIGKILLs whatever is left after a grace period.
+   */
+  private void stop(Process p) {
+    if (bwrap != null) {
+      destroyTree(p);
+      return;
+    }
+    p.destroy();
+    try (Stream<ProcessHandle> d = p.descendants()) {
+      d.forEach(ProcessHandle::destroyForcibly);
+    }
+  }
+
   static void destroyTree(Process p) {
     try (Stream<ProcessHandle> d = p.descendants()) {
       d.forEach(ProcessHandle::destroyForcibly);
@@ -398,8 +934,14 @@ public final class PythonSandbox implements AutoCloseable {
 
   private static void deleteTree(Path dir) {
     try (Stream<Path> s = Files.walk(dir)) {
-      s.sorted(Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
-    } catch (IOException e) {
+      s.sorted(Comparator.reverseOrder()).forEach(f -> {
+        if (Files.isDirectory(f, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+          f.toFile().setWritable(true, true);
+          f.toFile().setExecutable(true, true);
+        }
+        f.toFile().delete();
+      });
+    } catch (IOException | UncheckedIOException e) {
       log.debug("could not delete {}", dir, e);
     }
   }
@@ -420,25 +962,36 @@ public final class PythonSandbox implements AutoCloseable {
     }
   }
 
+  /** Kills every run in progress and every warm launcher at once, then cleans up. */
   @Override
   public void close() {
     if (!closed.compareAndSet(false, true)) {
       return;
     }
     refiller.shutdownNow();
-    try {
-      refiller.awaitTermination(5, TimeUnit.SECONDS);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
     drainPool();
-    io.shutdown();
-    try {
-      io.awaitTermination(5, TimeUnit.SECONDS);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
+    List<Process> running = List.copyOf(live);
+    running.forEach(this::stop);
+    long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(STOP_GRACE_MS);
+    for (Process p : running) {
+      try {
+        long left = deadline - System.nanoTime();
+        if (left <= 0 || !p.waitFor(left, TimeUnit.NANOSECONDS)) {
+          destroyTree(p);
+        }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        destroyTree(p);
+      }
     }
     live.forEach(PythonSandbox::destroyTree);
+    io.shutdown();
+    try {
+      // clean-ups of processes that are all dead by now: at most STOP_GRACE_MS + this in all
+      io.awaitTermination(STOP_GRACE_MS, TimeUnit.MILLISECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
     io.shutdownNow();
     deleteTree(launcherDir);
   }

@@ -2,7 +2,8 @@
 
 A long-lived process per worker: one JSON request per stdin line, one JSON response per stdout line.
 It only parses code (ast, symtable, compile) and looks modules up (importlib.util.find_spec); it
-never runs the code it is given. Ops: analyze, compile, missing_imports, defs, names.
+never runs the code it is given. Ops: analyze, analyze_program, compile, missing_imports, defs,
+names.
 """
 import ast
 import builtins
@@ -689,11 +690,121 @@ def analyze(code, aspects):
     return {"findings": findings, "parsed": True}
 
 
+# the aspects that look at every part that runs (the others judge the solution itself)
+PROGRAM_ASPECTS = {"SECURITY", "DEPENDENCY"}
+# dependency findings that make sense for a part alone (names it uses may come from the other part)
+IMPORT_FINDINGS = {"UNRESOLVED_IMPORT", "IMPORT_NAME_NOT_FOUND"}
+LINE_REF = re.compile(r"\b([Ll])ine (\d+)")
+MAX_FINDINGS = 200
+MAX_DESCRIPTION = 500
+
+
+def compose(code, tests, entry, defines_check):
+    """The program as it runs: the solution, then the tests in the same namespace, then
+    check(entry) when the tests define check. Returns (source, first line of the tests)."""
+    head = code if code.endswith("\n") else code + "\n"
+    first_test_line = head.count("\n") + 3
+    src = head + "\n\n" + tests
+    if not tests.endswith("\n"):
+        src += "\n"
+    if defines_check and entry and entry.isidentifier():
+        src += "\n\ncheck(%s)\n" % entry
+    return src, first_test_line
+
+
+def in_part(f, part, mapping):
+    """The finding re-labelled for the part it is in; line numbers mapped into that part."""
+    def relabel(m):
+        return "%sine %d of the %s" % (m.group(1), mapping(int(m.group(2))), part)
+    g = dict(f)
+    if g.get("line") is not None:
+        g["line"] = mapping(g["line"])
+    g["description"] = LINE_REF.sub(relabel, g["description"])
+    if not LINE_REF.search(f["description"]):
+        g["description"] = "In the %s: %s" % (part, g["description"])
+    return g
+
+
+def analyze_program(code, tests, entry, aspects):
+    """The solution with every requested aspect, plus — for SECURITY and DEPENDENCY — the test code
+    and the program as it runs (solution, tests and check() in one namespace: an alias imported by
+    the tests makes a call in the solution dangerous, and the other way round). Findings of the
+    tests and of the composition say which part they are in; a finding already reported for a
+    part is not repeated for the composition."""
+    result = analyze(code, aspects) if code.strip() else {"findings": [], "parsed": True}
+    findings = result["findings"]
+    wanted = aspects & PROGRAM_ASPECTS
+    if not tests or not tests.strip() or not wanted:
+        return bound(result)
+    seen = {(f["type"], "solution", f["line"]) for f in findings}
+    try:
+        ttree, _ = parse(tests)
+    except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
+        result["test_note"] = "the test code does not parse (%s), so it could not be analysed" % exc
+        return bound(result)
+    part = []
+    if "SECURITY" in wanted:
+        part += check_security(ttree)
+    if "DEPENDENCY" in wanted:
+        part += [f for f in check_dependency(tests, ttree) if f["type"] in IMPORT_FINDINGS]
+    for f in part:
+        g = in_part(f, "test code", lambda n: n)
+        seen.add((g["type"], "tests", g["line"]))
+        findings.append(g)
+    if not code.strip():
+        return bound(result)
+    defines_check = any(isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and n.name == "check"
+                        for n in ttree.body)
+    src, first_test = compose(code, tests, entry, defines_check)
+    try:
+        ctree, _ = parse(src)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return bound(result)  # the solution's own analysis reports why it does not parse
+    whole = []
+    if "SECURITY" in wanted:
+        whole += check_security(ctree)
+    if "DEPENDENCY" in wanted:
+        whole += [f for f in check_dependency(src, ctree) if f["type"] not in IMPORT_FINDINGS]
+    for f in whole:
+        line = f.get("line")
+        if line is not None and line >= first_test:
+            name, key, mapping = "test code", "tests", (lambda n: n - first_test + 1)
+        else:
+            name, key, mapping = "solution", "solution", (lambda n: n)
+        mapped = mapping(line) if line is not None else None
+        if (f["type"], key, mapped) in seen:
+            continue
+        if f["aspect"] == "DEPENDENCY" and key == "solution":
+            continue  # the solution's own analysis judged its names
+        seen.add((f["type"], key, mapped))
+        g = in_part(f, name + " (as run with the %s)" % ("solution" if key == "tests" else "test code"),
+                    mapping)
+        findings.append(g)
+    return bound(result)
+
+
+def bound(result):
+    """At most MAX_FINDINGS findings with descriptions of at most MAX_DESCRIPTION characters."""
+    fs = result["findings"]
+    if len(fs) > MAX_FINDINGS:
+        fs.sort(key=lambda f: (not f.get("blocking"), -["INFO", "LOW", "MEDIUM", "HIGH", "CRITICAL"]
+                               .index(f.get("severity", "INFO"))))
+        result["truncated"] = len(fs) - MAX_FINDINGS
+        del fs[MAX_FINDINGS:]
+    for f in fs:
+        if len(f["description"]) > MAX_DESCRIPTION:
+            f["description"] = f["description"][:MAX_DESCRIPTION - 1] + "\u2026"
+    return result
+
+
 def handle(req):
     op = req.get("op")
     code = req.get("code", "")
     if op == "analyze":
-        return analyze(code, set(req.get("aspects", [])))
+        return bound(analyze(code, set(req.get("aspects", []))))
+    if op == "analyze_program":
+        return analyze_program(code, req.get("test_code") or "", req.get("entry_point"),
+                               set(req.get("aspects", [])))
     if op == "compile":
         try:
             compile(code, "main.py", "exec", dont_inherit=True)

@@ -1,16 +1,78 @@
-"""Fractal-RMO sandbox launcher.
+"""Fractal-RMO sandbox launcher: confines one untrusted Python program and proves how far it got.
 
-Runs inside the sandbox (under bubblewrap when available). It waits for ONE program on stdin
-(a JSON header line, then the Python source), runs it in a forked child with rlimits applied and,
-when started as root, under an unprivileged uid; enforces the wall-clock timeout by killing every
-process of the sandbox; and prints one JSON line describing what happened on its own stdout.
-Started ahead of time with --warm it pre-imports common modules so the program starts at once.
+The launcher is trusted; the program it runs is not. Java starts it (inside bubblewrap when that
+works), it prints a "ready" line describing what this kernel offers, reads ONE run (a JSON line:
+limits, layers to apply, the program's parts) from stdin, forks a child, and prints one JSON line
+describing what happened. Started with --warm it pre-imports common modules and pre-builds its
+confinement, so that a run costs only the fork.
+
+Confinement of the child, applied in this order before any untrusted byte runs, each layer
+enforced by the kernel (bubblewrap, when used, is an outer layer of its own):
+  rlimits       address space, CPU seconds, file size, open files, no core dumps; processes per
+                uid (after the uid change)
+  uid           as root: a per-run unprivileged uid and gid, no supplementary groups
+  no-new-privs  PR_SET_NO_NEW_PRIVS: no setuid/file-capability gain through execve
+  landlock      read+execute beneath the read-only system paths Python needs, read-write only
+                beneath the run's work dir, /dev/null; nothing else of the file system. TCP bind
+                and connect denied (ABI >= 4). Abstract unix sockets and signals scoped to the
+                run's own domain (ABI >= 6): it cannot signal the launcher, the worker or another
+                run. The best ABI the kernel offers is used; audit logging of denials is off for
+                the untrusted domain (ABI >= 7) so a program cannot flood the audit log.
+  seccomp       a BPF filter, checked against the audit arch (x86_64 or aarch64; other arches:
+                layer not in force), x32 syscalls denied. Denied: socket() for every family
+                (AF_UNIX too: Landlock below ABI 9 does not restrict connecting to pathname unix
+                sockets such as a container runtime's or a database's; socketpair() stays, it
+                cannot reach anything), ptrace, process_vm_*, pidfd_getfd, kcmp, the mount family,
+                unshare/setns, clone with namespace flags, clone3 (ENOSYS, so libc falls back to
+                clone, whose flags the filter can see), keyctl/add_key/request_key, bpf,
+                perf_event_open, userfaultfd, io_uring_* (it bypasses socket filters),
+                kexec/module loading, reboot, swapon/off, personality changes,
+                name_to_handle_at/open_by_handle_at, memfd_create/memfd_secret and SysV/POSIX IPC
+                (memory outside RLIMIT_AS and the work-dir bound, persistent host objects),
+                TIOCSTI/TIOCLINUX, kill(-1), and acting on another process's limits, priority
+                or scheduling (prlimit64, setpriority, sched_set*, ioprio_set,
+                migrate/move_pages: with the worker's own uid, as in a container, these would
+                reach the worker).
+  subreaper     the launcher is a child subreaper, so a process that calls setsid() and whose
+                parent exits is re-parented to the launcher and killed at the deadline (bubblewrap
+                adds a pid namespace: every process of it is killed).
+Without bubblewrap the work dir is a host directory; its total size (files, also unlinked-but-open
+or O_TMPFILE ones, and mapped deleted files) is measured by the launcher every few milliseconds
+and the run is killed once it exceeds the bound (RLIMIT_FSIZE caps each file, so the overshoot is
+at most what the program writes between two checks). With bubblewrap the work dir is a tmpfs of
+fixed size, which bounds it hard, and the same check applies the per-run bound.
+
+The harness (proof of completion). In the child, after confinement, the harness compiles the
+solution and the tests, runs the solution module (exec in a fresh __main__ module), restores the
+builtins from a snapshot taken before the solution ran, runs the tests in the same namespace, and
+calls check(<entry point object>) itself when the tests define a callable check (the entry point
+is looked up by name, never spliced into source; check must be the function the tests' own code
+defined, called through a fresh function object of that code). It reports each completed part on a
+dedicated report channel, then exits itself (os._exit) right after the last report. The channel is
+an AF_UNIX SOCK_SEQPACKET socket pair: messages are atomic, and the launcher's end has SO_PASSCRED,
+so the kernel stamps every message with the sender's pid, which must be the child's. Every message
+carries a per-run nonce from os.urandom that the launcher made before the fork; it is kept out of
+module state (not in globals, builtins, sys, the environment or argv: only in a closure cell of the
+reporter). A message with a wrong nonce, from another process, out of order or duplicated voids the
+run's evidence ("ReportForged"). Exiting early in any way (sys.exit/SystemExit anywhere, os._exit in
+any thread, a signal, a fork whose parent exits, atexit handlers: never run, the harness leaves with
+os._exit), closing the channel, or printing a fake report on stdout/stderr leaves the evidence
+incomplete, so no success.
+
+Residual risk: the harness shares the interpreter with the program. A program written to attack
+this harness specifically can reach anything in the process (frames through tracebacks or
+sys._getframe, gc.get_objects, ctypes), so it can find the nonce or patch the harness and forge a
+report. The measures above stop the generic tricks (early exits, forged writes to every descriptor,
+fake output, forks, replacing builtins or check) and make a forgery a deliberate attack on this
+code; the kernel layers are what contain such a program, not the harness.
 """
 import json
 import os
 import resource
 import select
 import signal
+import socket
+import struct
 import sys
 import time
 
@@ -23,9 +85,327 @@ if "--warm" in sys.argv:
         except Exception:  # a missing optional module must not stop the launcher
             pass
 
-FILENAME = "main.py"
+try:
+    import ctypes
+    _libc = ctypes.CDLL(None, use_errno=True)
+except Exception:  # no ctypes: landlock, seccomp, no-new-privs and the subreaper are not in force
+    ctypes = None
+    _libc = None
+
+SOLUTION_FILE = "main.py"
+TESTS_FILE = "tests.py"
+
+# prctl options
+PR_SET_PDEATHSIG = 1
+PR_GET_SECCOMP = 21
+PR_SET_SECCOMP = 22
+PR_SET_CHILD_SUBREAPER = 36
+PR_SET_NO_NEW_PRIVS = 38
+PR_GET_NO_NEW_PRIVS = 39
+SECCOMP_MODE_FILTER = 2
+
+# ---------------------------------------------------------------------------------------------
+# Landlock
+# ---------------------------------------------------------------------------------------------
+SYS_LANDLOCK_CREATE_RULESET = 444  # same number on x86_64 and aarch64 (and every arch since 5.13)
+SYS_LANDLOCK_ADD_RULE = 445
+SYS_LANDLOCK_RESTRICT_SELF = 446
+LANDLOCK_CREATE_RULESET_VERSION = 1
+LANDLOCK_RULE_PATH_BENEATH = 1
+LANDLOCK_RESTRICT_SELF_LOG_SAME_EXEC_OFF = 1
+
+FS_EXECUTE = 1 << 0
+FS_WRITE_FILE = 1 << 1
+FS_READ_FILE = 1 << 2
+FS_READ_DIR = 1 << 3
+FS_REMOVE_DIR = 1 << 4
+FS_REMOVE_FILE = 1 << 5
+FS_MAKE_CHAR = 1 << 6
+FS_MAKE_DIR = 1 << 7
+FS_MAKE_REG = 1 << 8
+FS_MAKE_SOCK = 1 << 9
+FS_MAKE_FIFO = 1 << 10
+FS_MAKE_BLOCK = 1 << 11
+FS_MAKE_SYM = 1 << 12
+FS_REFER = 1 << 13  # ABI 2
+FS_TRUNCATE = 1 << 14  # ABI 3
+FS_IOCTL_DEV = 1 << 15  # ABI 5
+NET_BIND_TCP = 1 << 0  # ABI 4
+NET_CONNECT_TCP = 1 << 1
+SCOPE_ABSTRACT_UNIX_SOCKET = 1 << 0  # ABI 6
+SCOPE_SIGNAL = 1 << 1
 
 
+def _landlock_fs_rights(abi):
+    rights = (1 << 13) - 1
+    if abi >= 2:
+        rights |= FS_REFER
+    if abi >= 3:
+        rights |= FS_TRUNCATE
+    if abi >= 5:
+        rights |= FS_IOCTL_DEV
+    return rights
+
+
+def landlock_abi():
+    if _libc is None:
+        return 0
+    abi = _libc.syscall(SYS_LANDLOCK_CREATE_RULESET, None, ctypes.c_size_t(0),
+                        ctypes.c_uint32(LANDLOCK_CREATE_RULESET_VERSION))
+    return abi if abi > 0 else 0
+
+
+if ctypes is not None:
+    class _RulesetAttr(ctypes.Structure):
+        _fields_ = [("handled_access_fs", ctypes.c_uint64), ("handled_access_net", ctypes.c_uint64),
+                    ("scoped", ctypes.c_uint64)]
+
+    class _PathBeneath(ctypes.Structure):
+        _pack_ = 1
+        _fields_ = [("allowed_access", ctypes.c_uint64), ("parent_fd", ctypes.c_int32)]
+
+    class _SockFprog(ctypes.Structure):
+        _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
+
+
+def _oserror(what):
+    err = ctypes.get_errno()
+    return OSError(err, "%s: %s" % (what, os.strerror(err)))
+
+
+def landlock_ruleset(abi, read_exec, read_write, device_files):
+    """A ruleset fd: r+x beneath read_exec, everything beneath read_write, r/w on device_files."""
+    fs = _landlock_fs_rights(abi)
+    attr = _RulesetAttr(fs, NET_BIND_TCP | NET_CONNECT_TCP if abi >= 4 else 0,
+                        SCOPE_ABSTRACT_UNIX_SOCKET | SCOPE_SIGNAL if abi >= 6 else 0)
+    size = 24 if abi >= 6 else 16 if abi >= 4 else 8
+    fd = _libc.syscall(SYS_LANDLOCK_CREATE_RULESET, ctypes.byref(attr), ctypes.c_size_t(size),
+                       ctypes.c_uint32(0))
+    if fd < 0:
+        raise _oserror("landlock_create_ruleset")
+    file_rights = FS_EXECUTE | FS_WRITE_FILE | FS_READ_FILE | (FS_TRUNCATE if abi >= 3 else 0)
+    rules = [(p, FS_EXECUTE | FS_READ_FILE | FS_READ_DIR) for p in read_exec]
+    rules += [(p, fs & ~(FS_MAKE_CHAR | FS_MAKE_BLOCK)) for p in read_write]
+    rules += [(p, FS_READ_FILE | FS_WRITE_FILE) for p in device_files]
+    for path, rights in rules:
+        try:
+            pfd = os.open(path, os.O_PATH | os.O_CLOEXEC)
+        except OSError:
+            continue  # a path this system does not have
+        try:
+            if not os.path.isdir(path):
+                rights &= file_rights
+            rule = _PathBeneath(rights, pfd)
+            if _libc.syscall(SYS_LANDLOCK_ADD_RULE, fd, LANDLOCK_RULE_PATH_BENEATH,
+                             ctypes.byref(rule), ctypes.c_uint32(0)) != 0:
+                raise _oserror("landlock_add_rule " + path)
+        finally:
+            os.close(pfd)
+    return fd
+
+
+def landlock_restrict(fd, abi):
+    flags = LANDLOCK_RESTRICT_SELF_LOG_SAME_EXEC_OFF if abi >= 7 else 0
+    if _libc.syscall(SYS_LANDLOCK_RESTRICT_SELF, fd, ctypes.c_uint32(flags)) != 0:
+        raise _oserror("landlock_restrict_self")
+    os.close(fd)
+
+
+# ---------------------------------------------------------------------------------------------
+# seccomp
+# ---------------------------------------------------------------------------------------------
+AUDIT_ARCH = {"x86_64": 0xC000003E, "aarch64": 0xC00000B7}
+X32_SYSCALL_BIT = 0x40000000
+# syscall numbers: x86_64 from asm/unistd_64.h, aarch64 from the generic table (asm-generic/unistd.h)
+SYSCALLS = {
+    "x86_64": dict(
+        socket=41, clone=56, clone3=435, ioctl=16, personality=135, kill=62, tkill=200, tgkill=234,
+        prlimit64=302, setpriority=141, sched_setaffinity=203, sched_setscheduler=144,
+        sched_setparam=142, sched_setattr=314, ioprio_set=251, ptrace=101, process_vm_readv=310,
+        process_vm_writev=311, process_madvise=440, pidfd_getfd=438, kcmp=312, mount=165,
+        umount2=166, pivot_root=155, chroot=161, move_mount=429, open_tree=428, fsopen=430,
+        fsconfig=431, fsmount=432, fspick=433, mount_setattr=442, unshare=272, setns=308,
+        keyctl=250, add_key=248, request_key=249, bpf=321, perf_event_open=298, userfaultfd=323,
+        io_uring_setup=425, io_uring_enter=426, io_uring_register=427, kexec_load=246,
+        kexec_file_load=320, init_module=175, finit_module=313, delete_module=176, reboot=169,
+        swapon=167, swapoff=168, name_to_handle_at=303, open_by_handle_at=304, memfd_create=319,
+        memfd_secret=447, shmget=29, shmat=30, shmctl=31, semget=64, semop=65, semctl=66,
+        semtimedop=220, msgget=68, msgsnd=69, msgrcv=70, msgctl=71, mq_open=240, mq_unlink=241,
+        mq_timedsend=242, mq_timedreceive=243, mq_notify=244, mq_getsetattr=245, acct=163,
+        quotactl=179, quotactl_fd=443, syslog=103, vhangup=153, lookup_dcookie=212, iopl=172,
+        ioperm=173, modify_ldt=154, uselib=134, ustat=136, sysfs=139, _sysctl=156,
+        nfsservctl=180, fanotify_init=300, migrate_pages=256, move_pages=279, pidfd_open=434),
+    "aarch64": dict(
+        socket=198, clone=220, clone3=435, ioctl=29, personality=92, kill=129, tkill=130,
+        tgkill=131, prlimit64=261, setpriority=140, sched_setaffinity=122, sched_setscheduler=119,
+        sched_setparam=118, sched_setattr=274, ioprio_set=30, ptrace=117, process_vm_readv=270,
+        process_vm_writev=271, process_madvise=440, pidfd_getfd=438, kcmp=272, mount=40,
+        umount2=39, pivot_root=41, chroot=51, move_mount=429, open_tree=428, fsopen=430,
+        fsconfig=431, fsmount=432, fspick=433, mount_setattr=442, unshare=97, setns=268,
+        keyctl=219, add_key=217, request_key=218, bpf=280, perf_event_open=241, userfaultfd=282,
+        io_uring_setup=425, io_uring_enter=426, io_uring_register=427, kexec_load=104,
+        kexec_file_load=294, init_module=105, finit_module=273, delete_module=106, reboot=142,
+        swapon=224, swapoff=225, name_to_handle_at=264, open_by_handle_at=265, memfd_create=279,
+        memfd_secret=447, shmget=194, shmat=196, shmctl=195, semget=190, semop=193, semctl=191,
+        semtimedop=192, msgget=186, msgsnd=189, msgrcv=188, msgctl=187, mq_open=180,
+        mq_unlink=181, mq_timedsend=182, mq_timedreceive=183, mq_notify=184, mq_getsetattr=185,
+        acct=89, quotactl=60, quotactl_fd=443, syslog=116, vhangup=58, lookup_dcookie=18,
+        nfsservctl=42, fanotify_init=262, migrate_pages=238, move_pages=239, pidfd_open=434),
+}
+DENIED = (
+    "socket", "ptrace", "process_vm_readv", "process_vm_writev", "process_madvise", "pidfd_getfd",
+    "kcmp", "mount", "umount2", "pivot_root", "chroot", "move_mount", "open_tree", "fsopen",
+    "fsconfig", "fsmount", "fspick", "mount_setattr", "unshare", "setns", "keyctl", "add_key",
+    "request_key", "bpf", "perf_event_open", "userfaultfd", "io_uring_setup", "io_uring_enter",
+    "io_uring_register", "kexec_load", "kexec_file_load", "init_module", "finit_module",
+    "delete_module", "reboot", "swapon", "swapoff", "name_to_handle_at", "open_by_handle_at",
+    "memfd_create", "memfd_secret", "shmget", "shmat", "shmctl", "semget", "semop", "semctl",
+    "semtimedop", "msgget", "msgsnd", "msgrcv", "msgctl", "mq_open", "mq_unlink", "mq_timedsend",
+    "mq_timedreceive", "mq_notify", "mq_getsetattr", "acct", "quotactl", "quotactl_fd", "syslog",
+    "vhangup", "lookup_dcookie", "iopl", "ioperm", "modify_ldt", "uselib", "ustat", "sysfs",
+    "_sysctl", "nfsservctl", "fanotify_init", "migrate_pages", "move_pages")
+# arguments that must name the calling process itself (0)
+SELF_ONLY = {"prlimit64": 0, "sched_setaffinity": 0, "sched_setscheduler": 0, "sched_setparam": 0,
+             "sched_setattr": 0}
+CLONE_NAMESPACES = 0x7E020000  # NEWNS|NEWCGROUP|NEWUTS|NEWIPC|NEWUSER|NEWPID|NEWNET
+TIOCSTI = 0x5412
+TIOCLINUX = 0x541C
+EPERM = 1
+ENOSYS = 38
+RET_KILL_PROCESS = 0x80000000
+RET_ERRNO = 0x00050000
+RET_ALLOW = 0x7FFF0000
+_LD_W_ABS = 0x20
+_JEQ = 0x15
+_JGE = 0x35
+_JSET = 0x45
+_RET = 0x06
+
+
+def seccomp_arch():
+    machine = os.uname().machine
+    return machine if machine in SYSCALLS else None
+
+
+def seccomp_program(arch, guarded_pids=()):
+    """The BPF filter as bytes (struct sock_filter[]); guarded_pids: never to be signalled."""
+    nr = SYSCALLS[arch]
+    out = []
+
+    def ins(code, k, jt=0, jf=0):
+        out.append(struct.pack("=HBBI", code, jt, jf, k & 0xFFFFFFFF))
+
+    def arg(i):  # the low 32 bits of argument i (little endian: at 16 + 8 i)
+        ins(_LD_W_ABS, 16 + 8 * i)
+
+    def block(name, body):
+        if name in nr:
+            ins(_JEQ, nr[name], 0, len(body))
+            out.extend(body)
+
+    def assemble(f):
+        start = len(out)
+        f()
+        body = out[start:]
+        del out[start:]
+        return body
+
+    ins(_LD_W_ABS, 4)  # arch
+    ins(_JEQ, AUDIT_ARCH[arch], 1, 0)
+    ins(_RET, RET_KILL_PROCESS)
+    ins(_LD_W_ABS, 0)  # syscall number
+    if arch == "x86_64":
+        ins(_JGE, X32_SYSCALL_BIT, 0, 1)
+        ins(_RET, RET_ERRNO | EPERM)
+    for name in DENIED:
+        if name in nr:
+            ins(_JEQ, nr[name], 0, 1)
+            ins(_RET, RET_ERRNO | EPERM)
+    if "clone3" in nr:
+        ins(_JEQ, nr["clone3"], 0, 1)
+        ins(_RET, RET_ERRNO | ENOSYS)
+
+    def clone():
+        arg(0)
+        ins(_JSET, CLONE_NAMESPACES, 0, 1)
+        ins(_RET, RET_ERRNO | EPERM)
+        ins(_RET, RET_ALLOW)
+    block("clone", assemble(clone))
+
+    def personality():  # only the query (0xffffffff) and PER_LINUX (0)
+        arg(0)
+        ins(_JEQ, 0xFFFFFFFF, 2, 0)
+        ins(_JEQ, 0, 1, 0)
+        ins(_RET, RET_ERRNO | EPERM)
+        ins(_RET, RET_ALLOW)
+    block("personality", assemble(personality))
+
+    def ioctl():  # the kernel reads the request as an unsigned int: the low word is all of it
+        arg(1)
+        ins(_JEQ, TIOCSTI, 2, 0)
+        ins(_JEQ, TIOCLINUX, 1, 0)
+        ins(_RET, RET_ALLOW)
+        ins(_RET, RET_ERRNO | EPERM)
+    block("ioctl", assemble(ioctl))
+
+    for name, index in SELF_ONLY.items():
+        def self_only(index=index):
+            arg(index)
+            ins(_JEQ, 0, 1, 0)
+            ins(_RET, RET_ERRNO | EPERM)
+            ins(_RET, RET_ALLOW)
+        block(name, assemble(self_only))
+
+    def which_who(which_self):  # setpriority / ioprio_set: only (which_self, 0), the caller
+        def f():
+            arg(0)
+            ins(_JEQ, which_self, 0, 2)
+            arg(1)
+            ins(_JEQ, 0, 1, 0)
+            ins(_RET, RET_ERRNO | EPERM)
+            ins(_RET, RET_ALLOW)
+        return f
+    block("setpriority", assemble(which_who(0)))  # PRIO_PROCESS
+    block("ioprio_set", assemble(which_who(1)))  # IOPRIO_WHO_PROCESS
+
+    if not guarded_pids:
+        def kill_all():  # kill(-1, ...): no run has a use for "every process I may signal"
+            arg(0)
+            ins(_JEQ, 0xFFFFFFFF, 1, 0)
+            ins(_RET, RET_ALLOW)
+            ins(_RET, RET_ERRNO | EPERM)
+        block("kill", assemble(kill_all))
+    else:
+        # without Landlock's signal scope (ABI < 6): no process groups, no -1, not the guarded
+        for name in ("kill", "tkill", "tgkill", "pidfd_open"):
+            def guard(name=name):
+                arg(0)
+                if name == "kill":
+                    ins(_JSET, 0x80000000, len(guarded_pids), 0)
+                for i, pid in enumerate(guarded_pids):
+                    ins(_JEQ, pid, len(guarded_pids) - i, 0)
+                ins(_RET, RET_ALLOW)
+                ins(_RET, RET_ERRNO | EPERM)
+            block(name, assemble(guard))
+    ins(_RET, RET_ALLOW)
+    return b"".join(out)
+
+
+def seccomp_install(program):
+    buf = ctypes.create_string_buffer(program, len(program))
+    fprog = _SockFprog(len(program) // 8, ctypes.cast(buf, ctypes.c_void_p))
+    if _libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.byref(fprog), 0, 0) != 0:
+        raise _oserror("seccomp")
+
+
+def _prctl(option, value):
+    if _libc is None or _libc.prctl(option, ctypes.c_ulong(value), 0, 0, 0) != 0:
+        raise _oserror("prctl %d" % option) if _libc is not None else OSError("no ctypes")
+
+
+# ---------------------------------------------------------------------------------------------
+# the harness (runs in the confined child)
+# ---------------------------------------------------------------------------------------------
 def _exit_code(exc):
     code = exc.code
     if code is None:
@@ -35,52 +415,260 @@ def _exit_code(exc):
     return 1
 
 
-def _report(fd, exc):
+def _error_doc(exc, sources):
     try:
-        import traceback  # only failing runs pay for it
+        import linecache  # only failing runs pay for it
+        import traceback
+        for name, text in sources.items():
+            linecache.cache[name] = (len(text), None, text.splitlines(True), name)
         line = None
-        if isinstance(exc, SyntaxError) and exc.filename == FILENAME:
+        if isinstance(exc, SyntaxError) and exc.filename in sources:
             line = exc.lineno
         tb = exc.__traceback__
         while tb is not None:
-            if tb.tb_frame.f_code.co_filename == FILENAME:
+            if tb.tb_frame.f_code.co_filename in sources:
                 line = tb.tb_lineno
             tb = tb.tb_next
         text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
         msg = str(exc)
         if isinstance(exc, SyntaxError):
             msg = exc.msg or msg
-        doc = {"type": type(exc).__name__, "message": msg[:4000], "traceback": text[-16000:], "line": line}
+        return {"type": type(exc).__name__, "message": msg[:4000], "traceback": text[-16000:],
+                "line": line}
     except BaseException:
-        doc = {"type": type(exc).__name__, "message": "", "traceback": None, "line": None}
-    data = json.dumps(doc).encode()
-    try:
-        os.write(fd, data)
-    except OSError:
-        pass
+        return {"type": type(exc).__name__, "message": "", "traceback": None, "line": None}
 
 
-def _strip_launcher_frame(exc):
+def _strip_harness_frames(exc, sources):
+    """The traceback from the first frame of the program's own code (none when the harness
+    raised the error itself, e.g. for a missing entry point)."""
     tb = exc.__traceback__
-    if tb is not None and tb.tb_frame.f_code.co_filename != FILENAME:
-        exc.__traceback__ = tb.tb_next
+    while tb is not None and tb.tb_frame.f_code.co_filename not in sources:
+        tb = tb.tb_next
+    exc.__traceback__ = tb
 
 
-def _child(hdr, code, out_w, err_w, rep_w, to_close):
+def _make_reporter(fd, nonce, pid):
+    """The only holder of the nonce: a closure, so it sits in no module, dict or argument list."""
+    write, dumps, getpid = os.write, json.dumps, os.getpid
+    seq = [0]
+
+    def report(event, **fields):
+        if getpid() != pid:
+            return  # a forked copy of the harness never speaks for the process judged
+        seq[0] += 1
+        fields.update(event=event, seq=seq[0], nonce=nonce.hex())
+        try:
+            write(fd, dumps(fields).encode())
+        except OSError:
+            pass  # the program closed or replaced the channel: the run stays unproven
+    return report
+
+
+def _harness(report, program, workdir):
+    """Solution, then tests, then check(entry point); reports each completed part; never returns."""
+    import builtins
+    # what the harness itself calls, captured before the program can patch anything
+    _exit, FunctionType, TextIOWrapper = os._exit, type(_harness), type(sys.stdout)
+    _callable, _getattr, _hasattr, _isinstance = callable, getattr, hasattr, isinstance
+    _compile, _exec, _dict = compile, exec, dict
+    solution = program["solution"]
+    tests = program.get("tests")
+    entry = program.get("entry_point")
+    sources = {SOLUTION_FILE: solution}
+    if tests is not None:
+        sources[TESTS_FILE] = tests
+    streams = (sys.stdout, sys.stderr)
+
+    def flush():
+        for s in streams:
+            try:
+                TextIOWrapper.flush(s)
+            except BaseException:
+                pass
+
+    def fail(phase, exc, code):
+        _strip_harness_frames(exc, sources)
+        if not _isinstance(exc, SystemExit):
+            try:
+                import traceback
+                traceback.print_exception(type(exc), exc, exc.__traceback__)
+            except BaseException:
+                pass
+        flush()
+        doc = _error_doc(exc, sources)
+        if _isinstance(exc, SystemExit):
+            doc["message"] = ("the program exited (status %d) in its %s before the harness saw it "
+                              "finish" % (code, phase.lower()))
+            doc["traceback"] = None
+        report("failed", phase=phase, error=doc)
+        _exit(code)
+
     try:
-        os.setsid()
-        for fd in to_close:
-            os.close(fd)
-        devnull = os.open("/dev/null", os.O_RDONLY)
-        os.dup2(devnull, 0)
-        os.dup2(out_w, 1)
-        os.dup2(err_w, 2)
-        os.close(out_w)
-        os.close(err_w)
-        sys.stdin = open(0, "r", closefd=False)
-        sys.stdout = open(1, "w", encoding="utf-8", errors="backslashreplace", closefd=False)
-        sys.stderr = open(2, "w", encoding="utf-8", errors="backslashreplace", closefd=False)
-        mem = int(hdr.get("memory_mb", 512)) * 1024 * 1024
+        solution_code = _compile(solution, SOLUTION_FILE, "exec")
+    except BaseException as exc:
+        fail("SOLUTION", exc, 1)
+    tests_code = None
+    if tests is not None:
+        try:
+            tests_code = _compile(tests, TESTS_FILE, "exec")
+        except BaseException as exc:
+            fail("TESTS", exc, 1)
+    # the code of a top-level "def check" in the tests: the check the harness will call
+    check_codes = [] if tests_code is None else [
+        c for c in tests_code.co_consts if _hasattr(c, "co_name") and c.co_name == "check"]
+
+    module = type(sys)("__main__")
+    module.__file__ = SOLUTION_FILE
+    module.__builtins__ = builtins
+    g = module.__dict__
+    sys.modules["__main__"] = module  # the launcher's own module is no longer reachable by name
+    sys.argv = [SOLUTION_FILE]
+    sys.path[0] = workdir
+    sys.dont_write_bytecode = True
+    saved_builtins = _dict(builtins.__dict__)
+
+    try:
+        _exec(solution_code, g)
+    except SystemExit as exc:
+        fail("SOLUTION", exc, _exit_code(exc))
+    except BaseException as exc:
+        fail("SOLUTION", exc, 1)
+    if tests_code is None:
+        flush()
+        report("solution_done", last=True)
+        _exit(0)
+    report("solution_done", last=False)
+
+    # what the solution did to the builtins (a patched print, len, AssertionError...) is undone
+    builtins.__dict__.clear()
+    builtins.__dict__.update(saved_builtins)
+    g["__builtins__"] = builtins
+    called = False
+    try:
+        _exec(tests_code, g)
+        check = g.get("check")
+        if entry is not None and check_codes:
+            # the tests defined check: it must be called, and it must be their check
+            code = _getattr(check, "__code__", None)
+            if code not in check_codes:
+                raise RuntimeError("check was replaced or removed before the harness could call it")
+            check = FunctionType(code, g, "check", _getattr(check, "__defaults__", None))
+        elif entry is None or not _callable(check) or "check" not in tests_code.co_names:
+            check = None  # the tests define no check of their own: their body is the test
+        if check is not None:
+            if entry not in g:
+                raise NameError("name '%s' is not defined by the solution" % entry, name=entry)
+            called = True
+            check(g[entry])
+    except SystemExit as exc:
+        fail("TESTS", exc, _exit_code(exc))
+    except BaseException as exc:
+        fail("TESTS", exc, 1)
+    flush()
+    report("tests_done", check_called=called)
+    _exit(0)
+
+
+# ---------------------------------------------------------------------------------------------
+# the self-test (runs in the confined child instead of a program; trusted code, untrusted view)
+# ---------------------------------------------------------------------------------------------
+def _probe(params, preopened):
+    checks = {}
+
+    def attempt(name, f):
+        try:
+            value = f()
+            checks[name] = "allowed" if value is None else "allowed: %s" % (value,)
+        except OSError as e:
+            checks[name] = "denied: %s" % (os.strerror(e.errno) if e.errno else e)
+        except Exception as e:
+            checks[name] = "error: %s: %s" % (type(e).__name__, e)
+
+    if _libc is not None:
+        checks["no_new_privs"] = str(_libc.prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0))
+        checks["seccomp_mode"] = str(_libc.prctl(PR_GET_SECCOMP, 0, 0, 0, 0))
+    checks["uid"] = str(os.getuid())
+    checks["rlimit_as"] = str(resource.getrlimit(resource.RLIMIT_AS)[0])
+    port = params.get("port")
+
+    def connect_new():
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.settimeout(2)
+        s.connect(("127.0.0.1", port))
+
+    attempt("socket_inet", lambda: socket.socket(socket.AF_INET, socket.SOCK_STREAM).close())
+    attempt("socket_unix", lambda: socket.socket(socket.AF_UNIX, socket.SOCK_STREAM).close())
+    attempt("socketpair", lambda: [s.close() for s in socket.socketpair()] and None)
+    attempt("connect_loopback", connect_new)
+    if preopened is not None:
+        preopened.settimeout(2)
+        attempt("connect_loopback_preopened", lambda: preopened.connect(("127.0.0.1", port)))
+    attempt("read_host_file", lambda: open(params["host_file"], "rb").read(64) and None)
+    tag = "fractal-probe-%d" % os.getpid()
+
+    def create(path):
+        def f():
+            open(path, "w").close()
+            os.unlink(path)  # it was allowed: leave nothing behind
+        return f
+    attempt("write_host_dir", create(os.path.join(params["host_dir"], "escaped")))
+    attempt("write_tmp", create("/tmp/" + tag))
+    attempt("write_dev_shm", create("/dev/shm/" + tag))
+    attempt("write_workdir", create("probe.txt"))
+    attempt("read_worker_environ",
+            lambda: open("/proc/%d/environ" % params["worker_pid"], "rb").read(64) and None)
+    attempt("signal_worker", lambda: os.kill(params["worker_pid"], 0))
+    attempt("signal_launcher", lambda: os.kill(os.getppid(), 0))
+
+    def sys_call(name, *args):
+        def f():
+            nr = SYSCALLS.get(seccomp_arch() or "", {}).get(name)
+            if nr is None or _libc is None:
+                raise RuntimeError("not on this arch")
+            if _libc.syscall(nr, *args) < 0:
+                raise _oserror(name)
+        return f
+    attempt("unshare", sys_call("unshare", ctypes.c_ulong(0x10000000) if ctypes else 0))
+    def io_uring():
+        params = ctypes.create_string_buffer(120)  # struct io_uring_params, zeroed
+        nr = SYSCALLS.get(seccomp_arch() or "", {}).get("io_uring_setup")
+        if nr is None:
+            raise RuntimeError("not on this arch")
+        fd = _libc.syscall(nr, 1, params)
+        if fd < 0:
+            raise _oserror("io_uring_setup")
+        os.close(fd)
+    attempt("io_uring_setup", io_uring)
+    attempt("memfd_create", lambda: os.close(os.memfd_create("probe")))
+
+    def fork():
+        pid = os.fork()
+        if pid == 0:
+            os._exit(0)
+        os.waitpid(pid, 0)
+    attempt("fork", fork)
+
+    def spawn():
+        import subprocess  # clone3 must fall back to clone, execve must work under Landlock
+        rc = subprocess.run([sys.executable, "-S", "-c", "pass"], stdin=subprocess.DEVNULL,
+                            timeout=10).returncode
+        if rc != 0:
+            raise RuntimeError("exit %d" % rc)
+    attempt("spawn", spawn)
+    attempt("ptrace", sys_call("ptrace", 0, 0, 0, 0))  # PTRACE_TRACEME, last: harmless if allowed
+    return checks
+
+
+# ---------------------------------------------------------------------------------------------
+# the child: confine, then the harness (or the probe)
+# ---------------------------------------------------------------------------------------------
+def _confine(hdr, prepared):
+    """Applies the layers the header asks for; any failure aborts (raises). Returns their names."""
+    applied = []
+    want = set(hdr.get("layers", ()))
+    mem = int(hdr.get("memory_mb", 512)) * 1024 * 1024
+    if "rlimits" in want:
         resource.setrlimit(resource.RLIMIT_AS, (mem, mem))
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
         fsize = int(hdr.get("file_size_bytes", 16 * 1024 * 1024))
@@ -88,150 +676,357 @@ def _child(hdr, code, out_w, err_w, rep_w, to_close):
         cpu = int(hdr.get("cpu_seconds", 11))
         resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
         resource.setrlimit(resource.RLIMIT_NOFILE, (256, 256))
-        uid = hdr.get("uid")
-        if os.getuid() == 0 and uid:
-            os.setgroups([])
-            os.setgid(uid)
-            os.setuid(uid)
-        nproc = int(hdr.get("max_processes", 64))
+    landlock_fd = None
+    abi = prepared["landlock_abi"]
+    if "landlock" in want:
+        landlock_fd = landlock_ruleset(abi, hdr.get("read_exec", ()), [hdr["workdir"]],
+                                       ("/dev/null", "/dev/zero", "/dev/urandom", "/dev/random"))
+    uid = hdr.get("uid")
+    if "uid" in want:
+        if os.getuid() != 0 or not uid:
+            raise OSError("a per-run uid needs the launcher to run as root")
+        os.setgroups([])
+        os.setresgid(uid, uid, uid)
+        os.setresuid(uid, uid, uid)
+        applied.append("uid")
+    if "rlimits" in want:
+        nproc = int(hdr.get("max_processes", 64)) + int(hdr.get("nproc_base", 0))
         resource.setrlimit(resource.RLIMIT_NPROC, (nproc, nproc))
-        os.chdir(hdr["workdir"])
-        sys.argv = [FILENAME]
-        sys.path[0] = hdr["workdir"]
-    except BaseException as exc:  # sandbox set-up failed: report, never run unconfined
-        _report(rep_w, exc)
-        os._exit(121)
-    glb = {"__name__": "__main__", "__file__": FILENAME, "__builtins__": __builtins__}
-    rc = 0
+        applied.append("rlimits")
+    if "no-new-privs" in want or "landlock" in want or "seccomp" in want:
+        _prctl(PR_SET_NO_NEW_PRIVS, 1)
+        applied.append("no-new-privs")
+    if landlock_fd is not None:
+        landlock_restrict(landlock_fd, abi)
+        applied.append("landlock")
+    if "seccomp" in want:
+        seccomp_install(prepared["seccomp"])
+        applied.append("seccomp")
+    missing = want - set(applied)
+    if missing:
+        raise OSError("layers not applied: %s" % ", ".join(sorted(missing)))
+    return applied
+
+
+def _child(hdr, prepared, out_w, err_w, rep_fd, box, keep):
+    me = os.getpid()
+    report = _make_reporter(rep_fd, box.pop(), me)
     try:
-        exec(compile(code, FILENAME, "exec"), glb)
-    except SystemExit as exc:
-        _strip_launcher_frame(exc)
-        rc = _exit_code(exc)
-        if rc != 0:
-            _report(rep_w, exc)
-    except BaseException as exc:
-        _strip_launcher_frame(exc)
-        try:
-            import traceback
-            traceback.print_exception(type(exc), exc, exc.__traceback__)
-        except BaseException:
-            pass
-        _report(rep_w, exc)
-        rc = 1
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.flush()
-        except BaseException:
-            pass
-    os._exit(rc)
+        os.setsid()
+        devnull = os.open("/dev/null", os.O_RDONLY)
+        os.dup2(devnull, 0)
+        os.dup2(out_w, 1)
+        os.dup2(err_w, 2)
+        keep = set(keep) | {0, 1, 2, rep_fd}
+        for fd in _open_fds():
+            if fd not in keep:
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+        sys.stdin = open(0, "r", closefd=False)
+        sys.stdout = open(1, "w", encoding="utf-8", errors="backslashreplace", closefd=False)
+        sys.stderr = open(2, "w", encoding="utf-8", errors="backslashreplace", closefd=False)
+        workdir = hdr["workdir"]
+        os.chdir(workdir)
+        os.environ.clear()
+        os.environ.update(PATH="/usr/bin:/bin", LANG="C.UTF-8", HOME=workdir, TMPDIR=workdir)
+        preopened = None
+        if "selftest" in hdr and hdr["selftest"].get("port"):
+            preopened = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        applied = _confine(hdr, prepared)
+    except BaseException as exc:  # set-up failed: report, never run unconfined
+        report("setup_failed", error={"type": "SandboxError",
+                                      "message": "confinement failed: %s" % exc,
+                                      "traceback": None, "line": None})
+        os._exit(121)
+    report("confined", layers=applied)
+    if "selftest" in hdr:
+        checks = _probe(hdr["selftest"], preopened)
+        report("selftest", checks=checks)
+        os._exit(0)
+    _harness(report, hdr["program"], hdr["workdir"])
+    os._exit(120)  # not reached: the harness always exits itself
 
 
-def _kill_sandbox(pid, own_pid_namespace, me):
-    # the run's session/process group first, repeatedly: a fork racing the kill joins the group
-    for _ in range(100):
+def _open_fds():
+    try:
+        return [int(n) for n in os.listdir("/proc/self/fd")]
+    except OSError:
+        return list(range(3, 1024))
+
+
+# ---------------------------------------------------------------------------------------------
+# the supervisor (the launcher after the fork): deadline, output, reports, work-dir bound, kill
+# ---------------------------------------------------------------------------------------------
+def _tree(root):
+    """Pids of every live descendant of root (through every thread's children list)."""
+    found = []
+    todo = [root]
+    seen = set()
+    while todo:
+        pid = todo.pop()
         try:
-            os.killpg(pid, signal.SIGKILL)
+            tids = os.listdir("/proc/%d/task" % pid)
         except OSError:
-            break
-        time.sleep(0.001)
-    if not own_pid_namespace:
-        return
-    # Every other process of this pid namespace belongs to the program: kill them all.
-    for _ in range(200):
-        alive = []
-        for name in os.listdir("/proc"):
-            if not name.isdigit():
-                continue
-            other = int(name)
-            if other in (1, me):
-                continue
+            continue
+        for tid in tids:
             try:
-                with open("/proc/%d/stat" % other, "rb") as f:
-                    state = f.read().rsplit(b")", 1)[1].split()[0]
+                with open("/proc/%d/task/%s/children" % (pid, tid), "rb") as f:
+                    kids = f.read().split()
             except OSError:
                 continue
-            if state == b"Z":
-                continue
-            alive.append(other)
+            for k in kids:
+                k = int(k)
+                if k not in seen:
+                    seen.add(k)
+                    found.append(k)
+                    todo.append(k)
+    return found
+
+
+def _kill_run(pid, own_pid_namespace, me):
+    """SIGKILL every process of the run until none is left alive; reaps what is ours."""
+    if pid > 0:
+        try:
+            os.killpg(pid, signal.SIGKILL)  # its session first: cheap, and catches most at once
+        except OSError:
+            pass
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        if own_pid_namespace:
+            alive = [p for p in _all_pids() if p not in (1, me)]
+        else:
+            alive = _tree(me)
+        alive = [p for p in alive if not _zombie(p)]
+        for p in alive:
             try:
-                os.kill(other, signal.SIGKILL)
+                os.kill(p, signal.SIGKILL)
             except OSError:
                 pass
+        _reap()
         if not alive:
             return
-        time.sleep(0.002)
+        time.sleep(0.001)
 
 
-def main():
-    sys.stdout.write("ready\n")  # the pool hands out only launchers that said so
-    sys.stdout.flush()
-    raw = sys.stdin.buffer.read()  # a warm launcher waits here for its program
-    newline = raw.index(b"\n")
-    hdr = json.loads(raw[:newline])
-    code = raw[newline + 1:]
+def _all_pids():
+    return [int(n) for n in os.listdir("/proc") if n.isdigit()]
+
+
+def _zombie(pid):
+    try:
+        with open("/proc/%d/stat" % pid, "rb") as f:
+            return f.read().rsplit(b")", 1)[1].split()[0] in (b"Z", b"X")
+    except OSError:
+        return True
+
+
+_reaped_cpu = [0.0]
+_statuses = {}
+
+
+def _reap():
+    while True:
+        try:
+            pid, status, ru = os.wait4(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+        _statuses[pid] = (status, ru)
+        _reaped_cpu[0] += ru.ru_utime + ru.ru_stime
+
+
+def _wait(pid, block):
+    """(status, rusage) of our child pid once it ended, else None; also when _reap took it."""
+    if pid in _statuses:
+        return _statuses.pop(pid)
+    try:
+        waited, status, ru = os.wait4(pid, 0 if block else os.WNOHANG)
+    except ChildProcessError:
+        return _statuses.pop(pid, (0, None))
+    if not waited:
+        return None
+    _reaped_cpu[0] += ru.ru_utime + ru.ru_stime
+    return status, ru
+
+
+def _usage(workdir, root):
+    """Bytes the run holds on the work dir's file system: its files, and files its processes hold
+    open or mapped that are no longer (or never were) in the tree. Every inode counts at least one
+    page, so a million empty files are bounded too."""
+    seen = set()
+    total = 0
+    try:
+        dev = os.stat(workdir).st_dev
+    except OSError:
+        return 0
+    stack = [workdir]
+    while stack:
+        d = stack.pop()
+        try:
+            with os.scandir(d) as it:
+                for e in it:
+                    try:
+                        st = e.stat(follow_symlinks=False)
+                    except OSError:
+                        continue
+                    if (st.st_dev, st.st_ino) not in seen:
+                        seen.add((st.st_dev, st.st_ino))
+                        total += max(st.st_blocks * 512, 4096)
+                    if e.is_dir(follow_symlinks=False):
+                        stack.append(e.path)
+        except OSError:
+            continue
+    for pid in [root] + _tree(root):
+        try:
+            fds = os.listdir("/proc/%d/fd" % pid)
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                st = os.stat("/proc/%d/fd/%s" % (pid, fd))
+            except OSError:
+                continue
+            if st.st_dev == dev and (st.st_dev, st.st_ino) not in seen and not _is_dir(st):
+                seen.add((st.st_dev, st.st_ino))
+                total += max(st.st_blocks * 512, 4096)
+        try:
+            with open("/proc/%d/maps" % pid, "rb") as f:
+                for line in f:
+                    if line.endswith(b"(deleted)\n"):
+                        span = line.split(None, 1)[0].split(b"-")
+                        total += int(span[1], 16) - int(span[0], 16)
+        except (OSError, ValueError, IndexError):
+            continue
+    return total
+
+
+def _is_dir(st):
+    import stat
+    return stat.S_ISDIR(st.st_mode)
+
+
+def _nproc_base(uid):
+    """Tasks the uid already runs (RLIMIT_NPROC counts them all): the worker's own, as non-root."""
+    n = 0
+    for pid in _all_pids():
+        try:
+            if os.stat("/proc/%d" % pid).st_uid != uid:
+                continue
+            with open("/proc/%d/stat" % pid, "rb") as f:
+                n += int(f.read().rsplit(b")", 1)[1].split()[17])
+        except (OSError, ValueError, IndexError):
+            continue
+    return n
+
+
+_terminating = [False]
+_running = [False]
+
+
+def _on_term(*_):
+    if not _running[0]:
+        os._exit(0)  # nothing runs yet: nothing to kill
+    _terminating[0] = True
+
+
+def _prepare(guarded):
+    prepared = {"landlock_abi": landlock_abi(), "seccomp": None, "arch": seccomp_arch()}
+    if prepared["arch"] is not None and _libc is not None:
+        prepared["seccomp"] = seccomp_program(
+            prepared["arch"], guarded if prepared["landlock_abi"] < 6 else ())
+    return prepared
+
+
+def run_once(hdr, prepared):
     workdir = hdr["workdir"]
     me = os.getpid()
-    uid = hdr.get("uid")
+    uid = hdr.get("uid") if "uid" in hdr.get("layers", ()) else None
+    own_pid_namespace = bool(hdr.get("own_pid_namespace"))
     if os.getuid() == 0 and uid:
         os.chown(workdir, uid, uid)
-        for extra in hdr.get("chown", []):
-            try:
-                os.chown(extra, uid, uid)
-            except OSError:
-                pass
-    try:
-        with open(os.path.join(workdir, FILENAME), "wb") as f:  # so tracebacks can quote the source
-            f.write(code)
-    except OSError:
-        pass
+    if "rlimits" in hdr.get("layers", ()) and os.getuid() != 0:
+        hdr["nproc_base"] = _nproc_base(os.getuid())
     limit = int(hdr.get("max_output_bytes", 65536))
     timeout = int(hdr.get("timeout_ms", 10000)) / 1000.0
+    workdir_bytes = int(hdr.get("workdir_bytes", 0))
 
     out_r, out_w = os.pipe()
     err_r, err_w = os.pipe()
-    rep_r, rep_w = os.pipe()
+    rep_parent, rep_child = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    rep_parent.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
     wake_r, wake_w = os.pipe()
     os.set_blocking(wake_w, False)
     signal.set_wakeup_fd(wake_w)
     signal.signal(signal.SIGCHLD, lambda *_: None)
+    nonce = os.urandom(16)
 
     start = time.monotonic()
     pid = os.fork()
     if pid == 0:
-        _child(hdr, code, out_w, err_w, rep_w, [out_r, err_r, rep_r, wake_r, wake_w])
+        try:
+            signal.set_wakeup_fd(-1)
+            signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            rep_fd = rep_child.detach()
+            rep_parent.close()
+            for fd in (out_r, err_r, wake_r, wake_w):
+                os.close(fd)
+            box = [nonce]
+            del nonce  # from here on the nonce lives only in the reporter's closure
+            _child(hdr, prepared, out_w, err_w, rep_fd, box, ())
+        finally:
+            os._exit(122)  # a child never returns into the launcher
     os.close(out_w)
     os.close(err_w)
-    os.close(rep_w)
+    rep_child.close()
+    rep_parent.setblocking(False)
+    rep_fd = rep_parent.fileno()
     deadline = start + timeout
-    kept = {out_r: bytearray(), err_r: bytearray(), rep_r: bytearray()}
-    sizes = {out_r: 0, err_r: 0, rep_r: 0}
-    bounds = {out_r: limit, err_r: limit, rep_r: 1 << 20}
-    open_fds = [out_r, err_r, rep_r]
-    status = None
-    usage = None
-    end = None
+    kept = {out_r: bytearray(), err_r: bytearray()}
+    sizes = {out_r: 0, err_r: 0}
+    open_fds = [out_r, err_r, rep_fd]
+    reports = _Reports(pid, nonce)
+    del nonce
+    status = usage = end = None
     timed_out = False
+    interrupted = False
+    over_quota = None
     drain_until = None
+    next_check = start + 0.005
+    check_every = 0.005
+    last_used = 0
     while True:
         if status is None:
-            waited, st, ru = os.wait4(pid, os.WNOHANG)
-            if waited:
-                status, usage, end = st, ru, time.monotonic()
-                _kill_sandbox(pid, hdr.get("own_pid_namespace", False), me)
+            ended = _wait(pid, False)
+            if ended is not None:
+                (status, usage), end = ended, time.monotonic()
+                _kill_run(pid, own_pid_namespace, me)
                 drain_until = time.monotonic() + 0.2
         if status is not None and (not open_fds or time.monotonic() >= drain_until):
             break
         now = time.monotonic()
-        if status is None and now >= deadline:
-            timed_out = True
+        if status is None and (now >= deadline or _terminating[0] or over_quota):
+            timed_out = now >= deadline and not _terminating[0] and not over_quota
+            interrupted = _terminating[0]
             end = now
-            _kill_sandbox(pid, hdr.get("own_pid_namespace", False), me)
-            _, status, usage = os.wait4(pid, 0)
-            _kill_sandbox(pid, hdr.get("own_pid_namespace", False), me)
+            _kill_run(pid, own_pid_namespace, me)
+            status, usage = _wait(pid, True)
+            _kill_run(pid, own_pid_namespace, me)
             drain_until = time.monotonic() + 0.2
             continue
-        wait_for = (deadline - now) if status is None else max(0.0, drain_until - now)
+        if status is None and workdir_bytes and now >= next_check:
+            used = _usage(workdir, pid)
+            if used > workdir_bytes:
+                over_quota = used
+                continue
+            # every 5 ms while the work dir grows, backing off to 50 ms while it does not
+            check_every = 0.005 if used > last_used else min(0.05, check_every * 2)
+            last_used = used
+            next_check = time.monotonic() + check_every
+        wait_for = min(deadline, next_check) - now if status is None else drain_until - now
         try:
             ready, _, _ = select.select(open_fds + [wake_r], [], [], max(0.0, wait_for))
         except InterruptedError:
@@ -243,56 +1038,211 @@ def main():
                 except OSError:
                     pass
                 continue
+            if fd == rep_fd:
+                if not reports.receive(rep_parent) and _eof(rep_parent):
+                    open_fds.remove(fd)
+                continue
             chunk = os.read(fd, 65536)
             if not chunk:
                 open_fds.remove(fd)
                 continue
             sizes[fd] += len(chunk)
-            room = bounds[fd] - len(kept[fd])
+            room = limit - len(kept[fd])
             if room > 0:
                 kept[fd] += chunk[:room]
+    _kill_run(pid, own_pid_namespace, me)
+    while reports.receive(rep_parent):
+        pass
     duration_ms = int(((end or time.monotonic()) - start) * 1000)
-    error = None
-    if kept[rep_r]:
-        try:
-            error = json.loads(bytes(kept[rep_r]).decode("utf-8", "replace"))
-        except ValueError:
-            error = None
-    exit_code = None
-    term_signal = None
+    exit_code = term_signal = None
     if status is not None:
         if os.WIFEXITED(status):
             exit_code = os.WEXITSTATUS(status)
         elif os.WIFSIGNALED(status):
             term_signal = os.WTERMSIG(status)
             exit_code = 128 + term_signal
+    error = reports.error
     if term_signal == signal.SIGXCPU and not timed_out:
         timed_out = True
-        error = {"type": "TimeoutError", "message": "CPU time limit of %s s exceeded" % hdr.get("cpu_seconds"),
-                 "traceback": None, "line": None}
-    if timed_out and (error is None or error.get("type") != "TimeoutError"):
-        error = {"type": "TimeoutError",
-                 "message": "wall-clock limit of %d ms exceeded; every process of the run was killed"
-                            % int(timeout * 1000),
-                 "traceback": None, "line": None}
-    if error is None and term_signal is not None:
-        error = {"type": "KilledBySignal", "message": "killed by signal %s" % signal.Signals(term_signal).name,
-                 "traceback": None, "line": None}
-    result = {
+        error = _err("TimeoutError", "CPU time limit of %s s exceeded" % hdr.get("cpu_seconds"))
+    if timed_out:
+        error = _err("TimeoutError", "wall-clock limit of %d ms exceeded; every process of the run "
+                                     "was killed" % int(timeout * 1000))
+    elif interrupted:
+        error = _err("Interrupted", "the run was stopped (the worker is shutting down); every "
+                                    "process of the run was killed")
+    elif over_quota:
+        error = _err("OSError", "[Errno 122] Disk quota exceeded: the run's work dir held %d bytes, "
+                                "over its bound of %d; every process of the run was killed"
+                     % (over_quota, workdir_bytes))
+    elif reports.forged:
+        error = _err("ReportForged", "the report channel carried a message the harness did not "
+                                     "write (%s); the run's evidence is void" % reports.forged)
+    elif error is None and term_signal is not None:
+        error = _err("KilledBySignal", "killed by signal %s" % signal.Signals(term_signal).name)
+    elif error is None and not reports.complete:
+        phase = "tests" if reports.solution_done else "solution"
+        error = _err("IncompleteRun", "the process ended (exit status %s) before the harness saw "
+                                      "its %s finish" % (exit_code, phase))
+    cpu = _reaped_cpu[0]
+    return {
         "exit_code": exit_code,
         "signal": term_signal,
         "timed_out": timed_out,
         "duration_ms": duration_ms,
+        "cpu_ms": int(cpu * 1000),
         "peak_memory_kb": usage.ru_maxrss if usage is not None else None,
         "stdout": bytes(kept[out_r]).decode("utf-8", "replace"),
         "stdout_size": sizes[out_r],
         "stderr": bytes(kept[err_r]).decode("utf-8", "replace"),
         "stderr_size": sizes[err_r],
         "error": error,
+        "evidence": reports.evidence(),
+        "layers": reports.layers,
+        "selftest": reports.selftest,
     }
+
+
+
+def _eof(sock):
+    try:
+        return sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
+    except BlockingIOError:
+        return False
+    except OSError:
+        return True
+
+
+def _err(kind, message):
+    return {"type": kind, "message": message, "traceback": None, "line": None}
+
+
+class _Reports:
+    """What the harness proved, from messages checked for sender pid, nonce, order and count."""
+
+    EVENTS = ("confined", "setup_failed", "solution_done", "selftest", "failed", "tests_done")
+
+    def __init__(self, pid, nonce):
+        self.pid = pid
+        self.nonce = nonce.hex()
+        self.seq = 0
+        self.forged = None
+        self.layers = None
+        self.solution_done = False
+        self.tests_done = False
+        self.last = False
+        self.check_called = False
+        self.failed_in = None
+        self.error = None
+        self.selftest = None
+        self.finished = False
+
+    @property
+    def complete(self):
+        return self.forged is None and (self.tests_done or (self.solution_done and self.last))
+
+    def evidence(self):
+        ok = self.forged is None
+        return {"solution_completed": ok and self.solution_done,
+                "tests_completed": ok and self.tests_done,
+                "check_called": ok and self.check_called,
+                "failed_in": self.failed_in}
+
+    def receive(self, sock):
+        """Reads one message: True when one was read, False at end of stream or when none waits."""
+        try:
+            msg, anc, _, _ = sock.recvmsg(1 << 20, socket.CMSG_SPACE(12))
+        except OSError:
+            return False
+        sender = None
+        for level, kind, data in anc:
+            if level == socket.SOL_SOCKET and kind == socket.SCM_CREDENTIALS and len(data) >= 12:
+                sender = struct.unpack("=iII", data[:12])[0]
+        if not msg and sender is None:
+            return False  # end of stream (an empty message would still carry credentials)
+        self._accept(msg, sender)
+        return True
+
+    def _void(self, why):
+        if self.forged is None:
+            self.forged = why
+
+    def _accept(self, msg, sender):
+        if sender != self.pid:
+            return self._void("a message from pid %s, not the judged process %d" % (sender, self.pid))
+        try:
+            m = json.loads(msg.decode("utf-8"))
+            event, seq, nonce = m["event"], m["seq"], m["nonce"]
+        except (ValueError, KeyError, TypeError, UnicodeDecodeError):
+            return self._void("a message that is not the harness's")
+        import hmac
+        if not isinstance(nonce, str) or not hmac.compare_digest(nonce, self.nonce):
+            return self._void("a message without the run's nonce")
+        if seq != self.seq + 1 or self.finished:
+            return self._void("a message out of sequence")
+        self.seq = seq
+        if event not in self.EVENTS or (event != "confined" and self.layers is None) or \
+                (event == "confined" and self.layers is not None):
+            return self._void("an unexpected %r" % event)
+        if event == "confined":
+            self.layers = list(m.get("layers") or [])
+        elif event == "setup_failed":
+            self.error = m.get("error")
+            self.finished = True
+        elif event == "selftest":
+            self.selftest = m.get("checks")
+            self.finished = True
+        elif event == "solution_done":
+            if self.solution_done:
+                return self._void("a second solution_done")
+            self.solution_done = True
+            self.last = bool(m.get("last"))
+            self.finished = self.last
+        elif event == "tests_done":
+            if not self.solution_done:
+                return self._void("tests_done before solution_done")
+            self.tests_done = True
+            self.check_called = bool(m.get("check_called"))
+            self.finished = True
+        elif event == "failed":  # never a claim of success, so no order to check (tests that do
+            # not compile fail before the solution runs)
+            self.failed_in = m.get("phase") if m.get("phase") in ("SOLUTION", "TESTS") else None
+            self.error = m.get("error")
+            self.finished = True
+
+
+def main():
+    signal.signal(signal.SIGTERM, _on_term)
+    me = os.getpid()
+    info = {"ready": True, "pid": me, "landlock_abi": landlock_abi(), "seccomp_arch": None,
+            "subreaper": False, "python": sys.version.split()[0]}
+    try:
+        _prctl(PR_SET_PDEATHSIG, signal.SIGTERM)  # the worker died: kill the run, then go
+        _prctl(PR_SET_CHILD_SUBREAPER, 1)
+        info["subreaper"] = True
+    except OSError:
+        pass
+    guarded = tuple(int(p) for p in os.environ.get("FRACTAL_GUARDED_PIDS", "").split(",") if p)
+    prepared = _prepare(guarded + (me,))
+    info["seccomp_arch"] = prepared["arch"] if prepared["seccomp"] is not None else None
+    sys.stdout.write(json.dumps(info) + "\n")  # the pool hands out only launchers that said so
+    sys.stdout.flush()
+    raw = sys.stdin.buffer.readline()  # a warm launcher waits here for its run
+    if not raw.strip() or _terminating[0]:
+        return
+    hdr = json.loads(raw)
+    _running[0] = True
+    try:
+        result = run_once(hdr, prepared)
+    except Exception as exc:  # the launcher itself failed: say so, never claim anything
+        _kill_run(0, bool(hdr.get("own_pid_namespace")), me)
+        result = {"exit_code": None, "timed_out": False, "duration_ms": 0,
+                  "error": _err("SandboxError", "the sandbox launcher failed: %s: %s"
+                                % (type(exc).__name__, exc)), "evidence": None, "layers": None}
     sys.stdout.write(json.dumps(result) + "\n")
     sys.stdout.flush()
 
 
 if __name__ == "__main__":
     main()
+    os._exit(0)

@@ -73,13 +73,16 @@ class AnalyzerCorpusTest {
         c(Aspect.DEPENDENCY, "global assigned later in the module", "def f():\n    return CONST\nCONST = 3\n", "-", false),
         c(Aspect.DEPENDENCY, "typo'd name", "def f(result):\n    return resutl\n", "UNDEFINED_NAME@2", false),
         // ---- SECURITY
-        c(Aspect.SECURITY, "eval", "x = eval(input())\n", "EVAL_CALL@1", true),
-        c(Aspect.SECURITY, "exec", "exec('print(1)')\n", "EXEC_CALL@1", true),
+        // eval/exec and writes outside the work dir are found, but only recorded or alerted when the
+        // sandbox confines the code (FindingPolicy): the blocking flag is the policy's
+        c(Aspect.SECURITY, "eval", "x = eval(input())\n", "EVAL_CALL@1", false),
+        c(Aspect.SECURITY, "exec", "exec('print(1)')\n", "EXEC_CALL@1", false),
         c(Aspect.SECURITY, "os.system via alias", "import os as o\no.system('rm -rf /')\n", "OS_COMMAND@2", true),
         c(Aspect.SECURITY, "from subprocess import run", "from subprocess import run\nrun(['ls'])\n", "SUBPROCESS@2", true),
         c(Aspect.SECURITY, "socket", "import socket\ns = socket.socket()\n", "NETWORK_ACCESS@2", true),
-        c(Aspect.SECURITY, "write outside the work dir", "with open('/etc/cron.d/x', 'w') as f:\n    f.write('x')\n", "FILE_WRITE_OUTSIDE_WORKDIR@1", true),
-        c(Aspect.SECURITY, "parent directory write", "open('../escape.txt', mode='a').write('x')\n", "FILE_WRITE_OUTSIDE_WORKDIR@1", true),
+        c(Aspect.SECURITY, "write outside the work dir", "with open('/etc/cron.d/x', 'w') as f:\n    f.write('x')\n", "FILE_WRITE_OUTSIDE_WORKDIR@1", false),
+        c(Aspect.SECURITY, "parent directory write", "open('../escape.txt', mode='a').write('x')\n", "FILE_WRITE_OUTSIDE_WORKDIR@1", false),
+        c(Aspect.SECURITY, "ctypes", "import ctypes\nctypes.CDLL(None).getpid()\n", "NATIVE_CODE@2", true),
         c(Aspect.SECURITY, "hard-coded password", "db_password = 'S3cr3t!pass'\n", "HARDCODED_SECRET@1", false),
         c(Aspect.SECURITY, "aws key literal", "KEY = 'AKIAIOSFODNN7EXAMPLE'\n", "HARDCODED_SECRET@1", false),
         c(Aspect.SECURITY, "model.eval() is not eval", "class M:\n    def eval(self):\n        return 1\nm = M()\nm.eval()\n", "-", false),
@@ -139,6 +142,71 @@ class AnalyzerCorpusTest {
     Task noCode = Task.newBuilder(task("x")).setCode(null).build();
     AspectAnalysis g = (AspectAnalysis) security.handle("t", noCode).get(0).value();
     assertThat(g.getProposedActions()).containsExactly(ActionType.GENERATE_CODE);
+  }
+
+  @Test
+  void shouldAnalyseTheTestsAndTheProgramTheyMakeWithTheSolution() {
+    AspectAnalyzer security = new AspectAnalyzer(Aspect.SECURITY, "sec", catalog, helper, Clock.systemUTC());
+    // a forbidden call only in the tests: blocked like one in the solution
+    Task inTests = Task.newBuilder(task("def f(x):\n    return x\n"))
+        .setTestCode("import os\nos.system('id')\ndef check(c):\n    assert c(1) == 1\n").setEntryPoint("f").build();
+    AspectAnalysis a = (AspectAnalysis) security.handle("t", inTests).get(0).value();
+    assertThat(a.getIssues()).anySatisfy(f -> {
+      assertThat(f.getType()).isEqualTo("OS_COMMAND");
+      assertThat(f.getLine()).isEqualTo(2);
+      assertThat(f.getBlocking()).isTrue();
+      assertThat(f.getDescription()).contains("of the test code");
+    });
+    assertThat(a.getProposedActions()).containsExactly(ActionType.BLOCK);
+
+    // neither part alone calls os.system: the solution calls o.system, the tests import os as o
+    Task split = Task.newBuilder(task("def f(x):\n    return o.system(x)\n"))
+        .setTestCode("import os as o\ndef check(c):\n    c('true')\n").setEntryPoint("f").build();
+    AspectAnalysis s = (AspectAnalysis) security.handle("t", split).get(0).value();
+    assertThat(s.getIssues()).anySatisfy(f -> {
+      assertThat(f.getType()).isEqualTo("OS_COMMAND");
+      assertThat(f.getLine()).isEqualTo(2);
+      assertThat(f.getDescription()).contains("of the solution (as run with the test code)");
+    });
+
+    // generated code: the tests are still analysed
+    Task generate = Task.newBuilder(inTests).setCode(null).build();
+    AspectAnalysis g = (AspectAnalysis) security.handle("t", generate).get(0).value();
+    assertThat(g.getProposedActions()).containsExactly(ActionType.BLOCK);
+
+    // a missing import in the tests is a DEPENDENCY finding of the tests
+    AspectAnalyzer dependency = new AspectAnalyzer(Aspect.DEPENDENCY, "dep", catalog, helper, Clock.systemUTC());
+    Task math = Task.newBuilder(task("def f(x):\n    return x\n"))
+        .setTestCode("def check(c):\n    assert c(2) == math.floor(2.5)\n").setEntryPoint("f").build();
+    AspectAnalysis d = (AspectAnalysis) dependency.handle("t", math).get(0).value();
+    assertThat(d.getIssues()).singleElement().satisfies(f -> {
+      assertThat(f.getType()).isEqualTo("MISSING_IMPORT");
+      assertThat(f.getLine()).isEqualTo(2);
+    });
+  }
+
+  @Test
+  void shouldNotAnalyseCodeOverTheSizeLimit() {
+    AspectAnalyzer logic = new AspectAnalyzer(Aspect.LOGIC, "logic", catalog, helper, Clock.systemUTC(),
+        io.fractalrmo.contracts.InputLimits.fromSettings(Map.of("limits.max-code-bytes", "100")));
+    AspectAnalysis a = (AspectAnalysis) logic.handle("t", task("while True:\n    pass\n" + "#".repeat(200))).get(0).value();
+    assertThat(a.getIssues()).isEmpty();
+    assertThat(a.getConfidence()).isZero();
+    assertThat(a.getRecommendations()).singleElement().asString().contains("limits.max-code-bytes");
+  }
+
+  @Test
+  void shouldBoundFindingsOfHostileCode() {
+    AspectAnalyzer security = new AspectAnalyzer(Aspect.SECURITY, "sec", catalog, helper, Clock.systemUTC());
+    // 80 writes to a 600-character path: within the size limit, more findings than a record keeps
+    String path = "/" + "x".repeat(600);
+    String code = ("open('" + path + "', 'w')\n").repeat(80);
+    AspectAnalysis a = (AspectAnalysis) security.handle("t", task(code)).get(0).value();
+    assertThat(a.getIssues()).hasSize(io.fractalrmo.contracts.Bounded.MAX_FINDINGS);
+    assertThat(a.getIssues().get(a.getIssues().size() - 1).getType())
+        .isEqualTo(io.fractalrmo.contracts.Bounded.FINDINGS_TRUNCATED);
+    assertThat(a.getIssues()).allSatisfy(f -> assertThat(f.getDescription())
+        .hasSizeLessThanOrEqualTo(io.fractalrmo.contracts.Bounded.FINDING_DESCRIPTION_CHARS));
   }
 
   static Task task(String code) {

@@ -10,6 +10,11 @@ import io.fractalrmo.contracts.ActionItem;
 import io.fractalrmo.contracts.ActionType;
 import io.fractalrmo.contracts.Alert;
 import io.fractalrmo.contracts.Aspect;
+import io.fractalrmo.contracts.BlockedBy;
+import io.fractalrmo.contracts.Bounded;
+import io.fractalrmo.contracts.ExecutionConstraints;
+import io.fractalrmo.contracts.FindingPolicy;
+import io.fractalrmo.contracts.InputLimits;
 import io.fractalrmo.contracts.ErrorCategory;
 import io.fractalrmo.contracts.ErrorEvent;
 import io.fractalrmo.contracts.ExecutionInput;
@@ -170,6 +175,192 @@ class ExecutorHandlerTest {
     assertThat(r.getTimedOut()).isTrue();
     assertThat(r.getErrorCategory()).isEqualTo(ErrorCategory.PERFORMANCE);
     assertThat(errors(out)).singleElement().satisfies(e -> assertThat(e.getErrorType()).isEqualTo("TimeoutError"));
+  }
+
+  @Nested
+  class Blocked {
+
+    @Test
+    void shouldCarryTheFindingsBehindABlockAndNeverSucceed() {
+      Finding os = Finding.newBuilder().setType("OS_COMMAND").setSeverity(Severity.HIGH).setLine(2)
+          .setDescription("os.system").setAspect(Aspect.SECURITY).setBlocking(true).build();
+      ActionItem a = Actions.execute("def add(a, b):\n    return a + b\n").setType(ActionType.BLOCK)
+          .setFindings(List.of(os)).build();
+      ExecutionResult r = result(executor.handle(a.getTaskId(), a));
+      assertThat(r.getSuccess()).isFalse();
+      assertThat(r.getBlockedBy()).isEqualTo(BlockedBy.PLAN);
+      assertThat(r.getFindings()).containsExactly(os);
+      assertThat(r.getIsolationLayers()).isEmpty();
+    }
+
+    @Test
+    void shouldRejectAnInjectedEntryPointFromAnotherProducerWithoutRunningOrLoggingAnError() {
+      ActionItem a = Actions.execute("def f(x):\n    return x\n", "def check(c):\n    assert c(1) == 1\n",
+          "f); import os; os.system('id'").build();
+      List<Outgoing> out = executor.handle(a.getTaskId(), a);
+      ExecutionResult r = result(out);
+      assertThat(r.getSuccess()).isFalse();
+      assertThat(r.getBlockedBy()).isEqualTo(BlockedBy.CONTRACT);
+      assertThat(r.getIsolation()).isEqualTo(Isolation.NONE);
+      assertThat(r.getError().getType()).isEqualTo("ContractViolation");
+      assertThat(r.getError().getMessage()).contains("entry-point").contains("not a Python identifier");
+      assertThat(r.getFindings()).extracting(Finding::getType).containsExactly("CONTRACT_VIOLATION");
+      assertThat(errors(out)).as("the input's fault, not the code's").isEmpty();
+    }
+
+    @Test
+    void shouldRejectOversizedCodeAndKeepItOutOfTheResult() {
+      String big = "x = 1\n".repeat(20_000); // 120 KB > 64 KiB
+      ActionItem a = Actions.execute(big).build();
+      ExecutionResult r = result(executor.handle(a.getTaskId(), a));
+      assertThat(r.getBlockedBy()).isEqualTo(BlockedBy.CONTRACT);
+      assertThat(r.getError().getMessage()).contains("limits.max-code-bytes");
+      assertThat(r.getCode()).isEmpty();
+      assertThat(r.getAction().getInput().getCode()).isNull();
+    }
+
+    @Test
+    void shouldAnalyseTheTestsAndBlockAForbiddenCallOnlyThere() {
+      ActionItem a = Actions.execute("def add(a, b):\n    return a + b\n",
+          "import subprocess\nprint(subprocess.run(['id']).returncode)\n"
+              + "def check(candidate):\n    assert candidate(2, 3) == 5\n", "add").build();
+      List<Outgoing> out = executor.handle(a.getTaskId(), a);
+      ExecutionResult r = result(out);
+      assertThat(r.getSuccess()).isFalse();
+      assertThat(r.getBlockedBy()).isEqualTo(BlockedBy.EXECUTOR);
+      assertThat(r.getIsolation()).isEqualTo(Isolation.NONE);
+      assertThat(r.getStdout()).isEmpty();
+      assertThat(r.getFindings()).singleElement().satisfies(f -> {
+        assertThat(f.getType()).isEqualTo("SUBPROCESS");
+        assertThat(f.getDescription()).contains("of the test code");
+      });
+      assertThat(alerts(out)).hasSize(1);
+    }
+
+    @Test
+    void shouldCarryTheFindingTheRuleFiredOn() {
+      active.add(Actions.rule("r-block", RuleActionKind.BLOCK_AND_ALERT, Map.of(),
+          ErrorCategory.SECURITY, "SecurityBlocked", "HARDCODED_SECRET"));
+      ActionItem a = Actions.execute("password = 'hunter2hunter2'\n").build();
+      ExecutionResult r = result(executor.handle(a.getTaskId(), a));
+      assertThat(r.getBlockedBy()).isEqualTo(BlockedBy.RULE);
+      assertThat(r.getFindings()).extracting(Finding::getType).containsExactly("HARDCODED_SECRET");
+    }
+  }
+
+  @Nested
+  class Policy {
+
+    final boolean confined = SandboxConfinement.of(sandbox) == FindingPolicy.Confinement.CONFINED;
+
+    @Test
+    void shouldRunAnEvalOfABuiltStringWhenConfinedAndBlockItWhenNot() {
+      // HumanEval/160 (do_algebra): its canonical solution evaluates the expression it assembled
+      String code = "def do_algebra(operator, operand):\n    expression = str(operand[0])\n"
+          + "    for oprt, oprn in zip(operator, operand[1:]):\n        expression += oprt + str(oprn)\n"
+          + "    return eval(expression)\n";
+      ActionItem a = Actions.execute(code, "def check(c):\n    assert c(['+', '*', '-'], [2, 3, 4, 5]) == 9\n",
+          "do_algebra").build();
+      List<Outgoing> out = executor.handle(a.getTaskId(), a);
+      ExecutionResult r = result(out);
+      if (confined) {
+        assertThat(r.getSuccess()).as(String.valueOf(r.getError())).isTrue();
+        assertThat(r.getBlockedBy()).isNull();
+        assertThat(alerts(out)).as("EVAL_CALL is only recorded when confined").isEmpty();
+      } else {
+        assertThat(r.getBlockedBy()).isEqualTo(BlockedBy.EXECUTOR);
+        assertThat(r.getError().getMessage()).contains("does not confine the code");
+        assertThat(r.getFindings()).extracting(Finding::getType).containsExactly("EVAL_CALL");
+      }
+    }
+
+    @Test
+    void shouldAlertOnADynamicImportThatRunsConfined() {
+      ActionItem a = Actions.execute("m = __import__('ma' + 'th')\nprint(m.floor(2.5))\n").build();
+      List<Outgoing> out = executor.handle(a.getTaskId(), a);
+      ExecutionResult r = result(out);
+      if (confined) {
+        assertThat(r.getSuccess()).as(String.valueOf(r.getError())).isTrue();
+        assertThat(alerts(out)).singleElement().satisfies(al -> {
+          assertThat(al.getCategory()).isEqualTo(ErrorCategory.SECURITY);
+          assertThat(al.getMessage()).contains("DYNAMIC_IMPORT");
+          assertThat(al.getErrorId()).isNull();
+        });
+        assertThat(errors(out)).isEmpty();
+      } else {
+        assertThat(r.getBlockedBy()).isEqualTo(BlockedBy.EXECUTOR);
+      }
+    }
+  }
+
+  @Nested
+  class Limits {
+
+    ExecutorHandler limited(String... settings) {
+      Map<String, String> m = new java.util.HashMap<>();
+      for (int i = 0; i < settings.length; i += 2) {
+        m.put(settings[i], settings[i + 1]);
+      }
+      return new ExecutorHandler("executor-limits", catalog, sandbox, helper, book, null, Clock.systemUTC(),
+          InputLimits.fromSettings(m));
+    }
+
+    @Test
+    void shouldClipATwentyMinuteTimeLimitAndRecordTheClip() {
+      ActionItem a = Actions.execute("while True:\n    pass\n")
+          .setConstraints(ExecutionConstraints.newBuilder().setTimeoutMs(1_200_000)
+              .setRequestedTimeoutMs(null).build()).build();
+      ExecutionResult r = result(limited("limits.max-time-limit-ms", "500").handle(a.getTaskId(), a));
+      assertThat(r.getTimedOut()).isTrue();
+      assertThat(r.getEffectiveTimeoutMs()).isEqualTo(500);
+      assertThat(r.getClipped()).containsExactly(
+          "time limit 1200000 ms clipped to 500 ms (limits.max-time-limit-ms)");
+      assertThat(r.getAction().getConstraints().getTimeoutMs()).as("the action as received")
+          .isEqualTo(1_200_000);
+    }
+
+    @Test
+    void shouldReportAClipMadeAtPlanTime() {
+      ActionItem a = Actions.execute("print('hi')\n").setConstraints(ExecutionConstraints.newBuilder()
+          .setTimeoutMs(2_000).setRequestedTimeoutMs(1_200_000L).build()).build();
+      ExecutionResult r = result(executor.handle(a.getTaskId(), a));
+      assertThat(r.getSuccess()).isTrue();
+      assertThat(r.getClipped()).containsExactly("time limit 1200000 ms clipped to 2000 ms at plan time");
+      assertThat(r.getEffectiveMemoryMb()).isEqualTo(512);
+    }
+
+    @Test
+    void shouldBoundAnIncreasedTimeoutByTheOperatorsMaximum() {
+      active.add(Actions.rule("r-timeout", RuleActionKind.INCREASE_TIMEOUT, Map.of("factor", "4"),
+          ErrorCategory.PERFORMANCE, "TimeoutError", null));
+      ActionItem a = Actions.execute("import time\ntime.sleep(1.5)\n").setConstraints(Actions.constraints(400)).build();
+      ExecutionResult r = result(limited("limits.max-time-limit-ms", "800").handle(a.getTaskId(), a));
+      assertThat(r.getTimedOut()).isTrue();
+      assertThat(r.getEffectiveTimeoutMs()).isEqualTo(800);
+      assertThat(r.getClipped()).containsExactly(
+          "INCREASE_TIMEOUT's 1600 ms clipped to 800 ms (limits.max-time-limit-ms)");
+    }
+
+    @Test
+    void shouldBoundEveryStringTheCodeInfluences() {
+      String code = "import sys\nprint('o' * 50000)\nsys.stderr.write('e' * 50000)\n"
+          + "class " + "E".repeat(300) + "(Exception):\n    pass\n"
+          + "def deep(n):\n    return deep(n - 1) if n else (_ for _ in ()).throw(" + "E".repeat(300)
+          + "('m' * 100000))\ndeep(300)\n";
+      ActionItem a = Actions.execute(code).build();
+      List<Outgoing> out = limited("limits.max-output-bytes", "1000").handle(a.getTaskId(), a);
+      ExecutionResult r = result(out);
+      assertThat(r.getSuccess()).isFalse();
+      assertThat(r.getStdout()).hasSizeLessThanOrEqualTo(1_000);
+      assertThat(r.getStdoutSize()).isGreaterThanOrEqualTo(50_000);
+      assertThat(r.getStderr()).hasSizeLessThanOrEqualTo(1_000);
+      assertThat(r.getError().getType()).hasSizeLessThanOrEqualTo(Bounded.ERROR_TYPE_CHARS);
+      assertThat(r.getError().getMessage()).hasSizeLessThanOrEqualTo(Bounded.MESSAGE_CHARS);
+      assertThat(r.getError().getTraceback()).hasSizeLessThanOrEqualTo(Bounded.TRACEBACK_CHARS);
+      assertThat(errors(out)).singleElement().satisfies(e ->
+          assertThat(e.getMessage()).hasSizeLessThanOrEqualTo(Bounded.MESSAGE_CHARS));
+      assertThat(r.getClipped()).contains("output kept 65536 bytes clipped to 1000 bytes (limits.max-output-bytes)");
+    }
   }
 
   @Nested

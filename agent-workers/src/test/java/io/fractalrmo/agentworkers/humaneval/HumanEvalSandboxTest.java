@@ -5,11 +5,14 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.fractalrmo.agentworkers.analyzer.PythonAnalysisHelper;
 import io.fractalrmo.agentworkers.executor.Actions;
 import io.fractalrmo.agentworkers.executor.ExecutorHandler;
+import io.fractalrmo.agentworkers.executor.SandboxConfinement;
 import io.fractalrmo.agentworkers.humaneval.HumanEvalDataset.Problem;
 import io.fractalrmo.agentworkers.sandbox.PythonSandbox;
 import io.fractalrmo.agentworkers.validator.ValidatorHandler;
 import io.fractalrmo.contracts.ActionItem;
+import io.fractalrmo.contracts.BlockedBy;
 import io.fractalrmo.contracts.ErrorCategory;
+import io.fractalrmo.contracts.FindingPolicy;
 import io.fractalrmo.contracts.ExecutionResult;
 import io.fractalrmo.contracts.ValidationOutcome;
 import java.time.Clock;
@@ -80,6 +83,10 @@ class HumanEvalSandboxTest {
     return (ExecutionResult) executor.handle(a.getTaskId(), a).get(0).value();
   }
 
+  static boolean confined() {
+    return SandboxConfinement.of(sandbox) == FindingPolicy.Confinement.CONFINED;
+  }
+
   @Test
   void shouldLoadAll164Problems() {
     assertThat(problems).hasSize(164);
@@ -96,6 +103,11 @@ class HumanEvalSandboxTest {
     Map<String, String> failed = new TreeMap<>();
     for (int i = 0; i < problems.size(); i++) {
       ValidationOutcome v = futures.get(i).get();
+      if (!confined() && v.getBlockedBy() == BlockedBy.VALIDATOR
+          && v.getFindings().stream().allMatch(f -> f.getType().equals("EVAL_CALL"))) {
+        // without a confining layer eval() is not allowed (FindingPolicy): HumanEval/160
+        continue;
+      }
       if (!v.getSuccess() || v.getLevelReached() != 3) {
         failed.put(problems.get(i).taskId(), String.valueOf(v.getError()));
       }
@@ -131,7 +143,10 @@ class HumanEvalSandboxTest {
         categories.merge(v.getErrorCategory(), 1, Integer::sum);
         String type = v.getError().getType();
         ErrorCategory c = v.getErrorCategory();
-        boolean sensible = switch (type) {
+        boolean sensible = v.getBlockedBy() != null
+            // unconfined, eval() blocks (HumanEval/160): a SECURITY block, nothing ran
+            ? !confined() && v.getBlockedBy() == BlockedBy.EXECUTOR && c == ErrorCategory.SECURITY
+            : switch (type) {
           case "SyntaxError", "IndentationError", "TabError" -> c == ErrorCategory.SYNTAX;
           case "AssertionError" -> c == ErrorCategory.LOGIC;
           case "TimeoutError" -> c == ErrorCategory.PERFORMANCE;

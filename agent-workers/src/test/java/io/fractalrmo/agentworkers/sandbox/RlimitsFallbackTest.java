@@ -8,8 +8,10 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
- * Without bubblewrap the sandbox still enforces the timeout, rlimits, output bound and a scrubbed
- * environment (file-system and network confinement need bubblewrap; the result says RLIMITS).
+ * Without bubblewrap ({@code useBubblewrap = false}) the sandbox still enforces the timeout,
+ * rlimits, output bound and a scrubbed environment; the file system and the network are confined by
+ * Landlock and seccomp then ({@link HostileCodeWithoutBubblewrapTest}), and {@code isolation()}
+ * stays RLIMITS, the schema's name for "not bubblewrap" ({@link SandboxResult#layers()} has the rest).
  */
 class RlimitsFallbackTest {
 
@@ -31,6 +33,7 @@ class RlimitsFallbackTest {
     SandboxResult r = sandbox.run("import os\nprint(sorted(os.environ))\n", SandboxLimits.defaults());
     assertThat(r.success()).isTrue();
     assertThat(r.isolation()).isEqualTo(Isolation.RLIMITS);
+    assertThat(r.layers()).contains(Confinement.RLIMITS).doesNotContain(Confinement.BUBBLEWRAP);
     assertThat(r.stdout()).doesNotContain("FRACTAL_TEST_SECRET").doesNotContain("JAVA_HOME");
   }
 

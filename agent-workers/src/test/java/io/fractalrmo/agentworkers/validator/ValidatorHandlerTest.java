@@ -3,11 +3,22 @@ package io.fractalrmo.agentworkers.validator;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.fractalrmo.agentworkers.analyzer.PythonAnalysisHelper;
+import io.fractalrmo.agentworkers.errors.ErrorCategorizer;
 import io.fractalrmo.agentworkers.executor.Actions;
+import io.fractalrmo.agentworkers.executor.ExecutorHandler;
+import io.fractalrmo.agentworkers.executor.SandboxConfinement;
+import io.fractalrmo.agentworkers.sandbox.Evidence;
+import io.fractalrmo.agentworkers.sandbox.PythonError;
+import io.fractalrmo.agentworkers.sandbox.SandboxResult;
 import io.fractalrmo.agentworkers.sandbox.PythonSandbox;
 import io.fractalrmo.agentworkers.worker.Outgoing;
 import io.fractalrmo.contracts.ActionItem;
 import io.fractalrmo.contracts.Aspect;
+import io.fractalrmo.contracts.BlockedBy;
+import io.fractalrmo.contracts.Bounded;
+import io.fractalrmo.contracts.ErrorDetail;
+import io.fractalrmo.contracts.ExecutionInput;
+import io.fractalrmo.contracts.FindingPolicy;
 import io.fractalrmo.contracts.ErrorCategory;
 import io.fractalrmo.contracts.ErrorEvent;
 import io.fractalrmo.contracts.ExecutionResult;
@@ -27,7 +38,10 @@ import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Nested;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 class ValidatorHandlerTest {
 
@@ -167,6 +181,137 @@ class ValidatorHandlerTest {
     assertThat(o.getErrorCategory()).isEqualTo(ErrorCategory.RUNTIME);
     assertThat(o.getError().getType()).isEqualTo("ValidatorError");
     assertThat(errorEvents(out)).isEqualTo(1);
+  }
+
+  @Test
+  void shouldJudgeLevelsTwoToFourFromOneRun() {
+    ActionItem a = Actions.execute(ADD, CHECK, "add").setValidationLevel(4).build();
+    long before = validator.sandboxRuns();
+    ValidationOutcome v = outcome(validator.handle(a.getTaskId(), executed(a, ADD, true)));
+    assertThat(v.getSuccess()).isTrue();
+    assertThat(v.getLevelReached()).isEqualTo(4);
+    assertThat(validator.sandboxRuns() - before).as("sandboxed runs for one verdict").isEqualTo(1);
+    assertThat(v.getIsolationLayers()).as("the layers the run itself reported")
+        .isEqualTo(sandbox.confinement().layers());
+    assertThat(v.getChecks()).filteredOn(c -> c.getLevel() == 3).singleElement()
+        .satisfies(c -> assertThat(c.getDetails()).contains("the harness saw the tests"));
+  }
+
+  @Nested
+  class NeverWeakened {
+
+    Finding secret = Finding.newBuilder().setType("HARDCODED_SECRET").setSeverity(Severity.MEDIUM).setLine(1)
+        .setDescription("password literal").setAspect(Aspect.SECURITY).setBlocking(false).build();
+
+    @ParameterizedTest(name = "blocked by {0}")
+    @EnumSource(value = BlockedBy.class, names = {"PLAN", "EXECUTOR", "RULE", "CONTRACT", "SANDBOX"})
+    void shouldNeverRunAgainOrPassWhatTheExecutorBlocked(BlockedBy by) {
+      // correct code that would pass every level: the executor's block still stands
+      ActionItem a = Actions.execute(ADD, CHECK, "add").setFindings(List.of(secret)).build();
+      for (boolean forgedSuccess : new boolean[] {false, true}) {
+        ExecutionResult blocked = ExecutionResult.newBuilder(executed(a, ADD, forgedSuccess))
+            .setBlockedBy(by).setFindings(List.of(secret))
+            .setError(ErrorDetail.newBuilder().setType("SecurityBlocked").setMessage("rule r-1 blocked it").build())
+            .setErrorCategory(ErrorCategory.SECURITY).build();
+        long before = validator.sandboxRuns();
+        List<Outgoing> out = validator.handle(a.getTaskId(), blocked);
+        ValidationOutcome v = outcome(out);
+        assertThat(v.getSuccess()).as("success forged: %s", forgedSuccess).isFalse();
+        assertThat(v.getBlockedBy()).isEqualTo(by);
+        assertThat(v.getFindings()).containsExactly(secret);
+        assertThat(v.getError().getMessage()).isEqualTo("rule r-1 blocked it");
+        assertThat(v.getErrorCategory()).isEqualTo(ErrorCategory.SECURITY);
+        assertThat(v.getLevelReached()).isZero();
+        assertThat(v.getIsolationLayers()).as("nothing ran").isEmpty();
+        assertThat(validator.sandboxRuns()).isEqualTo(before);
+        assertThat(errorEvents(out)).as("the executor reported the block").isZero();
+      }
+    }
+
+    @Test
+    void shouldNotTurnAFailedExecutionIntoASuccess() {
+      ActionItem a = Actions.execute(ADD, CHECK, "add").build();
+      ExecutionResult failed = ExecutionResult.newBuilder(executed(a, ADD, false))
+          .setError(ErrorDetail.newBuilder().setType("TimeoutError").setMessage("wall-clock limit").build())
+          .setErrorCategory(ErrorCategory.PERFORMANCE).build();
+      ValidationOutcome v = outcome(validator.handle(a.getTaskId(), failed));
+      assertThat(v.getSuccess()).isFalse();
+      assertThat(v.getErrorCategory()).isEqualTo(ErrorCategory.PERFORMANCE);
+      assertThat(v.getChecks()).last().satisfies(c -> {
+        assertThat(c.getName()).isEqualTo("the execution succeeded");
+        assertThat(c.getPassed()).isFalse();
+      });
+    }
+
+    @Test
+    void shouldRejectAResultWhoseActionBreaksTheContract() {
+      ActionItem a = Actions.execute(ADD, CHECK, "add").build();
+      ActionItem injected = ActionItem.newBuilder(a).setInput(ExecutionInput.newBuilder(a.getInput())
+          .setEntryPoint("add); import os; os.system('id'").build()).build();
+      long before = validator.sandboxRuns();
+      ValidationOutcome v = outcome(validator.handle(a.getTaskId(), executed(injected, ADD, true)));
+      assertThat(v.getSuccess()).isFalse();
+      assertThat(v.getBlockedBy()).isEqualTo(BlockedBy.CONTRACT);
+      assertThat(v.getError().getMessage()).contains("not a Python identifier");
+      assertThat(validator.sandboxRuns()).isEqualTo(before);
+    }
+
+    @Test
+    void shouldBlockAForbiddenCallOnlyInTheTestsOfAForgedSuccess() {
+      String tests = "import subprocess\nsubprocess.run(['id'])\n" + CHECK;
+      ActionItem a = Actions.execute(ADD, tests, "add").build();
+      List<Outgoing> out = validator.handle(a.getTaskId(), executed(a, ADD, true));
+      ValidationOutcome v = outcome(out);
+      assertThat(v.getSuccess()).isFalse();
+      assertThat(v.getBlockedBy()).isEqualTo(BlockedBy.VALIDATOR);
+      assertThat(v.getFailedLevel()).isEqualTo(2);
+      assertThat(v.getFindings()).extracting(Finding::getType).contains("SUBPROCESS");
+      assertThat(v.getIsolationLayers()).as("nothing ran").isEmpty();
+      assertThat(errorEvents(out)).isEqualTo(1);
+    }
+
+    @Test
+    void shouldJudgeAnEvalOfABuiltStringByTheConfinement() {
+      // HumanEval/160's idiom: harmless when confined, the only defence gone when not
+      String code = "def do_algebra(ops, xs):\n    e = str(xs[0])\n    for o, x in zip(ops, xs[1:]):\n"
+          + "        e += o + str(x)\n    return eval(e)\n";
+      String tests = "def check(c):\n    assert c(['+', '*'], [2, 3, 4]) == 14\n";
+      ActionItem a = Actions.execute(code, tests, "do_algebra").build();
+      ValidationOutcome v = outcome(validator.handle(a.getTaskId(), executed(a, code, true)));
+      if (SandboxConfinement.of(sandbox) == FindingPolicy.Confinement.CONFINED) {
+        assertThat(v.getSuccess()).as(v.toString()).isTrue();
+      } else {
+        assertThat(v.getSuccess()).isFalse();
+        assertThat(v.getBlockedBy()).isEqualTo(BlockedBy.VALIDATOR);
+        assertThat(v.getFindings()).extracting(Finding::getType).containsExactly("EVAL_CALL");
+      }
+    }
+  }
+
+  @Test
+  void shouldCallAnEarlyExitWithStatusZeroAnEarlyExit() {
+    // what the harness reports for sys.exit(0) before the tests: status 0, tests not completed
+    SandboxResult early = new SandboxResult(0, false, "", 0, "", 0, null, 5, null, Isolation.BUBBLEWRAP,
+        false, null, new Evidence(true, true, false, Evidence.Phase.TESTS));
+    assertThat(early.success()).isFalse();
+    PythonError e = ExecutorHandler.errorOf(early);
+    assertThat(e.type()).isEqualTo("EarlyExit");
+    assertThat(e.message()).contains("before the tests ran to their end");
+    assertThat(new ErrorCategorizer(helper.names()).categorize(e, false).category())
+        .isEqualTo(ErrorCategory.LOGIC);
+  }
+
+  @Test
+  void shouldBoundWhatUntrustedCodeRaises() {
+    String code = "class " + "E".repeat(300) + "(Exception):\n    pass\n"
+        + "def add(a, b):\n    raise " + "E".repeat(300) + "('x' * 100000)\n";
+    ActionItem a = Actions.execute(code, CHECK, "add").build();
+    ValidationOutcome v = outcome(validator.handle(a.getTaskId(), executed(a, code, true)));
+    assertThat(v.getSuccess()).isFalse();
+    assertThat(v.getError().getType()).hasSizeLessThanOrEqualTo(Bounded.ERROR_TYPE_CHARS);
+    assertThat(v.getError().getMessage()).hasSizeLessThanOrEqualTo(Bounded.MESSAGE_CHARS);
+    assertThat(v.getChecks()).allSatisfy(c -> assertThat(c.getDetails())
+        .hasSizeLessThanOrEqualTo(Bounded.MESSAGE_CHARS));
   }
 
   @Test

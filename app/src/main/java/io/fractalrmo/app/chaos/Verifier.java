@@ -387,8 +387,8 @@ final class Verifier {
       boolean timedOut = rule.getTrial().getVerdict() != null
           && rule.getTrial().getVerdict().contains("timed out");
       TrialPolicy.Verdict again = TrialPolicy.judge(rule.getTrial().getTrialId(),
-          rule.getAction(), evidence, r.durationRatio(), r.durationSlackMs(), decidedAt,
-          timedOut);
+          rule.getAction(), evidence, rule.getTrial().getMeanDurationMsGuardLive(), r.trial(),
+          decidedAt, timedOut);
       if (again.adopt()) {
         f.activeRecomputed.add(rule.getRuleId());
       }

@@ -3,7 +3,11 @@ package io.fractalrmo.app.demo;
 import io.fractalrmo.app.ExitCodes;
 import io.fractalrmo.app.roles.Roles;
 import io.fractalrmo.app.run.Signals;
+import io.fractalrmo.app.observe.StackObservability;
+import io.fractalrmo.app.terminal.RoleLogs;
+import io.fractalrmo.app.terminal.Terminal;
 import io.fractalrmo.app.up.LocalStack;
+import io.fractalrmo.app.up.UpCommand;
 import io.fractalrmo.app.up.StackSettings;
 import io.fractalrmo.contracts.Endpoints;
 import io.fractalrmo.platform.FileTrees;
@@ -11,7 +15,6 @@ import io.fractalrmo.registry.serde.FractalSerdes;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.io.PrintWriter;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -50,6 +53,14 @@ public final class DemoCommand implements Callable<Integer> {
       description = "Seed of the problem choice and the fault injection (default ${DEFAULT-VALUE}).")
   long seed;
 
+  @Option(names = "--workload", paramLabel = "W", defaultValue = "default",
+      converter = WorkloadConverter.class,
+      description = "What to feed it: 'default' (every fixable fault repeats enough to be tried "
+          + "in full; the expectations of the README hold) or 'hard' (timeouts beyond a doubled "
+          + "limit, imports spread over many modules, many syntax slips: rules that must fail "
+          + "their trials). Default ${DEFAULT-VALUE}.")
+  Workload workload;
+
   @Option(names = "--data-dir", paramLabel = "DIR",
       description = "Data directory of the stack (default: a temporary one, deleted afterwards but for the report and chart).")
   Path dataDir;
@@ -63,10 +74,18 @@ public final class DemoCommand implements Callable<Integer> {
       description = "Keep the stack running after the report, until Ctrl-C, to look around.")
   boolean keepRunning;
 
+  @Option(names = "--http-port", paramLabel = "PORT", defaultValue = "0",
+      description = "Port of the live dashboard, /metrics, /health and MCP (0 = a free one).")
+  int httpPort;
+
+  @Option(names = "--verbose", description = "Show the roles' log lines here instead of only in DIR/logs/fractal.log.")
+  boolean verbose;
+
   @Override
   public Integer call() throws Exception {
     PrintWriter writer = spec.commandLine().getOut();
-    PrintStream out = new PrintStream(new WriterOutputStream(writer), true, StandardCharsets.UTF_8);
+    Terminal terminal = new Terminal(writer, Terminal.isTty(), 2_000);
+    PrintStream out = terminal.stream();
     if (tasks < DemoPlan.MIN_TASKS) {
       throw new picocli.CommandLine.ParameterException(spec.commandLine(),
           "--tasks must be at least " + DemoPlan.MIN_TASKS + " (was " + tasks + ")");
@@ -81,10 +100,18 @@ public final class DemoCommand implements Callable<Integer> {
     Path dir = temporary ? Files.createTempDirectory("fractal-demo") : dataDir;
     Path reportFile = report != null ? report : dir.resolve("report.json");
     out.println("Starting the embedded stack in " + dir.toAbsolutePath().normalize() + " ...");
+    RoleLogs logs = verbose ? null : RoleLogs.toFileOrConsole(RoleLogs.fileIn(dir));
+    if (logs != null) {
+      out.println("  role logs go to " + logs.file() + " (--verbose shows them here)");
+    }
     LocalStack stack;
+    StackObservability observe;
     try {
       stack = LocalStack.start(StackSettings.defaults(dir));
     } catch (RuntimeException e) {
+      if (logs != null) {
+        logs.close();
+      }
       spec.commandLine().getErr().println("fractal demo: the embedded stack could not start: "
           + e.getMessage());
       if (temporary) {
@@ -92,17 +119,29 @@ public final class DemoCommand implements Callable<Integer> {
       }
       return ExitCodes.FAILED;
     }
-    try (stack) {
+    try {
+      observe = StackObservability.start(stack.endpoints(), stack.roles(), "127.0.0.1", httpPort);
+    } catch (RuntimeException e) {
+      stack.close();
+      if (logs != null) {
+        logs.close();
+      }
+      throw e;
+    }
+    try (stack; observe) {
       Endpoints e = stack.endpoints();
       out.printf("%nstack ready in %.1f s; attach Kafka UI or kcat while it runs:%n",
           stack.startup().toMillis() / 1000.0);
       out.println("  Kafka bootstrap servers  " + e.bootstrapServers());
       out.println("  Schema registry          " + e.schemaRegistryUrl());
       out.println("  PostgreSQL (JDBC)        " + e.jdbcUrl().orElse("-"));
+      writer.flush();
+      UpCommand.printHttp(writer, observe);
+      writer.flush();
       out.println("  kcat -b " + e.bootstrapServers() + " -t " + e.topics().taskStatus().name()
           + " -s value=avro -r " + e.schemaRegistryUrl() + " -C");
       DemoRunner runner = new DemoRunner(e, FractalSerdes.config(e.schemaRegistryUrl()),
-          DemoRunner.Options.defaults(tasks, seed), out);
+          DemoRunner.Options.defaults(tasks, seed, workload), terminal);
       DemoReport result = runner.run();
       out.print(result.toTable());
       Path[] files = DemoRunner.write(result, reportFile);
@@ -115,6 +154,9 @@ public final class DemoCommand implements Callable<Integer> {
       }
       out.println("Stopping the stack ...");
     } finally {
+      if (logs != null) {
+        logs.close();
+      }
       if (temporary && report == null) {
         // the report lives in the temporary dir: keep the reports, drop the rest
         deleteExcept(dir, reportFile);
@@ -129,7 +171,7 @@ public final class DemoCommand implements Callable<Integer> {
     String base = keep.getFileName().toString().replaceAll("\\.json$", "");
     try (var entries = Files.list(dir)) {
       for (Path p : entries.toList()) {
-        if (!p.getFileName().toString().startsWith(base)) {
+        if (!p.getFileName().toString().startsWith(base) && !p.getFileName().toString().equals("logs")) {
           FileTrees.deleteTree(p);
         }
       }
@@ -138,28 +180,10 @@ public final class DemoCommand implements Callable<Integer> {
     }
   }
 
-  /** Lets the runner print to picocli's writer. */
-  private static final class WriterOutputStream extends java.io.OutputStream {
-    private final PrintWriter writer;
-    private final java.io.ByteArrayOutputStream line = new java.io.ByteArrayOutputStream();
-
-    WriterOutputStream(PrintWriter writer) {
-      this.writer = writer;
-    }
-
+  static final class WorkloadConverter implements picocli.CommandLine.ITypeConverter<Workload> {
     @Override
-    public synchronized void write(int b) {
-      line.write(b);
-      if (b == '\n') {
-        flush();
-      }
-    }
-
-    @Override
-    public synchronized void flush() {
-      writer.print(line.toString(StandardCharsets.UTF_8));
-      writer.flush();
-      line.reset();
+    public Workload convert(String value) {
+      return Workload.parse(value);
     }
   }
 }

@@ -19,14 +19,21 @@ import java.util.Random;
  * same moment of the run. About 40 % of the size is the comparison (each task counted twice),
  * the rest is learning tasks.
  */
-public record DemoPlan(List<DemoTask> wave1, List<DemoTask> wave2) {
+public record DemoPlan(List<DemoTask> wave1, List<DemoTask> wave2, Workload workload) {
 
   /** Share of each fault among learning tasks: enough repeats of each fixable fault to learn from. */
-  static final Map<Fault, Double> LEARN_MIX = mix(0.20, 0.30, 0.20, 0.10, 0.10, 0.10);
+  static final Map<Fault, Double> LEARN_MIX = Workload.DEFAULT.learnMix();
   /** Share of each fault in the comparison set. */
-  static final Map<Fault, Double> COMPARE_MIX = mix(0.20, 0.25, 0.20, 0.075, 0.20, 0.075);
+  static final Map<Fault, Double> COMPARE_MIX = Workload.DEFAULT.compareMix();
 
   public static final int MIN_TASKS = 12;
+  /**
+   * Failures of one pattern a full trial re-runs (the protocol updater's default sample per
+   * arm): the default workload gives each learnt import module at least this many.
+   */
+  public static final int FAILURES_PER_PATTERN = 5;
+  /** Fewer learning failures than this of a module and its rule cannot even be tried. */
+  static final int MIN_FAILURES_TO_TRY = 3;
 
   public List<DemoTask> all() {
     List<DemoTask> all = new ArrayList<>(wave1);
@@ -36,6 +43,11 @@ public record DemoPlan(List<DemoTask> wave1, List<DemoTask> wave2) {
 
   public static DemoPlan build(List<Problem> problems, FaultInjector injector, int tasks,
       long seed, String runId) {
+    return build(problems, injector, tasks, seed, runId, Workload.DEFAULT);
+  }
+
+  public static DemoPlan build(List<Problem> problems, FaultInjector injector, int tasks,
+      long seed, String runId, Workload workload) {
     if (tasks < MIN_TASKS) {
       throw new IllegalArgumentException("--tasks must be at least " + MIN_TASKS);
     }
@@ -57,9 +69,15 @@ public record DemoPlan(List<DemoTask> wave1, List<DemoTask> wave2) {
     List<DemoTask> wave2 = new ArrayList<>();
     int l = 0;
     Map<String, Integer> learntModules = new LinkedHashMap<>();
-    for (Fault fault : apportion(LEARN_MIX, learn)) {
+    List<Fault> learnFaults = apportion(workload.learnMix(), learn);
+    List<FaultedCode> learnImports = learningImports(pools.get(Fault.MISSING_IMPORT),
+        (int) learnFaults.stream().filter(f -> f == Fault.MISSING_IMPORT).count(),
+        workload.concentrateImports());
+    int li = 0;
+    for (Fault fault : learnFaults) {
       String id = runId + "-l" + (l++);
-      FaultedCode code = next(pools, cursor, fault);
+      FaultedCode code = fault == Fault.MISSING_IMPORT ? learnImports.get(li++)
+          : next(pools, cursor, fault);
       if (fault == Fault.MISSING_IMPORT) {
         learntModules.merge(missingModule(code), 1, Integer::sum);
       }
@@ -72,7 +90,8 @@ public record DemoPlan(List<DemoTask> wave1, List<DemoTask> wave2) {
     java.util.Set<String> seen = new java.util.HashSet<>();
     wave1.forEach(t -> seen.add(t.faulted().code()));
     List<FaultedCode> comparableImports = pools.get(Fault.MISSING_IMPORT).stream()
-        .filter(c -> learntModules.getOrDefault(missingModule(c), 0) >= 3).toList();
+        .filter(c -> learntModules.getOrDefault(missingModule(c), 0) >= MIN_FAILURES_TO_TRY)
+        .toList();
     List<FaultedCode> freshImports = comparableImports.stream()
         .filter(c -> !seen.contains(c.code())).toList();
     if (!freshImports.isEmpty()) {
@@ -81,7 +100,7 @@ public record DemoPlan(List<DemoTask> wave1, List<DemoTask> wave2) {
     int n = 0;
     int imports = 0;
     List<DemoTask[]> pairs = new ArrayList<>();
-    for (Fault fault : apportion(COMPARE_MIX, compare)) {
+    for (Fault fault : apportion(workload.compareMix(), compare)) {
       FaultedCode code = fault == Fault.MISSING_IMPORT && !comparableImports.isEmpty()
           ? comparableImports.get(
               comparableImports.size() - 1 - (imports++ % comparableImports.size()))
@@ -100,7 +119,35 @@ public record DemoPlan(List<DemoTask> wave1, List<DemoTask> wave2) {
       wave2.add(p[i % 2]);
       wave2.add(p[1 - i % 2]);
     }
-    return new DemoPlan(List.copyOf(wave1), List.copyOf(wave2));
+    return new DemoPlan(List.copyOf(wave1), List.copyOf(wave2), workload);
+  }
+
+  /**
+   * The learning wave's missing imports. Concentrated: on the fewest modules that give each at
+   * least {@link #FAILURES_PER_PATTERN} failures (most common modules first, at most three), so
+   * that every rule learnt gets a full trial. Spread: round robin over every module, rarest
+   * first, so that most modules repeat too seldom to be tried.
+   */
+  static List<FaultedCode> learningImports(List<FaultedCode> pool, int count,
+      boolean concentrate) {
+    Map<String, List<FaultedCode>> byModule = new LinkedHashMap<>();
+    for (FaultedCode c : pool) {
+      byModule.computeIfAbsent(missingModule(c), m -> new ArrayList<>()).add(c);
+    }
+    List<List<FaultedCode>> modules = new ArrayList<>(byModule.values());
+    modules.sort((a, b) -> concentrate ? b.size() - a.size() : a.size() - b.size());
+    if (concentrate) {
+      int fit = Math.max(1, Math.min(3, count / FAILURES_PER_PATTERN));
+      List<List<FaultedCode>> big = modules.stream()
+          .filter(m -> m.size() >= FAILURES_PER_PATTERN).limit(fit).toList();
+      modules = big.isEmpty() ? modules.subList(0, Math.min(1, modules.size())) : big;
+    }
+    List<FaultedCode> out = new ArrayList<>();
+    for (int i = 0; out.size() < count && !modules.isEmpty(); i++) {
+      List<FaultedCode> m = modules.get(i % modules.size());
+      out.add(m.get((i / modules.size()) % m.size()));
+    }
+    return out;
   }
 
   /** The module whose import a MISSING_IMPORT fault dropped ("typing", "math", ...). */
@@ -143,17 +190,5 @@ public record DemoPlan(List<DemoTask> wave1, List<DemoTask> wave2) {
     List<Fault> out = new ArrayList<>();
     counts.forEach((fault, c) -> out.addAll(Collections.nCopies(c, fault)));
     return out;
-  }
-
-  private static Map<Fault, Double> mix(double none, double missingImport, double slow,
-      double syntax, double wrong, double forbidden) {
-    Map<Fault, Double> m = new LinkedHashMap<>();
-    m.put(Fault.NONE, none);
-    m.put(Fault.MISSING_IMPORT, missingImport);
-    m.put(Fault.SLOW, slow);
-    m.put(Fault.SYNTAX_SLIP, syntax);
-    m.put(Fault.WRONG_RESULT, wrong);
-    m.put(Fault.FORBIDDEN_CALL, forbidden);
-    return Collections.unmodifiableMap(m);
   }
 }

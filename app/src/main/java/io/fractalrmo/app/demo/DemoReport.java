@@ -95,37 +95,119 @@ public final class DemoReport {
     return rules.values().stream().sorted(Comparator.comparing(RuleView::ruleId)).toList();
   }
 
-  /** ACTIVE rules whose trial shows no benefit, that did not help later, or let a wrong answer pass. */
+  /**
+   * Rules adopted in this run that evidence independent of their adoption decision shows to be
+   * harmful — the trial's GUARD arm (recent successes re-run with the rule), the live holdout
+   * (its counters and its comparison with actions run without rules) and wave 2's A/B (the same
+   * code with rules off and on):
+   * <ul>
+   *   <li>a GUARD action failed with it (its trial should never have adopted it);</li>
+   *   <li>it was retired for live harm, hurt more live actions than it helped, or (for a
+   *       fewer-failures kind) its pattern failed more often with rules than held out;</li>
+   *   <li>in wave 2 a task it was applied to failed while the same code passed with rules
+   *       off, or it brought no benefit on the fault it targets (fewer-failures kinds);</li>
+   *   <li>it was applied to a wrong solution that then passed.</li>
+   * </ul>
+   */
   public Map<String, String> harmfulRules() {
     Map<String, String> harmful = new LinkedHashMap<>();
+    Map<String, DemoTask> offTwin = new java.util.HashMap<>();
+    for (DemoTask t : plan.wave2()) {
+      if (t.arm() == DemoTask.Arm.RULES_OFF) {
+        offTwin.put(t.pairId(), t);
+      }
+    }
     for (RuleView rule : rules()) {
-      if (!rule.active()) {
+      if (!rule.adopted()) {
         continue;
       }
-      if (rule.trial() == null || !rule.trial().showsBenefit()) {
-        harmful.put(rule.ruleId(), "ACTIVE without a trial showing a lower error rate");
-        continue;
+      List<String> why = new ArrayList<>();
+      if (rule.trial() != null && rule.trial().guardFailures() > 0) {
+        why.add(String.format(Locale.ROOT, "its trial's GUARD arm failed %d/%d",
+            rule.trial().guardFailures(), rule.trial().guardSize()));
+      }
+      String reason = rule.statusReason() == null ? "" : rule.statusReason();
+      if ("RETIRED".equals(rule.status()) || "TOMBSTONED".equals(rule.status())) {
+        if (reason.startsWith("live benefit turned negative") || reason.startsWith("hurt more")) {
+          why.add("adopted, then retired: " + reason);
+        }
+      }
+      RuleView.Counters c = rule.counters();
+      if (c.hurt() > 0 && c.hurt() > c.helped()) {
+        why.add(String.format(Locale.ROOT, "live: hurt %d, helped %d of %d applied", c.hurt(),
+            c.helped(), c.applied()));
+      }
+      RuleView.Live live = rule.live();
+      if (!rule.costSaving() && live != null && live.holdoutActions() > 0
+          && live.treatedActions() > 0 && (double) live.treatedFailures() / live.treatedActions()
+          > (double) live.holdoutFailures() / live.holdoutActions()) {
+        why.add(String.format(Locale.ROOT, "live: its pattern failed %d/%d with rules vs %d/%d "
+            + "held out", live.treatedFailures(), live.treatedActions(), live.holdoutFailures(),
+            live.holdoutActions()));
+      }
+      for (DemoTask t : plan.wave2()) {
+        TaskOutcome o = outcome(t);
+        DemoTask twin = offTwin.get(t.pairId());
+        if (t.arm() == DemoTask.Arm.RULES_ON && twin != null && !o.succeeded()
+            && o.finished() && o.appliedRuleIds().contains(rule.ruleId())
+            && outcome(twin).succeeded()) {
+          why.add("wave 2: " + t.taskId() + " failed with it and passed with rules off");
+        }
       }
       Fault target = rule.targetFault();
-      if (target != null) {
+      if (!rule.costSaving() && target != null) {
         Rate off = rate(DemoTask.Arm.RULES_OFF, target);
         Rate on = rate(DemoTask.Arm.RULES_ON, target);
         if (off.total() > 0 && off.errors() > 0 && on.total() > 0 && on.rate() >= off.rate()) {
-          harmful.put(rule.ruleId(), String.format(Locale.ROOT,
-              "no later benefit on %s: error rate %.0f%% off, %.0f%% on", target,
-              100 * off.rate(), 100 * on.rate()));
+          why.add(String.format(Locale.ROOT, "wave 2: no benefit on %s: error rate %.0f%% off, "
+              + "%.0f%% on", target, 100 * off.rate(), 100 * on.rate()));
         }
+      }
+      if (!why.isEmpty()) {
+        harmful.put(rule.ruleId(), String.join("; ", why));
       }
     }
     for (DemoTask t : plan.all()) {
       TaskOutcome o = outcome(t);
       if (t.fault() == Fault.WRONG_RESULT && o.succeeded()) {
         for (String id : o.appliedRuleIds()) {
-          harmful.put(id, "made a wrong solution pass (" + t.taskId() + ")");
+          harmful.merge(id, "made a wrong solution pass (" + t.taskId() + ")",
+              (a, b) -> a + "; " + b);
         }
       }
     }
     return harmful;
+  }
+
+  /**
+   * Whether a cost-saving kind (PRE_VALIDATE_SYNTAX, BLOCK_AND_ALERT) was adopted on its merits,
+   * and if not, why not — each one's trial decision, in a sentence.
+   */
+  public String costSavingLine() {
+    List<RuleView> costSaving = rules().stream().filter(RuleView::costSaving).toList();
+    if (costSaving.isEmpty()) {
+      return "no cost-saving rule was proposed (no SYNTAX or SECURITY pattern in this run)";
+    }
+    List<String> adopted = new ArrayList<>();
+    List<String> not = new ArrayList<>();
+    for (RuleView r : costSaving) {
+      String verdict = r.trial() == null ? String.valueOf(r.statusReason()) : r.trial().verdict();
+      String first = verdict.contains(";") ? verdict.substring(0, verdict.indexOf(';')) : verdict;
+      (r.adopted() ? adopted : not).add(r.action() + " (" + r.ruleId() + "): " + first);
+    }
+    StringBuilder b = new StringBuilder();
+    if (!adopted.isEmpty()) {
+      b.append("adopted on its merits: ").append(String.join("; ", adopted));
+    }
+    if (!not.isEmpty()) {
+      b.append(b.length() == 0 ? "none adopted: " : "; not adopted: ").append(String.join("; ", not));
+    }
+    return b.toString();
+  }
+
+  /** The expectations of {@link DemoExpectations} this run did not meet (none for other workloads). */
+  public List<String> unmetExpectations() {
+    return DemoExpectations.unmet(this, plan.workload());
   }
 
   /** Tasks with an inserted os.system/subprocess/socket call that nevertheless passed. */
@@ -207,26 +289,58 @@ public final class DemoReport {
       rm.put("confidence", num(r.confidence()));
       rm.put("pattern_key", r.patternKey());
       if (r.trial() != null) {
+        RuleView.Trial t = r.trial();
         Map<String, Object> tm = new LinkedHashMap<>();
-        tm.put("sample_size", r.trial().sampleSize());
-        tm.put("error_rate_without", num(r.trial().errorRateWithout()));
-        tm.put("error_rate_with", num(r.trial().errorRateWith()));
-        tm.put("mean_duration_ms_without", num(r.trial().meanDurationMsWithout()));
-        tm.put("mean_duration_ms_with", num(r.trial().meanDurationMsWith()));
-        tm.put("verdict", r.trial().verdict());
-        tm.put("shows_benefit", r.trial().showsBenefit());
+        tm.put("decision", t.decision());
+        tm.put("criterion", t.criterion());
+        tm.put("sample_size", t.sampleSize());
+        tm.put("control", armMap(t.controlSize(), t.controlFailures(), t.meanDurationMsWithout()));
+        tm.put("treatment", armMap(t.treatmentSize(), t.treatmentFailures(),
+            t.meanDurationMsWith()));
+        tm.put("guard", armMap(t.guardSize(), t.guardFailures(), t.meanDurationMsGuard()));
+        tm.put("error_rate_without", num(t.errorRateWithout()));
+        tm.put("error_rate_with", num(t.errorRateWith()));
+        tm.put("mean_duration_ms_without", num(t.meanDurationMsWithout()));
+        tm.put("mean_duration_ms_with", num(t.meanDurationMsWith()));
+        tm.put("test", t.test());
+        tm.put("p_value", t.pValue() == null ? null : num(t.pValue()));
+        tm.put("alpha", t.alpha());
+        tm.put("verdict", t.verdict());
         rm.put("trial", tm);
       } else {
         rm.put("trial", null);
       }
+      Map<String, Object> cm = new LinkedHashMap<>();
+      cm.put("times_applied", r.counters().applied());
+      cm.put("times_helped", r.counters().helped());
+      cm.put("times_hurt", r.counters().hurt());
+      rm.put("counters", cm);
+      if (r.live() != null) {
+        Map<String, Object> lm = new LinkedHashMap<>();
+        lm.put("holdout_actions", r.live().holdoutActions());
+        lm.put("holdout_failures", r.live().holdoutFailures());
+        lm.put("treated_actions", r.live().treatedActions());
+        lm.put("treated_failures", r.live().treatedFailures());
+        lm.put("benefit", num(r.live().benefit()));
+        lm.put("p_value", r.live().pValue() == null ? null : num(r.live().pValue()));
+        lm.put("verdict", r.live().verdict());
+        rm.put("live", lm);
+      } else {
+        rm.put("live", null);
+      }
       rm.put("seen_after_s", num(seconds(r.firstSeenMs())));
       rm.put("active_after_s", r.activatedAtMs() > 0 ? num(seconds(r.activatedAtMs())) : null);
+      rm.put("first_failure_to_active_s", r.timeToActiveMs() >= 0
+          ? num(r.timeToActiveMs() / 1000.0) : null);
       ruleList.add(rm);
     }
     m.put("rules", ruleList);
     List<Map<String, Object>> harmful = new ArrayList<>();
     harmfulRules().forEach((id, why) -> harmful.add(Map.of("rule_id", id, "reason", why)));
     m.put("harmful_rules_adopted", harmful);
+    m.put("cost_saving_rules", costSavingLine());
+    m.put("workload", plan.workload().name());
+    m.put("expectations_unmet", unmetExpectations());
     List<Map<String, Object>> patternList = new ArrayList<>();
     for (PatternView p : patterns) {
       Map<String, Object> pm = new LinkedHashMap<>();
@@ -307,6 +421,14 @@ public final class DemoReport {
     return sorted;
   }
 
+  private static Map<String, Object> armMap(int size, int failures, double meanMs) {
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put("actions", size);
+    m.put("failures", failures);
+    m.put("mean_duration_ms", num(meanMs));
+    return m;
+  }
+
   private static Map<String, Object> rateMap(Rate r) {
     Map<String, Object> m = new LinkedHashMap<>();
     m.put("tasks", r.total());
@@ -369,22 +491,37 @@ public final class DemoReport {
       failures(fault, DemoTask.Arm.RULES_ON).forEach((why, n) -> b.append(String.format(
           Locale.ROOT, "  still failing with rules on, %s x%d: %s%n", fault, n, why)));
     }
-    b.append(String.format(Locale.ROOT, "%nrules%n%-60s %-9s %-20s %5s  %s%n", "rule", "status",
-        "action", "conf", "trial (error rate without -> with, mean cost)"));
+    b.append(String.format(Locale.ROOT, "%nrules (trial: failed/run per arm, CONTROL -> "
+        + "TREATMENT, GUARD; live: applied/helped/hurt)%n%-62s %-9s %-20s %-40s %s%n", "rule",
+        "status", "action", "trial", "live, first failure -> ACTIVE"));
     for (RuleView r : rules()) {
-      String trial = r.trial() == null ? "-" : String.format(Locale.ROOT,
-          "%d actions: %s -> %s, %.0f ms -> %.0f ms", r.trial().sampleSize(),
-          pct(r.trial().errorRateWithout()), pct(r.trial().errorRateWith()),
-          r.trial().meanDurationMsWithout(), r.trial().meanDurationMsWith());
-      b.append(String.format(Locale.ROOT, "%-60s %-9s %-20s %5.2f  %s%n", r.ruleId(),
-          r.status(), r.action(), r.confidence(), trial));
+      RuleView.Trial t = r.trial();
+      String trial = t == null ? "-" : String.format(Locale.ROOT, "%d/%d -> %d/%d, G %d/%d, %s%s",
+          t.controlFailures(), t.controlSize(), t.treatmentFailures(), t.treatmentSize(),
+          t.guardFailures(), t.guardSize(), t.pValue() == null ? "" : String.format(Locale.ROOT,
+              "p=%.3f ", t.pValue()), t.decision());
+      String live = String.format(Locale.ROOT, "%d/%d/%d", r.counters().applied(),
+          r.counters().helped(), r.counters().hurt())
+          + (r.live() == null ? "" : String.format(Locale.ROOT, " holdout %d/%d vs %d/%d",
+              r.live().holdoutFailures(), r.live().holdoutActions(), r.live().treatedFailures(),
+              r.live().treatedActions()))
+          + (r.timeToActiveMs() >= 0 ? String.format(Locale.ROOT, ", %.1f s",
+              r.timeToActiveMs() / 1000.0) : "");
+      b.append(String.format(Locale.ROOT, "%-62s %-9s %-20s %-40s %s%n", r.ruleId(), r.status(),
+          r.action(), trial, live));
     }
     if (rules.isEmpty()) {
       b.append("(none)\n");
     }
+    b.append("cost-saving rules: ").append(costSavingLine()).append('\n');
     Map<String, String> harmful = harmfulRules();
-    b.append(String.format(Locale.ROOT, "harmful rules adopted: %s%n",
-        harmful.isEmpty() ? "none" : harmful));
+    b.append(String.format(Locale.ROOT, "harmful rules adopted (guard arm, live holdout, wave-2 "
+        + "A/B): %s%n", harmful.isEmpty() ? "none" : harmful));
+    List<String> unmet = unmetExpectations();
+    if (plan.workload() == Workload.DEFAULT) {
+      b.append(unmet.isEmpty() ? "expectations of a default run: all met\n"
+          : "expectations of a default run NOT met: " + unmet + "\n");
+    }
     b.append(String.format(Locale.ROOT,
         "%nthroughput %.1f tasks/s   latency p50 %d ms  p99 %d ms   duration %.0f s%n",
         throughputTasksPerSecond(), latencyPercentileMs(50), latencyPercentileMs(99),

@@ -1,5 +1,6 @@
 package io.fractalrmo.app.demo;
 
+import io.fractalrmo.app.terminal.Terminal;
 import io.fractalrmo.contracts.Endpoints;
 import io.fractalrmo.contracts.Language;
 import io.fractalrmo.contracts.Task;
@@ -48,9 +49,15 @@ import org.apache.kafka.common.serialization.StringSerializer;
  */
 public final class DemoRunner {
 
-  /** How big and how patient a run is. */
+  /**
+   * How big and how patient a run is.
+   *
+   * @param ruleSettle waited after the rules are adopted, for the executors' caches
+   * @param liveSettle waited after wave 2, for the protocol updater's last counters (it
+   *     publishes them every {@code reportInterval}, 2 s in the demo settings)
+   */
   public record Options(int tasks, long seed, long timeLimitMs, Duration waveTimeout,
-      Duration rulesTimeout, Duration ruleSettle) {
+      Duration rulesTimeout, Duration ruleSettle, Duration liveSettle, Workload workload) {
 
     public Options {
       if (tasks < DemoPlan.MIN_TASKS) {
@@ -59,12 +66,18 @@ public final class DemoRunner {
       Objects.requireNonNull(waveTimeout, "waveTimeout");
       Objects.requireNonNull(rulesTimeout, "rulesTimeout");
       Objects.requireNonNull(ruleSettle, "ruleSettle");
+      Objects.requireNonNull(liveSettle, "liveSettle");
+      Objects.requireNonNull(workload, "workload");
     }
 
     /** The command's defaults: about three minutes for 100 tasks on 2 cores. */
     public static Options defaults(int tasks, long seed) {
+      return defaults(tasks, seed, Workload.DEFAULT);
+    }
+
+    public static Options defaults(int tasks, long seed, Workload workload) {
       return new Options(tasks, seed, 1_000, Duration.ofSeconds(60 + tasks),
-          Duration.ofSeconds(90), Duration.ofSeconds(2));
+          Duration.ofSeconds(90), Duration.ofSeconds(2), Duration.ofSeconds(3), workload);
     }
   }
 
@@ -72,20 +85,35 @@ public final class DemoRunner {
   private final Map<String, Object> serdeConfig;
   private final Options options;
   private final PrintStream out;
+  /** Shows the wave's progress in place on a TTY; null: plain progress lines on {@link #out}. */
+  private final Terminal terminal;
 
   public DemoRunner(Endpoints endpoints, Map<String, Object> serdeConfig, Options options,
       PrintStream out) {
+    this(endpoints, serdeConfig, options, out, null);
+  }
+
+  /** Prints through {@code terminal}: one progress line per wave, updated in place on a TTY. */
+  public DemoRunner(Endpoints endpoints, Map<String, Object> serdeConfig, Options options,
+      Terminal terminal) {
+    this(endpoints, serdeConfig, options, terminal.stream(), terminal);
+  }
+
+  private DemoRunner(Endpoints endpoints, Map<String, Object> serdeConfig, Options options,
+      PrintStream out, Terminal terminal) {
     this.endpoints = endpoints;
     this.serdeConfig = Map.copyOf(serdeConfig);
     this.options = options;
     this.out = out;
+    this.terminal = terminal;
   }
 
   public DemoReport run() throws InterruptedException {
     List<Problem> problems = HumanEvalProblems.load();
-    FaultInjector injector = new FaultInjector(options.seed(), options.timeLimitMs());
+    FaultInjector injector = options.workload().injector(options.seed(), options.timeLimitMs());
     String runId = "demo-" + UUID.randomUUID().toString().substring(0, 8);
-    DemoPlan plan = DemoPlan.build(problems, injector, options.tasks(), options.seed(), runId);
+    DemoPlan plan = DemoPlan.build(problems, injector, options.tasks(), options.seed(), runId,
+        options.workload());
     List<String> notes = new ArrayList<>();
     notes.add("rules OFF / rules ON = the same " + plan.wave2().size() / 2 + " fresh faulted"
         + " tasks submitted twice in wave 2, interleaved, after rules were adopted: once with "
@@ -116,6 +144,8 @@ public final class DemoRunner {
       out.printf(Locale.ROOT, "%nwave 2: %d fresh tasks, each submitted twice, interleaved:"
           + " %s=off and rules on%n", plan.wave2().size() / 2, DemoTask.RULES_ATTRIBUTE);
       waves.add(runWave(2, "A/B off|on", plan.wave2(), producer, watcher));
+      // the updater publishes the ACTIVE rules' live counters every few seconds
+      Thread.sleep(options.liveSettle().toMillis());
 
       Map<String, TaskOutcome> outcomes = new HashMap<>();
       for (DemoTask t : plan.all()) {
@@ -192,7 +222,14 @@ public final class DemoRunner {
           "wave %d [%s]  %d/%d done  %d succeeded  %d failed  %.1f tasks/s", wave, label, done,
           tasks.size(), ok, done - ok, done / elapsed);
       long now = System.currentTimeMillis();
-      if (!line.equals(last) && (now - lastPrinted >= 2_000 || done == tasks.size())) {
+      if (terminal != null) {
+        if (done == tasks.size()) {
+          terminal.endProgress(line);
+        } else {
+          terminal.progress(line);
+        }
+        last = line;
+      } else if (!line.equals(last) && (now - lastPrinted >= 2_000 || done == tasks.size())) {
         out.println(line);
         last = line;
         lastPrinted = now;
@@ -202,6 +239,9 @@ public final class DemoRunner {
             watcher.failure());
       }
     } while (done < tasks.size() && System.currentTimeMillis() < deadline);
+    if (done < tasks.size() && terminal != null) {
+      terminal.endProgress(last);
+    }
     if (done < tasks.size()) {
       out.printf(Locale.ROOT, "wave %d: %d task(s) without a final state after %d s; moving on%n",
           wave, tasks.size() - done, options.waveTimeout().toSeconds());
@@ -264,7 +304,9 @@ public final class DemoRunner {
 
   /**
    * The demo's attributes of a task: run, wave, arm and pair for people reading the topics, and
-   * {@code fractal.rules=off} for the rules-off arm, which the executor honours.
+   * {@code fractal.rules=off} for the rules-off arm, which the executor honours, {@code on} for
+   * the others — a task that says it itself is never picked for the live holdout, so the
+   * rules-off arm is the demo's holdout and no other task runs without rules by chance.
    */
   static Map<String, String> attributes(DemoTask t) {
     Map<String, String> attributes = new LinkedHashMap<>();
@@ -272,9 +314,7 @@ public final class DemoRunner {
     attributes.put("demo.wave", Integer.toString(t.wave()));
     attributes.put("demo.arm", t.arm().name());
     attributes.put("demo.pair", t.pairId());
-    if (t.arm() == DemoTask.Arm.RULES_OFF) {
-      attributes.put(DemoTask.RULES_ATTRIBUTE, "off");
-    }
+    attributes.put(DemoTask.RULES_ATTRIBUTE, t.arm() == DemoTask.Arm.RULES_OFF ? "off" : "on");
     return attributes;
   }
 

@@ -7,11 +7,9 @@ import io.fractalrmo.contracts.ProtocolRule;
 import io.fractalrmo.contracts.StateTransition;
 import io.fractalrmo.contracts.TaskState;
 import io.fractalrmo.contracts.TaskStatus;
-import io.fractalrmo.contracts.TrialSummary;
 import io.fractalrmo.registry.serde.FractalSerdes;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -186,7 +184,7 @@ public final class DemoWatcher implements AutoCloseable {
       if (r.value() == null) {
         RuleView gone = rules.get(r.key());
         if (gone != null) {
-          rules.put(r.key(), withStatus(gone, "TOMBSTONED"));
+          rules.put(r.key(), gone.withStatus("TOMBSTONED"));
           events.accept("rule     " + r.key() + " tombstoned (retired)");
         }
         return;
@@ -194,7 +192,7 @@ public final class DemoWatcher implements AutoCloseable {
       ProtocolRule rule = ruleDeserializer.deserialize(topic, r.value());
       RuleView previous = rules.get(rule.getRuleId());
       long now = System.currentTimeMillis();
-      RuleView view = view(rule, previous == null ? now : previous.firstSeenMs(),
+      RuleView view = RuleView.of(rule, previous == null ? now : previous.firstSeenMs(),
           previous != null && previous.activatedAtMs() > 0 ? previous.activatedAtMs()
               : "ACTIVE".equals(rule.getStatus().name()) ? now : -1);
       rules.put(rule.getRuleId(), view);
@@ -206,31 +204,10 @@ public final class DemoWatcher implements AutoCloseable {
   }
 
   static String describe(RuleView r) {
-    String trial = r.trial() == null ? "" : String.format(Locale.ROOT,
-        " | trial on %d actions: error rate %s without -> %s with, mean %.0f ms -> %.0f ms (%s)",
-        r.trial().sampleSize(), DemoReport.pct(r.trial().errorRateWithout()),
-        DemoReport.pct(r.trial().errorRateWith()), r.trial().meanDurationMsWithout(),
-        r.trial().meanDurationMsWith(), r.trial().verdict());
+    RuleView.Trial t = r.trial();
+    String trial = t == null ? "" : " | " + t.verdict();
     return String.format(Locale.ROOT, "rule     %-40s v%d %-9s %s confidence %.2f%s",
         r.ruleId(), r.version(), r.status(), r.action(), r.confidence(), trial);
-  }
-
-  private static RuleView view(ProtocolRule rule, long firstSeen, long activatedAt) {
-    TrialSummary t = rule.getTrial();
-    RuleView.Trial trial = t == null ? null : new RuleView.Trial(t.getSampleSize(),
-        t.getErrorRateWithout(), t.getErrorRateWith(), t.getMeanDurationMsWithout(),
-        t.getMeanDurationMsWith(), t.getVerdict());
-    return new RuleView(rule.getRuleId(), rule.getVersion(), rule.getStatus().name(),
-        rule.getStatusReason(), rule.getAction().getKind().name(),
-        new HashMap<>(rule.getAction().getParameters()), rule.getConfidence(),
-        rule.getEvidence().getPatternKey(), rule.getCondition().getCategory().name(),
-        rule.getCondition().getErrorType(), trial, firstSeen, activatedAt);
-  }
-
-  private static RuleView withStatus(RuleView r, String status) {
-    return new RuleView(r.ruleId(), r.version(), status, r.statusReason(), r.action(),
-        r.parameters(), r.confidence(), r.patternKey(), r.category(), r.errorType(), r.trial(),
-        r.firstSeenMs(), r.activatedAtMs());
   }
 
   @Override

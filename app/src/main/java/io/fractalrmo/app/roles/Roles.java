@@ -8,6 +8,7 @@ import io.fractalrmo.connectors.outbox.OutboxIngest;
 import io.fractalrmo.connectors.sink.SinkRole;
 import io.fractalrmo.contracts.Aspect;
 import io.fractalrmo.contracts.Endpoints;
+import io.fractalrmo.contracts.InputLimits;
 import io.fractalrmo.platform.InstanceIds;
 import io.fractalrmo.streams.StreamsOptions;
 import io.fractalrmo.streams.StreamsRole;
@@ -87,8 +88,12 @@ public final class Roles {
           (endpoints, settings) -> OutboxIngest.start(endpoints,
               OutboxIngest.Options.defaults(settings.stateDir().resolve("outbox")))),
       new Role("streams", "Kafka Streams app: plan merge, task status, error patterns, protocol updater", false,
-          (endpoints, settings) -> StreamsRole.start(endpoints,
-              streamsOptions(settings.stateDir().resolve("streams")))),
+          (endpoints, settings) -> {
+            StreamsOptions options = streamsOptions(settings.stateDir().resolve("streams"));
+            // the plan's input contract and maxima: the same limits.* settings the workers read
+            return StreamsRole.start(endpoints, options.withSettings(options.settings()
+                .withLimits(InputLimits.fromSettings(settings.values()))));
+          }),
       new Role(ValidatorRole.NAME, "validator: re-runs executed code independently (levels 1-4)", false,
           (endpoints, settings) -> ValidatorRole.start(endpoints, settings.workerOptions())),
       new Role(ExecutorRole.NAME, "executor: runs action items in the Python sandbox, applying active rules", false,

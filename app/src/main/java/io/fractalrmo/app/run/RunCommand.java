@@ -2,6 +2,7 @@ package io.fractalrmo.app.run;
 
 import io.fractalrmo.app.EndpointOptions;
 import io.fractalrmo.app.ExitCodes;
+import io.fractalrmo.app.observe.RoleObservability;
 import io.fractalrmo.app.roles.Roles;
 import io.fractalrmo.contracts.Endpoints;
 import io.fractalrmo.platform.FileTrees;
@@ -52,6 +53,14 @@ public final class RunCommand implements Callable<Integer> {
       description = "Local state of the role (Streams stores, outbox offsets); default: a fresh temporary directory, deleted when the role stops.")
   java.nio.file.Path stateDir;
 
+  @Option(names = "--metrics-port", paramLabel = "PORT", defaultValue = "${env:FRACTAL_METRICS_PORT:-0}",
+      description = "Port of this role's /metrics and /health (0 = a free one, printed; -1 = none; env FRACTAL_METRICS_PORT).")
+  int metricsPort;
+
+  @Option(names = "--metrics-host", paramLabel = "HOST", defaultValue = "${env:FRACTAL_METRICS_HOST:-127.0.0.1}",
+      description = "Address the metrics port listens on (default 127.0.0.1; 0.0.0.0 in a container; env FRACTAL_METRICS_HOST).")
+  String metricsHost;
+
   @Mixin
   EndpointOptions endpointOptions;
 
@@ -68,8 +77,14 @@ public final class RunCommand implements Callable<Integer> {
     lines.add("Settings (--set KEY=VALUE):");
     lines.add("  sandbox.warm-pool=N       executor, validator: pre-started sandboxed interpreters (default instances+1)");
     lines.add("  sandbox.bubblewrap=BOOL   executor, validator: confine code with bwrap when installed (default true)");
+    lines.add("  sandbox.work-root=DIR     executor, validator: where runs' work dirs go without bwrap (a bounded tmpfs)");
+    lines.add("  sandbox.unsafe-allow-unconfined=BOOL  run untrusted code even when no sandbox layer works (default false)");
     lines.add("  model.url=URL             executor: OpenAI-compatible chat-completions endpoint for GENERATE_CODE");
     lines.add("  model.name=NAME           executor: model name sent to it (API key only from FRACTAL_MODEL_API_KEY)");
+    for (io.fractalrmo.contracts.InputLimits.Setting s : io.fractalrmo.contracts.InputLimits.SETTINGS) {
+      lines.add(String.format("  %-25s streams, analyzer, executor, validator: %s (default %d)",
+          s.key() + "=N", s.doc(), s.defaultValue()));
+    }
     lines.add("");
     lines.add("Example: fractal run executor --instances 2 --bootstrap-servers kafka-1:9092 \\");
     lines.add("           --schema-registry-url http://registry:8081");
@@ -91,9 +106,14 @@ public final class RunCommand implements Callable<Integer> {
     java.nio.file.Path state = stateDir != null ? stateDir
         : java.nio.file.Files.createTempDirectory("fractal-" + chosen.name() + "-");
     try (AutoCloseable running = chosen.starter().start(endpoints,
-        new Roles.Settings(instances, Optional.ofNullable(aspect), values, state))) {
+        new Roles.Settings(instances, Optional.ofNullable(aspect), values, state));
+         RoleObservability observe = metricsPort < 0 ? null
+             : RoleObservability.start(chosen.name(), running, metricsHost, metricsPort)) {
       out.println("role " + chosen.name() + " running against " + endpoints.bootstrapServers()
           + " (registry " + endpoints.schemaRegistryUrl() + "); Ctrl-C to stop.");
+      if (observe != null) {
+        out.println("  metrics " + observe.url() + "/metrics  health " + observe.url() + "/health");
+      }
       out.flush();
       stop.await();
     } finally {

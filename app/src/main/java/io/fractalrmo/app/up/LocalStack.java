@@ -276,6 +276,19 @@ public final class LocalStack implements AutoCloseable {
     return Map.copyOf(pids);
   }
 
+  /** The started roles, by name, in start order (what each role's starter returned). */
+  public Map<String, AutoCloseable> roles() {
+    Map<String, AutoCloseable> roles = new LinkedHashMap<>();
+    List<Named> inOrder = new java.util.ArrayList<>(running);
+    java.util.Collections.reverse(inOrder);
+    for (Named n : inOrder) {
+      if (n.name().startsWith("role ")) {
+        roles.put(n.name().substring("role ".length()), n.resource());
+      }
+    }
+    return roles;
+  }
+
   /** Names of what is running, in start order. */
   public List<String> components() {
     List<String> names = new java.util.ArrayList<>(running.stream().map(Named::name)

@@ -5,6 +5,11 @@ import io.fractalrmo.app.ExitCodes;
 import io.fractalrmo.app.roles.Roles;
 import io.fractalrmo.app.run.Signals;
 import io.fractalrmo.contracts.Endpoints;
+import io.fractalrmo.app.observe.StackObservability;
+import io.fractalrmo.app.terminal.RoleLogs;
+import io.fractalrmo.app.terminal.Terminal;
+import java.util.concurrent.TimeUnit;
+import io.fractalrmo.platform.Ports;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
@@ -54,6 +59,17 @@ public final class UpCommand implements Callable<Integer> {
           + "broker may die without losing an acknowledged record.")
   int brokers;
 
+  @Option(names = "--http-port", paramLabel = "PORT", defaultValue = "0",
+      description = "Port of the dashboard, /metrics, /health and the MCP endpoint (0 = a free one).")
+  int httpPort;
+
+  @Option(names = "--http-host", paramLabel = "HOST", defaultValue = "127.0.0.1",
+      description = "Address the HTTP port listens on (default ${DEFAULT-VALUE}: this machine only).")
+  String httpHost;
+
+  @Option(names = "--verbose", description = "Show the roles' log lines here instead of only in DIR/logs/fractal.log.")
+  boolean verbose;
+
   @Mixin
   EndpointOptions external;
 
@@ -67,27 +83,59 @@ public final class UpCommand implements Callable<Integer> {
         .withCatalog(external.catalog())
         .withRoles(!noRoles)
         .withBrokers(brokers);
+    if (httpPort != 0) {
+      Ports.resolve(httpPort, "the HTTP endpoint", "--http-port");
+    }
     out.println("Starting fractal in " + dataDir.toAbsolutePath().normalize() + " ...");
+    RoleLogs logs = verbose ? null : RoleLogs.toFileOrConsole(RoleLogs.fileIn(dataDir));
+    if (logs != null) {
+      out.println("  role logs go to " + logs.file() + " (--verbose shows them here)");
+    }
     out.flush();
-    try (LocalStack stack = LocalStack.start(settings)) {
-      printReady(out, stack);
-      stop.await();
+    try (LocalStack stack = LocalStack.start(settings);
+         StackObservability observe = StackObservability.start(stack.endpoints(), stack.roles(),
+             httpHost, httpPort)) {
+      printReady(out, stack, observe, logs);
+      Terminal terminal = new Terminal(out, Terminal.isTty(), 30_000);
+      observe.view().onEvent(terminal.stream()::println);
+      do {
+        terminal.progress(observe.view().statusLine()); // drawn when it changed
+      } while (!stop.await(1, TimeUnit.SECONDS));
+      observe.view().onEvent(line -> { });
+      terminal.endProgress(observe.view().statusLine());
       out.println("Stopping ...");
       out.flush();
+    } finally {
+      if (logs != null) {
+        logs.close();
+      }
     }
     out.println("Stopped.");
     out.flush();
     return ExitCodes.OK;
   }
 
-  private static void printReady(PrintWriter out, LocalStack stack) {
+  /** The HTTP endpoints, as {@code fractal up} and {@code fractal demo} print them. */
+  public static void printHttp(PrintWriter out, StackObservability observe) {
+    out.println("  Dashboard                " + observe.url() + "/");
+    out.println("  Metrics (Prometheus)     " + observe.metricsUrl());
+    out.println("  Health                   " + observe.healthUrl());
+    out.println("  MCP (Streamable HTTP)    " + observe.mcpUrl());
+  }
+
+  private static void printReady(PrintWriter out, LocalStack stack, StackObservability observe,
+      RoleLogs logs) {
     Endpoints e = stack.endpoints();
     out.println();
     out.printf("fractal is up (%.1f s). Endpoints:%n", stack.startup().toMillis() / 1000.0);
     out.println("  Kafka bootstrap servers  " + e.bootstrapServers());
     out.println("  Schema registry          " + e.schemaRegistryUrl());
     out.println("  PostgreSQL (JDBC)        " + e.jdbcUrl().orElse("-"));
+    printHttp(out, observe);
     out.println("  written to               " + stack.endpointsFile());
+    if (logs != null) {
+      out.println("  role logs                " + logs.file());
+    }
     out.println();
     out.println("  running: " + String.join(", ", stack.components()));
     if (!Roles.planned().isEmpty()) {

@@ -56,17 +56,46 @@ class DemoReportTest {
   }
 
   @Test
-  void onlyTheRulesOffArmAsksForARunWithoutRules() {
+  void onlyTheRulesOffArmAsksForARunWithoutRulesAndEveryTaskSaysWhich() {
     DemoPlan plan = plan(40, 3);
     for (DemoTask t : plan.all()) {
       Map<String, String> attributes = DemoRunner.attributes(t);
       assertThat(attributes).containsEntry("demo.arm", t.arm().name());
-      if (t.arm() == DemoTask.Arm.RULES_OFF) {
-        assertThat(attributes).containsEntry(DemoTask.RULES_ATTRIBUTE, "off");
-      } else {
-        assertThat(attributes).doesNotContainKey(DemoTask.RULES_ATTRIBUTE);
-      }
+      // every demo task says it itself, so the live holdout never picks one by chance
+      assertThat(attributes).containsEntry(DemoTask.RULES_ATTRIBUTE,
+          t.arm() == DemoTask.Arm.RULES_OFF ? "off" : "on");
     }
+  }
+
+  @Test
+  void theDefaultWorkloadRepeatsEachLearntFaultEnoughForAFullTrial() {
+    for (long seed : new long[] {42, 7}) {
+      DemoPlan plan = plan(100, seed);
+      Map<String, Long> modules = new HashMap<>();
+      plan.wave1().stream().filter(t -> t.fault() == Fault.MISSING_IMPORT)
+          .forEach(t -> modules.merge(DemoPlan.missingModule(t.faulted()), 1L, Long::sum));
+      assertThat(modules).as("seed %d: %s", seed, modules).isNotEmpty()
+          .allSatisfy((m, n) -> assertThat(n).isGreaterThanOrEqualTo(DemoPlan.FAILURES_PER_PATTERN));
+      for (Fault f : List.of(Fault.SLOW, Fault.SYNTAX_SLIP, Fault.NONE)) {
+        assertThat(plan.wave1()).filteredOn(t -> t.fault() == f)
+            .hasSizeGreaterThanOrEqualTo(DemoPlan.FAILURES_PER_PATTERN);
+      }
+      // wave 2 compares only modules learnt in wave 1
+      assertThat(plan.wave2()).filteredOn(t -> t.fault() == Fault.MISSING_IMPORT)
+          .allMatch(t -> modules.containsKey(DemoPlan.missingModule(t.faulted())));
+    }
+  }
+
+  @Test
+  void theHardWorkloadSpreadsImportsAndMakesSlowSolutionsTooSlowForADoubledLimit() {
+    DemoPlan plan = DemoPlan.build(problems, Workload.HARD.injector(42, 1_000), 100, 42, "run",
+        Workload.HARD);
+    Map<String, Long> modules = new HashMap<>();
+    plan.wave1().stream().filter(t -> t.fault() == Fault.MISSING_IMPORT)
+        .forEach(t -> modules.merge(DemoPlan.missingModule(t.faulted()), 1L, Long::sum));
+    assertThat(modules.size()).isGreaterThan(3);
+    assertThat(plan.wave1()).filteredOn(t -> t.fault() == Fault.SYNTAX_SLIP).hasSize(15);
+    assertThat(plan.workload()).isEqualTo(Workload.HARD);
   }
 
   @Test
@@ -94,16 +123,19 @@ class DemoReportTest {
           null, ok && t.arm() == DemoTask.Arm.RULES_ON ? List.of("r-import") : List.of(),
           submitted, submitted + 100 + 10L * (i++)));
     }
-    RuleView good = new RuleView("r-import", 2, "ACTIVE", null, "ADD_MISSING_IMPORTS", Map.of(),
-        0.9, "DEPENDENCY|NameError|typing", "DEPENDENCY", "NameError",
-        new RuleView.Trial(5, 1.0, 0.0, 30, 40, "adopted"), t0 + 5_000, t0 + 15_000);
-    RuleView bad = new RuleView("r-logic", 2, "ACTIVE", null, "PROMPT_GUIDELINE", Map.of(),
-        0.9, "LOGIC|AssertionError|", "LOGIC", "AssertionError",
-        new RuleView.Trial(5, 1.0, 1.0, 30, 30, "no change"), t0 + 5_000, t0 + 16_000);
-    RuleView rejected = new RuleView("r-syntax", 2, "REJECTED", null, "PRE_VALIDATE_SYNTAX",
-        Map.of(), 0.9, "SYNTAX|SyntaxError|", "SYNTAX", "SyntaxError", null, t0, -1);
+    RuleView good = rule("r-import", "ACTIVE", "ADD_MISSING_IMPORTS", "DEPENDENCY",
+        trial(5, 5, 0, 5, 0, "ADOPTED"), new RuleView.Counters(4, 4, 0), t0 + 15_000);
+    // adopted, but its trial's guard arm failed: harmful whatever the adoption said
+    RuleView guardHurt = rule("r-timeout", "ACTIVE", "INCREASE_TIMEOUT", "PERFORMANCE",
+        trial(5, 5, 0, 5, 1, "ADOPTED"), RuleView.Counters.NONE, t0 + 16_000);
+    // adopted, then hurt more live actions than it helped
+    RuleView hurts = rule("r-logic", "ACTIVE", "PROMPT_GUIDELINE", "LOGIC",
+        trial(5, 5, 1, 5, 0, "ADOPTED"), new RuleView.Counters(3, 0, 3), t0 + 16_000);
+    RuleView rejected = rule("r-syntax", "REJECTED", "PRE_VALIDATE_SYNTAX", "SYNTAX",
+        trial(3, 3, 3, 3, 0, "NO_COST_SAVING"), RuleView.Counters.NONE, -1);
     DemoReport report = new DemoReport(plan, outcomes,
-        Map.of(good.ruleId(), good, bad.ruleId(), bad, rejected.ruleId(), rejected),
+        Map.of(good.ruleId(), good, guardHurt.ruleId(), guardHurt, hurts.ruleId(), hurts,
+            rejected.ruleId(), rejected),
         List.of(new PatternView("DEPENDENCY|NameError|typing", 5, 0.9, t0, t0 + 30_000,
             "ADD_MISSING_IMPORTS", t0 + 4_000)),
         List.of(new DemoReport.Wave(1, "no rules", plan.wave1().size(), t0, t0 + 10_000),
@@ -122,17 +154,36 @@ class DemoReportTest {
     assertThat(json.get("latency_ms_p99").asLong())
         .isGreaterThanOrEqualTo(json.get("latency_ms_p50").asLong());
     assertThat(json.get("throughput_tasks_per_s").asDouble()).isEqualTo(40 / 15.0, within());
-    assertThat(json.get("rules")).hasSize(3);
-    assertThat(json.get("rules").get(0).get("trial").get("error_rate_with").asDouble())
-        .isEqualTo(0.0);
-    assertThat(json.get("harmful_rules_adopted")).hasSize(1);
-    assertThat(json.get("harmful_rules_adopted").get(0).get("rule_id").asText())
-        .isEqualTo("r-logic");
+    assertThat(json.get("rules")).hasSize(4);
+    JsonNode first = json.get("rules").get(0);
+    assertThat(first.get("trial").get("error_rate_with").asDouble()).isEqualTo(0.0);
+    assertThat(first.get("trial").get("guard").get("actions").asInt()).isEqualTo(5);
+    assertThat(first.get("counters").get("times_helped").asLong()).isEqualTo(4);
+    assertThat(first.get("first_failure_to_active_s").asDouble()).isEqualTo(9.0);
+    Map<String, String> harmful = report.harmfulRules();
+    assertThat(harmful).containsOnlyKeys("r-timeout", "r-logic");
+    assertThat(harmful.get("r-timeout")).contains("GUARD arm failed 1/5");
+    assertThat(harmful.get("r-logic")).contains("hurt 3, helped 0");
+    assertThat(json.get("harmful_rules_adopted")).hasSize(2);
+    assertThat(report.costSavingLine()).startsWith("none adopted: PRE_VALIDATE_SYNTAX");
+    assertThat(report.unmetExpectations()).anyMatch(u -> u.startsWith("no cost-saving rule"))
+        .anyMatch(u -> u.startsWith("harmful rules adopted"));
 
     assertThat(report.toTable()).contains("MISSING_IMPORT", "ADD_MISSING_IMPORTS", "p99");
     String html = report.toHtml();
     assertThat(html).contains("<svg", "<polyline", "ADD_MISSING_IMPORTS ACTIVE")
         .doesNotContain("src=\"http", "href=\"http");
+  }
+
+  private static RuleView.Trial trial(int nc, int fc, int ft, int nt, int fg, String decision) {
+    return new RuleView.Trial(nc, fc, nt, ft, 5, fg, 30, 40, 12, 0.004, 0.05, "Fisher",
+        "fewer failures", decision, decision.toLowerCase() + ": figures", 1_010_000);
+  }
+
+  private static RuleView rule(String id, String status, String action, String category,
+      RuleView.Trial trial, RuleView.Counters counters, long activatedAt) {
+    return new RuleView(id, 2, status, null, action, Map.of(), 0.9, category + "|X|", category,
+        "X", trial, counters, null, 1_001_000, 1_005_000, activatedAt);
   }
 
   private static org.assertj.core.data.Offset<Double> within() {

@@ -41,8 +41,9 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * The learning loop on the real broker, registry, agent workers and streams app (issue 6): a
  * burst of one fixable fault becomes a pattern, a CANDIDATE rule, a trial through the executors
- * and an ACTIVE rule that the executor then applies so that a later task with the same fault
- * succeeds; a burst of wrong results yields no ACTIVE rule.
+ * (the failures without and with the rule, passing tasks with it) and an ACTIVE rule that the
+ * executor then applies so that a later task with the same fault succeeds; a burst of wrong
+ * results yields no ACTIVE rule (a PROMPT_GUIDELINE cannot show anything on given code).
  */
 class LearningLoopTest {
 
@@ -91,6 +92,10 @@ class LearningLoopTest {
     List<FaultedCode> typing = problems.stream()
         .map(p -> INJECTOR.inject(p, Fault.MISSING_IMPORT)).flatMap(Optional::stream)
         .filter(f -> f.detail().contains("from typing import")).toList();
+    // passing tasks first: the trial's GUARD arm re-runs recent successes with the rule
+    List<FaultedCode> canonical = problems.stream()
+        .map(p -> INJECTOR.inject(p, Fault.NONE)).flatMap(Optional::stream).limit(5).toList();
+    submit("ok", canonical);
     List<String> burst = submit("imp", typing.subList(0, 6));
 
     RuleView active = await("an ACTIVE rule for DEPENDENCY|NameError|typing", () ->
@@ -101,8 +106,11 @@ class LearningLoopTest {
         assertThat(p.patternKey()).startsWith("DEPENDENCY|NameError"));
     assertThat(active.action()).isEqualTo("ADD_MISSING_IMPORTS");
     assertThat(active.trial()).isNotNull();
-    assertThat(active.trial().sampleSize()).isPositive();
+    assertThat(active.trial().sampleSize()).isGreaterThanOrEqualTo(3);
+    assertThat(active.trial().guardSize()).isGreaterThanOrEqualTo(3);
+    assertThat(active.trial().guardFailures()).isZero();
     assertThat(active.trial().errorRateWith()).isLessThan(active.trial().errorRateWithout());
+    assertThat(active.trial().pValue()).isLessThanOrEqualTo(active.trial().alpha());
     assertThat(trialsOf(active.ruleId())).as("RuleTrial records on Kafka").isNotEmpty();
     for (String id : burst) {
       assertThat(watcher.outcome(id).finished()).isTrue();
@@ -147,7 +155,8 @@ class LearningLoopTest {
       long now = System.currentTimeMillis();
       watcher.expect(id, now);
       producer.send(new ProducerRecord<>(pipeline.endpoints().topics().tasks().name(), id,
-          DemoRunner.task(id, code, TIME_LIMIT_MS, Map.of(), now))).get();
+          // "on" said explicitly: never picked for the live holdout
+          DemoRunner.task(id, code, TIME_LIMIT_MS, Map.of("fractal.rules", "on"), now))).get();
       ids.add(id);
     }
     return ids;

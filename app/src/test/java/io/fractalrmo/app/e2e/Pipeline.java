@@ -5,6 +5,7 @@ import io.fractalrmo.agentworkers.roles.ExecutorRole;
 import io.fractalrmo.agentworkers.roles.RoleOptions;
 import io.fractalrmo.agentworkers.roles.ValidatorRole;
 import io.fractalrmo.contracts.Endpoints;
+import io.fractalrmo.contracts.InputLimits;
 import io.fractalrmo.registry.serde.FractalSerdes;
 import io.fractalrmo.registry.testing.TestStack;
 import io.fractalrmo.streams.StreamsOptions;
@@ -14,6 +15,7 @@ import java.nio.file.Path;
 import java.util.ArrayDeque;
 import java.util.Deque;
 import java.util.Map;
+import java.util.function.Consumer;
 
 /**
  * The learning pipeline on a real broker and registry, on topics of its own: the five analyzers,
@@ -32,14 +34,26 @@ final class Pipeline implements AutoCloseable {
   }
 
   static Pipeline start(TestStack stack, Path stateDir, StreamsSettings settings) {
+    return start(stack, stateDir, settings, Map.of(), endpoints -> { });
+  }
+
+  /**
+   * With role settings ({@code --set} style, e.g. {@code limits.*}: the streams app's plan gets
+   * the same limits) and a hook that runs on the fresh topics before any role starts (e.g. to
+   * write a protocol rule the executors must see from their first record).
+   */
+  static Pipeline start(TestStack stack, Path stateDir, StreamsSettings settings,
+      Map<String, String> roleSettings, Consumer<Endpoints> beforeRoles) {
     Endpoints endpoints = stack.newEndpoints();
     Pipeline p = new Pipeline(endpoints, FractalSerdes.config(stack.schemaRegistryUrl()));
     try {
-      p.running.push(StreamsRole.start(endpoints,
-          StreamsOptions.defaults(stateDir).withSettings(settings)));
-      p.running.push(AnalyzerRole.start(endpoints, RoleOptions.defaults()));
-      p.running.push(ValidatorRole.start(endpoints, RoleOptions.defaults()));
-      p.running.push(ExecutorRole.start(endpoints, RoleOptions.defaults().withInstances(2)));
+      beforeRoles.accept(endpoints);
+      RoleOptions options = RoleOptions.defaults().withSettings(roleSettings);
+      p.running.push(StreamsRole.start(endpoints, StreamsOptions.defaults(stateDir)
+          .withSettings(settings.withLimits(InputLimits.fromSettings(roleSettings)))));
+      p.running.push(AnalyzerRole.start(endpoints, options));
+      p.running.push(ValidatorRole.start(endpoints, options));
+      p.running.push(ExecutorRole.start(endpoints, options.withInstances(2)));
       return p;
     } catch (RuntimeException | Error e) {
       p.close();

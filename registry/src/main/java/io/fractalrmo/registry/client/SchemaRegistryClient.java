@@ -15,6 +15,10 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
+import io.fractalrmo.registry.schema.ParsedSchema;
+import io.fractalrmo.registry.schema.ReferenceResolver;
+import io.fractalrmo.registry.schema.SchemaReference;
+import io.fractalrmo.registry.schema.Schemas;
 import org.apache.avro.Schema;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -41,6 +45,9 @@ public final class SchemaRegistryClient implements AutoCloseable {
   private final Map<Integer, Schema> schemasById = new ConcurrentHashMap<>();
   private final Map<String, Map<Schema, Integer>> idsBySubject = new ConcurrentHashMap<>();
   private final Map<String, CachedLatest> latestBySubject = new ConcurrentHashMap<>();
+  private final Map<String, RegisteredSchema> registeredByKey = new ConcurrentHashMap<>();
+  private final Map<Integer, RegisteredSchema> registeredById = new ConcurrentHashMap<>();
+  private final Map<Integer, ParsedSchema> parsedById = new ConcurrentHashMap<>();
 
   private record CachedLatest(SchemaMetadata metadata, long fetchedAtNanos) {
   }
@@ -140,6 +147,128 @@ public final class SchemaRegistryClient implements AutoCloseable {
       }
       throw e;
     }
+  }
+
+  // ---- any schema type (AVRO, JSON, PROTOBUF), with references ----
+
+  /**
+   * Registers (or finds) a schema of any type under {@code subject}; returns the id and the
+   * version it has there. Cached per (subject, type, text, references).
+   */
+  public RegisteredVersion register(String subject, String schemaType, String schema,
+      List<SchemaReference> references, boolean normalize) throws IOException, RestClientException {
+    String key = subject + "\u0000" + schemaType + "\u0000" + schema + "\u0000" + references + "\u0000" + normalize;
+    RegisteredSchema cached = registeredByKey.get(key);
+    if (cached != null) {
+      return new RegisteredVersion(cached.id(), versionsByKey.getOrDefault(key, -1));
+    }
+    ObjectNode body = schemaBody(schemaType, schema, references);
+    JsonNode answer = send("POST", "/subjects/" + encode(subject) + "/versions"
+        + (normalize ? "?normalize=true" : ""), body);
+    int id = answer.path("id").asInt(-1);
+    if (id < 0) {
+      throw new IOException("registry answered without an id: " + answer);
+    }
+    int version = answer.path("version").asInt(-1);
+    if (version < 0) {
+      // registries before Confluent 7.x answer {"id"} only: ask for the version
+      version = send("POST", "/subjects/" + encode(subject), body).path("version").asInt(-1);
+    }
+    registeredByKey.put(key, new RegisteredSchema(id, schemaType, schema, references));
+    versionsByKey.put(key, version);
+    return new RegisteredVersion(id, version);
+  }
+
+  /** The id and version a schema has under a subject. */
+  public record RegisteredVersion(int id, int version) {
+  }
+
+  private final Map<String, Integer> versionsByKey = new ConcurrentHashMap<>();
+
+  /** Finds a schema of any type under {@code subject} without registering it. */
+  public RegisteredVersion lookup(String subject, String schemaType, String schema,
+      List<SchemaReference> references) throws IOException, RestClientException {
+    String key = subject + "\u0000" + schemaType + "\u0000" + schema + "\u0000" + references + "\u0000lookup";
+    RegisteredSchema cached = registeredByKey.get(key);
+    if (cached != null) {
+      return new RegisteredVersion(cached.id(), versionsByKey.getOrDefault(key, -1));
+    }
+    JsonNode answer = send("POST", "/subjects/" + encode(subject), schemaBody(schemaType, schema, references));
+    RegisteredVersion rv = new RegisteredVersion(answer.path("id").asInt(), answer.path("version").asInt());
+    registeredByKey.put(key, new RegisteredSchema(rv.id(), schemaType, schema, references));
+    versionsByKey.put(key, rv.version());
+    return rv;
+  }
+
+  /** The schema with this id, any type; cached forever (ids are immutable). */
+  public RegisteredSchema registered(int id) throws IOException, RestClientException {
+    RegisteredSchema cached = registeredById.get(id);
+    if (cached != null) {
+      return cached;
+    }
+    JsonNode answer = send("GET", "/schemas/ids/" + id, null);
+    RegisteredSchema s = new RegisteredSchema(id, answer.path("schemaType").asText("AVRO"),
+        answer.path("schema").asText(), references(answer.path("references")));
+    RegisteredSchema prev = registeredById.putIfAbsent(id, s);
+    return prev != null ? prev : s;
+  }
+
+  /** One version of a subject, any type, with its references. */
+  public RegisteredSchema registered(String subject, String version) throws IOException, RestClientException {
+    JsonNode answer = send("GET", "/subjects/" + encode(subject) + "/versions/" + version, null);
+    return new RegisteredSchema(answer.path("id").asInt(), answer.path("schemaType").asText("AVRO"),
+        answer.path("schema").asText(), references(answer.path("references")));
+  }
+
+  /** The schema with this id parsed, its references fetched and resolved; cached forever. */
+  public ParsedSchema parsed(int id) throws IOException, RestClientException {
+    ParsedSchema cached = parsedById.get(id);
+    if (cached != null) {
+      return cached;
+    }
+    RegisteredSchema s = registered(id);
+    Map<String, String> resolved = resolve(s.references());
+    ParsedSchema p = Schemas.parse(s.schemaType(), s.schema(), resolved);
+    ParsedSchema prev = parsedById.putIfAbsent(id, p);
+    return prev != null ? prev : p;
+  }
+
+  /** The texts of {@code references}, transitively, dependencies first. */
+  public Map<String, String> resolve(List<SchemaReference> references) throws IOException, RestClientException {
+    try {
+      return ReferenceResolver.resolve(references, (subject, version) -> {
+        try {
+          RegisteredSchema r = registered(subject, String.valueOf(version));
+          return new ReferenceResolver.Referenced(r.schema(), r.references());
+        } catch (IOException | RestClientException e) {
+          throw new java.io.UncheckedIOException(new IOException("cannot fetch reference " + subject
+              + " version " + version + ": " + e.getMessage(), e));
+        }
+      });
+    } catch (java.io.UncheckedIOException e) {
+      throw e.getCause();
+    }
+  }
+
+  private static ObjectNode schemaBody(String schemaType, String schema, List<SchemaReference> references) {
+    ObjectNode body = JSON.createObjectNode().put("schema", schema);
+    if (!"AVRO".equals(schemaType)) {
+      body.put("schemaType", schemaType);
+    }
+    if (!references.isEmpty()) {
+      var a = body.putArray("references");
+      for (SchemaReference r : references) {
+        a.addObject().put("name", r.name()).put("subject", r.subject()).put("version", r.version());
+      }
+    }
+    return body;
+  }
+
+  private static List<SchemaReference> references(JsonNode refs) {
+    List<SchemaReference> out = new ArrayList<>();
+    refs.forEach(r -> out.add(new SchemaReference(r.path("name").asText(), r.path("subject").asText(),
+        r.path("version").asInt())));
+    return out;
   }
 
   // ---- the rest of the API (tools, tests, operators) ----

@@ -1,16 +1,16 @@
 package io.fractalrmo.registry.server;
 
+import io.fractalrmo.registry.schema.ParsedSchema;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-import org.apache.avro.Schema;
-import org.apache.avro.SchemaCompatibility;
 
 /**
- * Confluent's compatibility levels, checked with Avro's own {@link SchemaCompatibility}.
- * BACKWARD: the new schema reads data written with the old; FORWARD: the old reads the new;
- * FULL: both. The transitive variants check against every live version, the others against the
- * latest only.
+ * Confluent's compatibility levels over any schema type: BACKWARD means the new schema reads data
+ * written with the old ({@code new.isBackwardCompatible(old)}), FORWARD the old reads the new
+ * ({@code old.isBackwardCompatible(new)}), FULL both. The transitive variants check against every
+ * live version, the others against the latest only. Each type decides with its own rules
+ * (Avro's SchemaCompatibility, Confluent's JSON Schema and Protobuf rules).
  */
 enum CompatibilityLevel {
   NONE, BACKWARD, BACKWARD_TRANSITIVE, FORWARD, FORWARD_TRANSITIVE, FULL, FULL_TRANSITIVE;
@@ -34,31 +34,22 @@ enum CompatibilityLevel {
    * Checks {@code candidate} against {@code existing} (oldest first); returns the incompatibilities
    * found, empty when compatible. Non-transitive levels look at the last element only.
    */
-  List<String> check(Schema candidate, List<Schema> existing) {
+  List<String> check(ParsedSchema candidate, List<ParsedSchema> existing) {
     List<String> messages = new ArrayList<>();
     if (this == NONE || existing.isEmpty()) {
       return messages;
     }
-    List<Schema> against = transitive() ? existing : List.of(existing.get(existing.size() - 1));
-    for (Schema old : against) {
+    List<ParsedSchema> against = transitive() ? existing : List.of(existing.get(existing.size() - 1));
+    // newest first, as Confluent reports them
+    for (int i = against.size() - 1; i >= 0; i--) {
+      ParsedSchema old = against.get(i);
       if (this != FORWARD && this != FORWARD_TRANSITIVE) {
-        describe(SchemaCompatibility.checkReaderWriterCompatibility(candidate, old), "new schema cannot read data written with an earlier schema", messages);
+        messages.addAll(candidate.isBackwardCompatible(old, "new", "old"));
       }
       if (this != BACKWARD && this != BACKWARD_TRANSITIVE) {
-        describe(SchemaCompatibility.checkReaderWriterCompatibility(old, candidate), "an earlier schema cannot read data written with the new schema", messages);
+        messages.addAll(old.isBackwardCompatible(candidate, "old", "new"));
       }
     }
     return messages;
-  }
-
-  private static void describe(SchemaCompatibility.SchemaPairCompatibility pair, String direction,
-      List<String> out) {
-    if (pair.getType() == SchemaCompatibility.SchemaCompatibilityType.COMPATIBLE) {
-      return;
-    }
-    for (SchemaCompatibility.Incompatibility i : pair.getResult().getIncompatibilities()) {
-      out.add("{errorType:'" + i.getType() + "', description:'" + direction + ": " + i.getMessage()
-          + "', location:'" + i.getLocation() + "'}");
-    }
   }
 }

@@ -1,6 +1,9 @@
 package io.fractalrmo.registry.server;
 
-/** An error answered with Confluent's body {@code {"error_code": ..., "message": ...}} and HTTP status. */
+/**
+ * An error answered with Confluent's body {@code {"error_code": ..., "message": ...}} and HTTP
+ * status; the codes and message texts are Confluent's (clients match on both).
+ */
 final class RegistryException extends RuntimeException {
 
   final int status;
@@ -16,17 +19,21 @@ final class RegistryException extends RuntimeException {
     return new RegistryException(404, 40401, "Subject '" + subject + "' not found.");
   }
 
-  static RegistryException versionNotFound(String subject, Object version) {
-    return new RegistryException(404, 40402, "Version " + version + " not found for subject '" + subject + "'.");
+  static RegistryException versionNotFound(Object version) {
+    return new RegistryException(404, 40402, "Version " + version + " not found.");
   }
 
-  static RegistryException schemaNotFound(String what) {
-    return new RegistryException(404, 40403, "Schema " + what + " not found");
+  static RegistryException schemaNotFound() {
+    return new RegistryException(404, 40403, "Schema not found");
+  }
+
+  static RegistryException schemaNotFound(Object id) {
+    return new RegistryException(404, 40403, "Schema " + id + " not found");
   }
 
   static RegistryException subjectSoftDeleted(String subject) {
     return new RegistryException(404, 40404, "Subject '" + subject + "' was soft deleted."
-        + " Set permanent=true to delete permanently");
+        + "Set permanent=true to delete permanently");
   }
 
   static RegistryException subjectNotSoftDeleted(String subject) {
@@ -36,7 +43,7 @@ final class RegistryException extends RuntimeException {
 
   static RegistryException versionSoftDeleted(String subject, int version) {
     return new RegistryException(404, 40406, "Subject '" + subject + "' Version " + version
-        + " was soft deleted. Set permanent=true to delete permanently");
+        + " was soft deleted.Set permanent=true to delete permanently");
   }
 
   static RegistryException versionNotSoftDeleted(String subject, int version) {
@@ -49,13 +56,26 @@ final class RegistryException extends RuntimeException {
         + "' does not have subject-level compatibility configured");
   }
 
+  static RegistryException subjectModeNotFound(String subject) {
+    return new RegistryException(404, 40409, "Subject '" + subject
+        + "' does not have subject-level mode configured");
+  }
+
+  /** 409 with error_code 409, as Confluent's released registries answer (7.x, 8.0). */
   static RegistryException incompatible(String subject, java.util.List<String> messages) {
     return new RegistryException(409, 409, "Schema being registered is incompatible with an earlier"
         + " schema for subject \"" + subject + "\", details: " + messages);
   }
 
   static RegistryException invalidSchema(String why) {
-    return new RegistryException(422, 42201, "Invalid schema: " + why);
+    return invalidSchema(null, why);
+  }
+
+  static RegistryException invalidSchema(String type, String why) {
+    String w = why == null ? "" : why;
+    String message = w.startsWith("Invalid schema") || w.startsWith("Empty schema") ? w
+        : (type == null || type.equals("AVRO") ? "Invalid schema: " : "Invalid schema of type " + type + ": ") + w;
+    return new RegistryException(422, 42201, message);
   }
 
   static RegistryException invalidVersion(String version) {
@@ -65,11 +85,24 @@ final class RegistryException extends RuntimeException {
 
   static RegistryException invalidCompatibility(String level) {
     return new RegistryException(422, 42203, "Invalid compatibility level. Valid values are none,"
-        + " backward, forward, full, backward_transitive, forward_transitive, and full_transitive: " + level);
+        + " backward, forward, full, backward_transitive, forward_transitive, and full_transitive");
   }
 
-  static RegistryException invalidMode(String mode) {
-    return new RegistryException(422, 42204, "Invalid mode " + mode + ": this registry is READWRITE only");
+  static RegistryException invalidMode() {
+    return new RegistryException(422, 42204, "Invalid mode. Valid values are READWRITE, READONLY, IMPORT and FORWARD.");
+  }
+
+  static RegistryException notPermitted(String message) {
+    return new RegistryException(422, 42205, message);
+  }
+
+  static RegistryException readOnly(String subject) {
+    return notPermitted("Subject " + subject + " in context . is in read-only mode");
+  }
+
+  static RegistryException referenceExists(String subject, int version) {
+    return new RegistryException(422, 42206, "One or more references exist to the schema {magic=1,keytype=SCHEMA,subject="
+        + subject + ",version=" + version + "}.");
   }
 
   static RegistryException storeError(String why, Throwable cause) {

@@ -22,18 +22,21 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import io.fractalrmo.registry.schema.Schemas;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * An embedded schema registry speaking Confluent Schema Registry's REST API for Avro, so that
- * Confluent's serdes in any language, Kafka UI, {@code kcat -s avro} and Kafka Connect converters
- * work against it unchanged; any Confluent-compatible registry can replace it.
+ * An embedded schema registry speaking Confluent Schema Registry's REST API for Avro, JSON Schema
+ * and Protobuf (references, metadata and rule sets, modes including IMPORT), so that Confluent's
+ * serdes in any language, Kafka UI and Kafka Connect converters work against it unchanged; any
+ * Confluent-compatible registry can replace it.
  *
  * <p>Schemas live in a compacted single-partition topic ({@code _schemas}), created when missing
  * and read from the start at startup, so ids survive restarts; several instances on one cluster
  * agree on ids because writes go through one transactional producer id (see
- * {@link KafkaSchemaLog}). Compatibility is checked with Avro's {@code SchemaCompatibility}.
+ * {@link KafkaSchemaLog}). Compatibility is checked per type: Avro's {@code SchemaCompatibility},
+ * Confluent's rules for JSON Schema and Protobuf (see {@code io.fractalrmo.registry.schema}).
  */
 public final class SchemaRegistryServer implements AutoCloseable {
 
@@ -183,6 +186,8 @@ public final class SchemaRegistryServer implements AutoCloseable {
           query(ex.getRequestURI().getRawQuery()), ex);
     } catch (RegistryException e) {
       answer = error(e.status, e.errorCode, e.getMessage());
+    } catch (io.fractalrmo.registry.schema.InvalidSchemaException e) {
+      answer = error(422, 42201, e.getMessage());
     } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
       answer = error(400, 400, "Malformed JSON request: " + e.getOriginalMessage());
     } catch (RuntimeException e) {
@@ -213,6 +218,7 @@ public final class SchemaRegistryServer implements AutoCloseable {
   private Answer route(String method, List<String> p, Map<String, String> q, HttpExchange ex)
       throws IOException {
     boolean deleted = flag(q, "deleted");
+    FORMAT.set(q.get("format"));
     int n = p.size();
     String first = n > 0 ? p.get(0) : "";
     switch (first) {
@@ -226,14 +232,18 @@ public final class SchemaRegistryServer implements AutoCloseable {
         String subject = p.get(1);
         if (n == 2) {
           if (method.equals("POST")) {
-            String schema = schemaOf(body(ex));
-            SchemaStore.Version v = store.lookup(subject, schema, deleted);
+            SchemaStore.Request req = request(body(ex), flag(q, "normalize"));
+            SchemaStore.Version v = store.lookup(subject, req, deleted);
             return ok(versionBody(v));
           }
           if (method.equals("DELETE")) {
             return ok(store.deleteSubject(subject, flag(q, "permanent")));
           }
           return notAllowed(method);
+        }
+        if (n == 3 && p.get(2).equals("metadata")) {
+          return expect(method, "GET", () -> ok(versionBody(store.read(() ->
+              store.latestWithMetadata(subject, metadataQuery(ex.getRequestURI().getRawQuery()), deleted)))));
         }
         if (!p.get(2).equals("versions")) {
           return notFound();
@@ -243,10 +253,13 @@ public final class SchemaRegistryServer implements AutoCloseable {
             return ok(store.read(() -> store.versions(subject, deleted)));
           }
           if (method.equals("POST")) {
-            String schema = schemaOf(body(ex));
-            ObjectNode r = JSON.createObjectNode();
-            r.put("id", store.register(subject, schema));
-            return ok(r);
+            SchemaStore.Registered r = store.register(subject, request(body(ex), flag(q, "normalize")));
+            ObjectNode a = JSON.createObjectNode();
+            a.put("id", r.id());
+            a.put("version", r.version());
+            a.put("guid", r.stored().guid(r.id()));
+            schemaFields(a, r.stored());
+            return ok(a);
           }
           return notAllowed(method);
         }
@@ -262,19 +275,52 @@ public final class SchemaRegistryServer implements AutoCloseable {
         }
         if (n == 5 && p.get(4).equals("schema")) {
           return expect(method, "GET", () -> new Answer(200,
-              store.schemaText(store.read(() -> store.version(subject, version, deleted)).id())));
+              store.schemaText(store.read(() -> store.version(subject, version, deleted)).id()).schema()));
         }
         if (n == 5 && p.get(4).equals("referencedby")) {
-          return expect(method, "GET", () -> {
-            store.read(() -> store.version(subject, version, deleted));
-            return ok(List.of());
-          });
+          return expect(method, "GET", () -> ok(store.read(() -> store.referencedByIds(subject, version))));
         }
         return notFound();
       }
       case "schemas" -> {
+        if (n == 1) {
+          return expect(method, "GET", () -> {
+            ArrayNode a = JSON.createArrayNode();
+            int offset = intParam(q, "offset", 0);
+            int limit = intParam(q, "limit", -1);
+            int i = 0;
+            for (Map.Entry<SchemaStore.Version, SchemaStore.Stored> e
+                : store.allSchemas(q.getOrDefault("subjectPrefix", ""), deleted, flag(q, "latestOnly"))) {
+              if (i++ < offset || (limit >= 0 && a.size() >= limit)) {
+                continue;
+              }
+              ObjectNode o = a.addObject();
+              o.put("subject", e.getKey().subject());
+              o.put("version", e.getKey().version());
+              o.put("id", e.getKey().id());
+              schemaFields(o, e.getValue());
+            }
+            return ok(a);
+          });
+        }
+        if (n == 3 && p.get(1).equals("guids")) {
+          return expect(method, "GET", () -> {
+            int id = store.read(() -> store.idOfGuid(p.get(2)));
+            SchemaStore.Stored s = store.schemaText(id);
+            ObjectNode r = JSON.createObjectNode();
+            schemaFields(r, s);
+            if ("serialized".equals(q.get("format")) && "PROTOBUF".equals(s.schemaType())) {
+              r.put("schema", store.serializedProtobuf(id));
+            }
+            return ok(r);
+          });
+        }
+        if (n == 4 && p.get(1).equals("guids") && p.get(3).equals("ids")) {
+          return expect(method, "GET", () -> ok(JSON.createObjectNode().put("id",
+              store.read(() -> store.idOfGuid(p.get(2))))));
+        }
         if (n == 2 && p.get(1).equals("types")) {
-          return expect(method, "GET", () -> ok(List.of("AVRO")));
+          return expect(method, "GET", () -> ok(Schemas.TYPES));
         }
         if (n >= 3 && p.get(1).equals("ids")) {
           int id = parseId(p.get(2));
@@ -282,14 +328,20 @@ public final class SchemaRegistryServer implements AutoCloseable {
             return expect(method, "GET", () -> {
               // As in Confluent's registry, ?subject= only selects a context (we have the default
               // one): Confluent's deserializers pass the topic's subject whatever subject holds the id.
-              String text = store.read(() -> store.schemaText(id));
+              SchemaStore.Stored s = store.read(() -> store.schemaText(id));
               ObjectNode r = JSON.createObjectNode();
-              r.put("schema", text);
+              schemaFields(r, s);
+              if ("serialized".equals(q.get("format")) && "PROTOBUF".equals(s.schemaType())) {
+                r.put("schema", store.serializedProtobuf(id));
+              }
               if (flag(q, "fetchMaxId")) {
                 r.put("maxId", store.maxId());
               }
               return ok(r);
             });
+          }
+          if (n == 4 && p.get(3).equals("schema")) {
+            return expect(method, "GET", () -> new Answer(200, store.read(() -> store.schemaText(id)).schema()));
           }
           if (n == 4 && p.get(3).equals("versions")) {
             return expect(method, "GET", () -> {
@@ -308,37 +360,31 @@ public final class SchemaRegistryServer implements AutoCloseable {
         return notFound();
       }
       case "config" -> {
-        if (n == 1) {
-          if (method.equals("GET")) {
-            return ok(level("compatibilityLevel", store.globalLevel()));
-          }
-          if (method.equals("PUT")) {
-            return ok(level("compatibility", store.setLevel(Optional.empty(), compatibilityOf(body(ex)))));
-          }
-          return notAllowed(method);
+        if (n > 2) {
+          return notFound();
         }
-        if (n == 2) {
-          String subject = p.get(1);
-          switch (method) {
-            case "GET" -> {
-              Optional<String> own = store.subjectLevel(subject);
-              if (own.isEmpty() && !flag(q, "defaultToGlobal")) {
+        String subject = n == 2 ? p.get(1) : "";
+        switch (method) {
+          case "GET" -> {
+            ObjectNode own = store.shownConfig(subject);
+            if (own == null) {
+              if (!flag(q, "defaultToGlobal")) {
                 throw RegistryException.subjectConfigNotFound(subject);
               }
-              return ok(level("compatibilityLevel", own.orElseGet(store::globalLevel)));
+              own = store.shownConfig("");
             }
-            case "PUT" -> {
-              return ok(level("compatibility", store.setLevel(Optional.of(subject), compatibilityOf(body(ex)))));
-            }
-            case "DELETE" -> {
-              return ok(level("compatibilityLevel", store.deleteLevel(subject)));
-            }
-            default -> {
-              return notAllowed(method);
-            }
+            return ok(own);
+          }
+          case "PUT" -> {
+            return ok(store.setConfig(n == 2 ? Optional.of(subject) : Optional.empty(), body(ex)));
+          }
+          case "DELETE" -> {
+            return ok(store.deleteConfig(subject));
+          }
+          default -> {
+            return notAllowed(method);
           }
         }
-        return notFound();
       }
       case "compatibility" -> {
         if ((n == 4 || n == 5) && p.get(1).equals("subjects") && p.get(3).equals("versions")) {
@@ -347,8 +393,7 @@ public final class SchemaRegistryServer implements AutoCloseable {
           }
           String subject = p.get(2);
           String version = n == 5 ? p.get(4) : null;
-          String schema = schemaOf(body(ex));
-          List<String> problems = store.testCompatibility(subject, version, schema);
+          List<String> problems = store.testCompatibility(subject, version, request(body(ex), flag(q, "normalize")));
           ObjectNode r = JSON.createObjectNode();
           r.put("is_compatible", problems.isEmpty());
           if (flag(q, "verbose")) {
@@ -363,24 +408,30 @@ public final class SchemaRegistryServer implements AutoCloseable {
         return expect(method, "GET", () -> ok(List.of(".")));
       }
       case "mode" -> {
-        if (n <= 2) {
-          if (method.equals("GET")) {
-            ObjectNode r = JSON.createObjectNode();
-            r.put("mode", "READWRITE");
-            return ok(r);
-          }
-          if (method.equals("PUT")) {
-            String mode = body(ex).path("mode").asText("");
-            if (!mode.equals("READWRITE")) {
-              throw RegistryException.invalidMode(mode);
-            }
-            ObjectNode r = JSON.createObjectNode();
-            r.put("mode", mode);
-            return ok(r);
-          }
-          return notAllowed(method);
+        if (n > 2) {
+          return notFound();
         }
-        return notFound();
+        String subject = n == 2 ? p.get(1) : "";
+        switch (method) {
+          case "GET" -> {
+            Optional<String> own = subject.isEmpty() ? Optional.of(store.effectiveMode("")) : store.subjectMode(subject);
+            if (own.isEmpty() && !flag(q, "defaultToGlobal")) {
+              throw RegistryException.subjectModeNotFound(subject);
+            }
+            return ok(JSON.createObjectNode().put("mode", own.orElseGet(() -> store.effectiveMode(""))));
+          }
+          case "PUT" -> {
+            JsonNode mode = body(ex).path("mode");
+            return ok(JSON.createObjectNode().put("mode",
+                store.setMode(subject, mode.isTextual() ? mode.asText() : null, flag(q, "force"))));
+          }
+          case "DELETE" -> {
+            return ok(JSON.createObjectNode().put("mode", store.deleteMode(subject)));
+          }
+          default -> {
+            return notAllowed(method);
+          }
+        }
       }
       default -> {
         return notFound();
@@ -409,14 +460,33 @@ public final class SchemaRegistryServer implements AutoCloseable {
     r.put("subject", v.subject());
     r.put("version", v.version());
     r.put("id", v.id());
-    r.put("schema", store.schemaText(v.id()));
+    SchemaStore.Stored stored = store.schemaText(v.id());
+    r.put("guid", stored.guid(v.id()));
+    schemaFields(r, stored);
+    if ("serialized".equals(FORMAT.get()) && "PROTOBUF".equals(r.path("schemaType").asText())) {
+      r.put("schema", store.serializedProtobuf(v.id()));
+    }
     return r;
   }
 
-  private static ObjectNode level(String field, String level) {
-    ObjectNode r = JSON.createObjectNode();
-    r.put(field, level);
-    return r;
+  /** The request's ?format= (serialized: Protobuf as a base64 FileDescriptorProto). */
+  private static final ThreadLocal<String> FORMAT = new ThreadLocal<>();
+
+  /** schemaType (left out for AVRO, as Confluent does), schema, and references/metadata/ruleSet when present. */
+  private static void schemaFields(ObjectNode r, SchemaStore.Stored s) {
+    if (!Schemas.AVRO.equals(s.schemaType())) {
+      r.put("schemaType", s.schemaType());
+    }
+    r.put("schema", s.schema());
+    if (!s.references().isEmpty()) {
+      r.set("references", SchemaStore.referencesJson(s.references()));
+    }
+    if (s.metadata() != null) {
+      r.set("metadata", s.metadata());
+    }
+    if (s.ruleSet() != null) {
+      r.set("ruleSet", s.ruleSet());
+    }
   }
 
   private static int parseId(String text) {
@@ -427,27 +497,60 @@ public final class SchemaRegistryServer implements AutoCloseable {
     }
   }
 
-  private static String schemaOf(JsonNode body) {
-    String type = body.path("schemaType").asText("AVRO");
-    if (!type.equals("AVRO")) {
-      throw RegistryException.invalidSchema("schema type " + type + " is not supported (AVRO only)");
+  private static int intParam(Map<String, String> q, String name, int dflt) {
+    try {
+      return q.containsKey(name) ? Integer.parseInt(q.get(name)) : dflt;
+    } catch (NumberFormatException e) {
+      return dflt;
     }
-    if (body.path("references").isArray() && body.path("references").size() > 0) {
-      throw RegistryException.invalidSchema("schema references are not supported");
-    }
-    JsonNode schema = body.path("schema");
-    if (!schema.isTextual()) {
-      throw RegistryException.invalidSchema("empty schema: the body must be {\"schema\": \"<Avro schema JSON as a string>\"}");
-    }
-    return schema.asText();
   }
 
-  private static String compatibilityOf(JsonNode body) {
-    JsonNode c = body.path("compatibility");
-    if (c.isMissingNode()) {
-      c = body.path("compatibilityLevel");
+  /** Confluent's register/look-up body: schema, schemaType, references, metadata, ruleSet (and id, version when importing). */
+  private static SchemaStore.Request request(JsonNode body, boolean normalize) {
+    String type;
+    try {
+      type = Schemas.type(body.path("schemaType").isTextual() ? body.path("schemaType").asText() : null);
+    } catch (io.fractalrmo.registry.schema.InvalidSchemaException e) {
+      throw new RegistryException(422, 42201, "Invalid schema type " + body.path("schemaType").asText());
     }
-    return c.isTextual() ? c.asText() : null;
+    JsonNode schema = body.path("schema");
+    if (!schema.isTextual() || schema.asText().isBlank()) {
+      throw RegistryException.invalidSchema("Empty schema");
+    }
+    JsonNode md = body.get("metadata");
+    JsonNode rs = body.get("ruleSet");
+    Integer id = body.path("id").canConvertToInt() ? body.path("id").asInt() : null;
+    Integer version = body.path("version").canConvertToInt() ? body.path("version").asInt() : null;
+    return new SchemaStore.Request(type, schema.asText(), SchemaStore.references(body.get("references")),
+        md == null || md.isNull() ? null : md, rs == null || rs.isNull() ? null : rs,
+        id != null && id >= 0 ? id : null, version != null && version > 0 ? version : null, normalize);
+  }
+
+  /** ?key=k1&value=v1&key=k2&value=v2 pairs of GET /subjects/{s}/metadata. */
+  private static Map<String, String> metadataQuery(String rawQuery) {
+    Map<String, String> out = new java.util.LinkedHashMap<>();
+    if (rawQuery == null) {
+      return out;
+    }
+    List<String> keys = new ArrayList<>();
+    List<String> values = new ArrayList<>();
+    for (String pair : rawQuery.split("&")) {
+      int eq = pair.indexOf('=');
+      if (eq < 0) {
+        continue;
+      }
+      String k = URLDecoder.decode(pair.substring(0, eq), StandardCharsets.UTF_8);
+      String v = URLDecoder.decode(pair.substring(eq + 1), StandardCharsets.UTF_8);
+      if (k.equals("key")) {
+        keys.add(v);
+      } else if (k.equals("value")) {
+        values.add(v);
+      }
+    }
+    for (int i = 0; i < Math.min(keys.size(), values.size()); i++) {
+      out.put(keys.get(i), values.get(i));
+    }
+    return out;
   }
 
   private static JsonNode body(HttpExchange ex) throws IOException {

@@ -235,7 +235,7 @@ class SchemaRegistryServerTest {
 
     @Test
     void shouldListTypesModeAndRoot() {
-      assertThat(http.get("/schemas/types").json().toString()).isEqualTo("[\"AVRO\"]");
+      assertThat(http.get("/schemas/types").json().toString()).isEqualTo("[\"JSON\",\"PROTOBUF\",\"AVRO\"]");
       assertThat(http.get("/mode").json().get("mode").asText()).isEqualTo("READWRITE");
       assertThat(http.get("/").status()).isEqualTo(200);
       assertThat(http.get("/no/such/thing").status()).isEqualTo(404);
@@ -462,6 +462,58 @@ class SchemaRegistryServerTest {
       } finally {
         pool.shutdownNow();
       }
+    }
+  }
+
+  @Nested
+  class Restart {
+
+    /** Every kind of record the store writes (types, references, metadata, configs, modes) is replayed alike. */
+    @Test
+    void shouldRebuildTypesReferencesMetadataConfigsAndModesAfterARestart() {
+      String topic = "_schemas_restart_" + UUID.randomUUID();
+      SchemaRegistryServer.Options opts = SchemaRegistryServer.Options.defaults().withTopic(topic);
+      String address = "{\"schemaType\":\"PROTOBUF\",\"schema\":" + Http.JSON.valueToTree(
+          "syntax = \"proto3\";\npackage r;\nmessage Address {\n  string city = 1;\n}\n") + "}";
+      String customer = "{\"schemaType\":\"PROTOBUF\",\"schema\":" + Http.JSON.valueToTree(
+          "syntax = \"proto3\";\npackage r;\nimport \"r/address.proto\";\nmessage Customer {\n  Address home = 1;\n}\n")
+          + ",\"references\":[{\"name\":\"r/address.proto\",\"subject\":\"addresses\",\"version\":1}]"
+          + ",\"metadata\":{\"properties\":{\"owner\":\"team-a\"}}}";
+      String json = "{\"schemaType\":\"JSON\",\"schema\":\"{\\\"type\\\":\\\"string\\\"}\"}";
+      int customerId;
+      int jsonId;
+      try (SchemaRegistryServer a = SchemaRegistryServer.start(kafka.bootstrapServers(), opts)) {
+        Http h = new Http(a.url());
+        assertThat(h.post("/subjects/addresses/versions", address).status()).isEqualTo(200);
+        Http.Response c = h.post("/subjects/customers/versions", customer);
+        assertThat(c.status()).as(c.text()).isEqualTo(200);
+        customerId = c.json().get("id").asInt();
+        jsonId = h.post("/subjects/strings/versions", json).json().get("id").asInt();
+        h.put("/config/customers", "{\"compatibility\":\"FULL_TRANSITIVE\",\"normalize\":true}");
+        h.put("/mode/strings", "{\"mode\":\"READONLY\"}");
+      }
+      try (SchemaRegistryServer b = SchemaRegistryServer.start(kafka.bootstrapServers(), opts)) {
+        Http h = new Http(b.url());
+        Http.Response v = h.get("/subjects/customers/versions/1");
+        assertThat(v.json().get("id").asInt()).isEqualTo(customerId);
+        assertThat(v.json().get("schemaType").asText()).isEqualTo("PROTOBUF");
+        assertThat(v.json().get("references").get(0).get("subject").asText()).isEqualTo("addresses");
+        assertThat(v.json().get("metadata").get("properties").get("owner").asText()).isEqualTo("team-a");
+        assertThat(h.get("/schemas/ids/" + jsonId).json().get("schemaType").asText()).isEqualTo("JSON");
+        assertThat(h.get("/subjects/addresses/versions/1/referencedby").json().toString()).isEqualTo("[" + customerId + "]");
+        assertThat(h.delete("/subjects/addresses/versions/1").errorCode()).isEqualTo(42206);
+        JsonNodeAssert.config(h.get("/config/customers").json());
+        assertThat(h.get("/mode/strings").json().get("mode").asText()).isEqualTo("READONLY");
+        assertThat(h.post("/subjects/strings/versions", json.replace("string", "integer")).errorCode()).isEqualTo(42205);
+      }
+    }
+  }
+
+  /** Assertions on a restarted config. */
+  static final class JsonNodeAssert {
+    static void config(com.fasterxml.jackson.databind.JsonNode c) {
+      assertThat(c.get("compatibilityLevel").asText()).isEqualTo("FULL_TRANSITIVE");
+      assertThat(c.get("normalize").asBoolean()).isTrue();
     }
   }
 

@@ -24,7 +24,8 @@ import org.slf4j.LoggerFactory;
 /**
  * Collects a task and its analyses (all keyed by task id, so co-partitioned) and emits its plan
  * exactly once: as soon as the task and all five analyses are there, or when the task's
- * deadline passes by stream time or wall-clock time, from what arrived. Analyses or task
+ * deadline passes by stream time or wall-clock time, from what arrived. A task that breaks its
+ * input contract is planned (rejected) the moment it arrives and never stored. Analyses or task
  * records arriving after the plan are counted and ignored.
  */
 final class PlanMergeProcessor implements Processor<String, SpecificRecord, String, ActionItem> {
@@ -72,6 +73,12 @@ final class PlanMergeProcessor implements Processor<String, SpecificRecord, Stri
       return;
     }
     if (value instanceof Task task) {
+      if (!settings.limits().violations(task).isEmpty()) {
+        // rejected whatever the analyses say: plan it now, and never store (or changelog) a task
+        // that may be as large as the broker allows
+        emit(taskId, task, arrived(taskId), record.timestamp());
+        return;
+      }
       tasks.put(taskId, task);
     } else if (value instanceof AspectAnalysis analysis) {
       if (analysis.getAspect() == Aspect.UNKNOWN) {
@@ -122,7 +129,10 @@ final class PlanMergeProcessor implements Processor<String, SpecificRecord, Stri
   }
 
   private void emit(String taskId, Task task, Map<Aspect, AspectAnalysis> arrived, long ts) {
-    ActionItem plan = PlanPolicy.plan(task, arrived, ts);
+    ActionItem plan = PlanPolicy.plan(task, arrived, ts, settings.limits());
+    if (plan.getType() == io.fractalrmo.contracts.ActionType.BLOCK) {
+      LOG.info("task {} rejected at plan time: {}", taskId, PlanPolicy.rejectionReason(plan));
+    }
     if (!plan.getMissingAspects().isEmpty()) {
       LOG.info("task {} planned without the analyses of {}", taskId, plan.getMissingAspects());
     }

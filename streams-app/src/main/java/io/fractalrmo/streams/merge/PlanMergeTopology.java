@@ -8,6 +8,7 @@ import io.fractalrmo.streams.JsonSerde;
 import io.fractalrmo.streams.RecordSerdes;
 import io.fractalrmo.streams.Sources;
 import io.fractalrmo.streams.StreamsSettings;
+import io.fractalrmo.streams.rules.Holdout;
 import org.apache.kafka.common.serialization.Serdes;
 import org.apache.kafka.streams.StreamsBuilder;
 import org.apache.kafka.streams.Topology;
@@ -54,6 +55,8 @@ public final class PlanMergeTopology {
             Named.as("merge-tasks-and-analyses"))
         .process(() -> new PlanMergeProcessor(settings.merge()), Named.as("merge-plan"),
             TASKS_STORE, ANALYSES_STORE, PENDING_STORE, PLANNED_STORE)
+        .mapValues(new Holdout(settings.rules().live().holdoutShare())::mark,
+            Named.as("merge-holdout"))
         .to(topics.actionItems().name(), sources.produced(ActionItem.class, "sink-plans"));
   }
 }

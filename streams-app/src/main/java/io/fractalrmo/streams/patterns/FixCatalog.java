@@ -46,6 +46,14 @@ public final class FixCatalog {
     return RuleActionKind.UNKNOWN;
   }
 
+  /**
+   * Whether the fix for this category is the same whatever the error's message says: a SYNTAX
+   * error is fixed (failed fast) by compiling first, whichever syntax error it is.
+   */
+  public static boolean fixIgnoresMessage(ErrorCategory category) {
+    return category == ErrorCategory.SYNTAX;
+  }
+
   public static String suggestedFix(RuleActionKind kind, ErrorCategory category,
       String errorType, String fixKey) {
     return switch (kind) {

@@ -11,7 +11,8 @@ import java.util.regex.Pattern;
  * The events of one pattern key in one window, as far as a pattern needs them: the count, up to
  * three examples (distinct actions first), and how often each normalised message occurred
  * (at most {@link #MAX_MESSAGES} distinct ones; the rest are counted as "other"), which gives
- * the consistency of the examples. Immutable; kept as JSON in the window store.
+ * the consistency of the examples — for a category whose fix ignores the message (SYNTAX), the
+ * error type stands for the message. Immutable; kept as JSON in the window store.
  */
 public record PatternAccumulator(String category, String errorType, String fixKey, long count,
     List<Example> examples, Map<String, Long> messageCounts, long otherMessages) {
@@ -40,7 +41,11 @@ public record PatternAccumulator(String category, String errorType, String fixKe
     }
     Map<String, Long> messages = new LinkedHashMap<>(messageCounts);
     long other = otherMessages;
-    String normal = normalise(e.getMessage());
+    // a syntax error's fix (compile first, fail fast) is the same whatever the parser said, so
+    // its messages ("expected ':'", "'(' was never closed") do not make the pattern less
+    // consistent
+    String normal = FixCatalog.fixIgnoresMessage(e.getCategory()) ? e.getErrorType()
+        : normalise(e.getMessage());
     if (messages.containsKey(normal) || messages.size() < MAX_MESSAGES) {
       messages.merge(normal, 1L, Long::sum);
     } else {

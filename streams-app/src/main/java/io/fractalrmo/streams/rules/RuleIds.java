@@ -33,6 +33,19 @@ public final class RuleIds {
     return trialId + ":" + arm + ":" + n;
   }
 
+  /** The {@code n} of a trial action id ({@code <trial_id>:<arm>:<n>}); -1 when there is none. */
+  public static int trialActionIndex(String trialActionId) {
+    int colon = trialActionId == null ? -1 : trialActionId.lastIndexOf(':');
+    if (colon < 0) {
+      return -1;
+    }
+    try {
+      return Integer.parseInt(trialActionId.substring(colon + 1));
+    } catch (NumberFormatException e) {
+      return -1;
+    }
+  }
+
   private static String hash(String s) {
     try {
       byte[] d = MessageDigest.getInstance("SHA-256").digest(s.getBytes(StandardCharsets.UTF_8));

@@ -3,6 +3,7 @@ package io.fractalrmo.streams.status;
 import io.fractalrmo.contracts.ActionItem;
 import io.fractalrmo.contracts.ActionType;
 import io.fractalrmo.contracts.AspectAnalysis;
+import io.fractalrmo.contracts.BlockedBy;
 import io.fractalrmo.contracts.ErrorCategory;
 import io.fractalrmo.contracts.ErrorDetail;
 import io.fractalrmo.contracts.ExecutionResult;
@@ -10,6 +11,7 @@ import io.fractalrmo.contracts.Task;
 import io.fractalrmo.contracts.TaskState;
 import io.fractalrmo.contracts.TaskStatus;
 import io.fractalrmo.contracts.ValidationOutcome;
+import io.fractalrmo.streams.merge.PlanPolicy;
 import io.fractalrmo.streams.status.StatusMachine.Step;
 import java.util.ArrayList;
 import java.util.List;
@@ -21,8 +23,9 @@ import org.apache.kafka.streams.state.KeyValueStore;
 
 /**
  * Turns every pipeline record of a task into {@link Step}s of its life cycle and emits the new
- * {@link TaskStatus} whenever it changes. Trial records (a rule trial re-running an action) say
- * nothing about the task and are ignored.
+ * {@link TaskStatus} whenever it changes. A BLOCK plan, and an execution result or validation
+ * outcome that says it was blocked ({@code blocked_by}), end the task REJECTED with the reason.
+ * Trial records (a rule trial re-running an action) say nothing about the task and are ignored.
  */
 final class TaskStatusProcessor implements Processor<String, SpecificRecord, String, TaskStatus> {
 
@@ -62,10 +65,17 @@ final class TaskStatusProcessor implements Processor<String, SpecificRecord, Str
       boolean blocked = item.getType() == ActionType.BLOCK;
       steps.add(new Step(blocked ? TaskState.REJECTED : TaskState.PLANNED, ts,
           item.getActionId(), item.getAppliedRuleIds(), item.getMissingAspects(),
-          blocked ? ErrorCategory.SECURITY : null,
-          blocked ? "blocked by security findings" : null, null));
+          blocked ? PlanPolicy.rejectionCategory(item) : null,
+          blocked ? PlanPolicy.rejectionReason(item) : null, null));
     } else if (value instanceof ExecutionResult result && result.getAction().getTrial() == null) {
       long finished = result.getFinishedAt().toEpochMilli();
+      if (result.getBlockedBy() != null) {
+        // the executor refused it (nothing ran): final, whatever a validator says later
+        steps.add(new Step(TaskState.REJECTED, finished, result.getActionId(),
+            result.getAppliedRuleIds(), null, result.getErrorCategory(),
+            rejected(result.getBlockedBy(), result.getError()), null));
+        return steps;
+      }
       steps.add(new Step(TaskState.EXECUTING, finished - result.getDurationMs(),
           result.getActionId(), null, null, null, null, null));
       steps.add(new Step(TaskState.VALIDATING, finished, result.getActionId(),
@@ -73,6 +83,12 @@ final class TaskStatusProcessor implements Processor<String, SpecificRecord, Str
           result.getSuccess() ? null : category(result.getErrorCategory()),
           result.getSuccess() ? null : reason(result.getError()), null));
     } else if (value instanceof ValidationOutcome outcome && outcome.getTrial() == null) {
+      if (outcome.getBlockedBy() != null) {
+        steps.add(new Step(TaskState.REJECTED, outcome.getValidatedAt().toEpochMilli(),
+            outcome.getActionId(), outcome.getAppliedRuleIds(), null, outcome.getErrorCategory(),
+            rejected(outcome.getBlockedBy(), outcome.getError()), null));
+        return steps;
+      }
       boolean ok = outcome.getSuccess();
       steps.add(new Step(ok ? TaskState.SUCCEEDED : TaskState.FAILED,
           outcome.getValidatedAt().toEpochMilli(), outcome.getActionId(),
@@ -86,6 +102,10 @@ final class TaskStatusProcessor implements Processor<String, SpecificRecord, Str
 
   private static ErrorCategory category(ErrorCategory c) {
     return c != null ? c : ErrorCategory.UNKNOWN;
+  }
+
+  private static String rejected(BlockedBy by, ErrorDetail e) {
+    return "blocked by " + by + (e == null ? "" : " (" + reason(e) + ")");
   }
 
   private static String reason(ErrorDetail e) {

@@ -32,7 +32,8 @@ import org.slf4j.LoggerFactory;
  * read_committed consumer (the pattern's threshold-crossing event is the third failure), and
  * (b) the last trial outcome → the ACTIVE rule visible. (a) + (b) is the propagation time with
  * the trial (the executors' work, simulated here by instant outcomes) excluded; the trial
- * round trip (CANDIDATE → six trial items visible) is reported apart.
+ * round trip (CANDIDATE → fifteen trial items visible, once two more failures complete the
+ * sample of five) is reported apart.
  */
 public final class RulePropagationBenchmark {
 
@@ -57,6 +58,16 @@ public final class RulePropagationBenchmark {
           KafkaIo io = new KafkaIo(endpoints);
           KafkaIo.Reader<ProtocolRule> rules = io.reader(t.protocolRules(), ProtocolRule.class);
           KafkaIo.Reader<ActionItem> actions = io.reader(t.actionItems(), ActionItem.class)) {
+        // the guard arm's pool: five passing actions, shared by every rule's trial
+        for (int i = 1; i <= 5; i++) {
+          String task = "ok-" + i;
+          io.send(t.actionItems(), task, anActionItem().setTaskId(task)
+              .setActionId(task + ":plan:1").setCreatedAt(Instant.now()).build());
+          io.send(t.validationOutcomes(), task, ValidationOutcome.newBuilder().setTaskId(task)
+              .setActionId(task + ":plan:1").setValidatorId("v").setSuccess(true)
+              .setLevelRequested(3).setLevelReached(3).setDurationMs(5).setExecutionDurationMs(20)
+              .setValidatedAt(Instant.now()).build());
+        }
         for (int r = 0; r < n + warmUp; r++) {
           String fixKey = "mod" + r;
           String ruleId = RuleIds.ruleId(PatternKey.of("DEPENDENCY", "NameError", fixKey),
@@ -76,11 +87,20 @@ public final class RulePropagationBenchmark {
           }
           rules.until(l -> l.stream().anyMatch(c -> c.key().equals(ruleId)), WAIT);
           long candidate = System.nanoTime();
-          actions.until(l -> trialItems(actions, ruleId).size() >= 6, WAIT);
+          // two more failures complete the trial's sample of five
+          for (int i = 4; i <= 5; i++) {
+            String task = "task-" + r + "-" + i;
+            io.send(t.actionItems(), task, anActionItem().setTaskId(task)
+                .setActionId(task + ":plan:1").setCreatedAt(Instant.now()).build());
+            io.send(t.errors(), task, anErrorEvent().setErrorId("e-" + task).setTaskId(task)
+                .setActionId(task + ":plan:1").setFixKey(fixKey).setOccurredAt(Instant.now())
+                .build());
+          }
+          actions.until(l -> trialItems(actions, ruleId).size() >= 15, WAIT);
           long trial = System.nanoTime();
           long lastOutcome = 0;
           for (ActionItem a : trialItems(actions, ruleId)) {
-            boolean treatment = a.getTrial().getArm() == TrialArm.TREATMENT;
+            boolean treatment = a.getTrial().getArm() != TrialArm.CONTROL;
             io.send(t.validationOutcomes(), a.getTaskId(), ValidationOutcome.newBuilder()
                 .setTaskId(a.getTaskId()).setActionId(a.getActionId()).setValidatorId("v")
                 .setSuccess(treatment).setLevelRequested(3).setLevelReached(3).setDurationMs(5)

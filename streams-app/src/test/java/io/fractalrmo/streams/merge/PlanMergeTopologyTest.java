@@ -9,6 +9,7 @@ import io.fractalrmo.contracts.ActionType;
 import io.fractalrmo.contracts.Aspect;
 import io.fractalrmo.contracts.AspectAnalysis;
 import io.fractalrmo.contracts.Finding;
+import io.fractalrmo.contracts.InputLimits;
 import io.fractalrmo.contracts.Severity;
 import io.fractalrmo.contracts.Task;
 import io.fractalrmo.contracts.TopicCatalog;
@@ -185,6 +186,76 @@ class PlanMergeTopologyTest {
     assertThat(plan.getType()).isEqualTo(ActionType.EXECUTE);
     assertThat(plan.getFindings()).extracting(Finding::getType)
         .containsExactlyInAnyOrder("SYNTAX_ERROR", "FILE_READ");
+  }
+
+  @Test
+  void shouldRecordButNotBlockAnEvalOfABuiltString() {
+    // HumanEval/160 evaluates the expression it assembled: harmless when the sandbox confines it
+    tasks.pipeInput("task-1", aTask().build(), T0);
+    analyses.pipeInput("task-1", analysis("task-1", Aspect.SECURITY,
+        finding(Aspect.SECURITY, Severity.HIGH, "EVAL_CALL")), T0);
+    for (Aspect a : List.of(Aspect.SYNTAX, Aspect.LOGIC, Aspect.DEPENDENCY, Aspect.PERFORMANCE)) {
+      analyses.pipeInput("task-1", analysis("task-1", a), T0);
+    }
+    ActionItem plan = plans.readValue();
+    assertThat(plan.getType()).isEqualTo(ActionType.EXECUTE);
+    assertThat(plan.getFindings()).extracting(Finding::getType).containsExactly("EVAL_CALL");
+  }
+
+  @Test
+  void shouldRejectAnInjectedEntryPointAtOnceWithoutWaitingForAnalyses() {
+    tasks.pipeInput("task-1", aTask().setEntryPoint("f); import os; os.system('id'").build(), T0);
+    ActionItem plan = plans.readValue();
+    assertThat(plan.getType()).isEqualTo(ActionType.BLOCK);
+    assertThat(plan.getInput().getEntryPoint()).isNull();
+    assertThat(plan.getFindings()).singleElement().satisfies(f -> {
+      assertThat(f.getType()).isEqualTo("CONTRACT_VIOLATION");
+      assertThat(f.getBlocking()).isTrue();
+      assertThat(f.getDescription()).startsWith("entry-point: ").contains("not a Python identifier");
+    });
+    assertThat(PlanPolicy.rejectionReason(plan)).contains("breaks its input contract")
+        .contains("not a Python identifier");
+    assertThat(PlanPolicy.rejectionCategory(plan)).isNull();
+    // the analyses that come later are late: no second plan
+    allFive("task-1", T0.plusMillis(5));
+    assertThat(plans.isEmpty()).isTrue();
+  }
+
+  @Test
+  void shouldRejectOversizedCodeWithoutCarryingItInTheAction() {
+    String big = "x = 1\n".repeat(150_000); // 900 KB
+    tasks.pipeInput("task-1", aTask().setCode(big).build(), T0);
+    ActionItem plan = plans.readValue();
+    assertThat(plan.getType()).isEqualTo(ActionType.BLOCK);
+    assertThat(plan.getInput().getCode()).isNull();
+    assertThat(plan.getInput().getTestCode()).isEqualTo(aTask().build().getTestCode());
+    assertThat(plan.getFindings()).singleElement().satisfies(f -> assertThat(f.getDescription())
+        .contains("900000 bytes").contains("limits.max-code-bytes"));
+  }
+
+  @Test
+  void shouldClipTimeAndMemoryToTheMaximaAndRecordTheRequest() {
+    tasks.pipeInput("task-1", aTask().setTimeLimitMs(1_200_000L).setMemoryLimitMb(8_192).build(), T0);
+    allFive("task-1", T0);
+    ActionItem plan = plans.readValue();
+    assertThat(plan.getType()).isEqualTo(ActionType.EXECUTE);
+    assertThat(plan.getConstraints().getTimeoutMs()).isEqualTo(60_000L);
+    assertThat(plan.getConstraints().getRequestedTimeoutMs()).isEqualTo(1_200_000L);
+    assertThat(plan.getConstraints().getMemoryMb()).isEqualTo(1_024);
+    assertThat(plan.getConstraints().getRequestedMemoryMb()).isEqualTo(8_192);
+    assertThat(plan.getConstraints().getMaxOutputBytes()).isEqualTo(64 * 1024);
+  }
+
+  @Test
+  void shouldPlanUnderTheOperatorsLimits() {
+    InputLimits tight = InputLimits.fromSettings(Map.of("limits.max-time-limit-ms", "3000",
+        "limits.max-output-bytes", "1000"));
+    ActionItem plan = PlanPolicy.plan(aTask().setTimeLimitMs(5_000L).build(), Map.of(), 0, tight);
+    assertThat(plan.getConstraints().getTimeoutMs()).isEqualTo(3_000L);
+    assertThat(plan.getConstraints().getRequestedTimeoutMs()).isEqualTo(5_000L);
+    assertThat(plan.getConstraints().getMaxOutputBytes()).isEqualTo(1_000);
+    ActionItem within = PlanPolicy.plan(aTask().setTimeLimitMs(2_000L).build(), Map.of(), 0, tight);
+    assertThat(within.getConstraints().getRequestedTimeoutMs()).isNull();
   }
 
   @Test

@@ -116,6 +116,25 @@ class PatternTopologyTest {
   }
 
   @Test
+  void shouldCountSyntaxErrorsAsAlikeWhateverTheParserSaid() {
+    // compile-first is the fix of every syntax error: their messages do not lower confidence
+    String[] messages = {"expected ':'", "'(' was never closed", "invalid syntax"};
+    for (int i = 0; i < 3; i++) {
+      int n = ids.incrementAndGet();
+      errors.pipeInput("task-" + n, anErrorEvent().setErrorId("err-" + n).setTaskId("task-" + n)
+          .setActionId("task-" + n + ":plan:1").setCategory(ErrorCategory.SYNTAX)
+          .setErrorType("SyntaxError").setFixKey(null).setMessage(messages[i])
+          .setOccurredAt(T0.plusSeconds(i + 1)).build(), T0.plusSeconds(i + 1));
+    }
+    List<ErrorPattern> out = patterns.readValuesToList();
+    assertThat(out).hasSize(3).allSatisfy(p -> {
+      assertThat(p.getPatternKey()).isEqualTo("SYNTAX|SyntaxError|");
+      assertThat(p.getConfidence()).isEqualTo(0.8);
+      assertThat(p.getSuggestedAction()).isEqualTo(RuleActionKind.PRE_VALIDATE_SYNTAX);
+    });
+  }
+
+  @Test
   void shouldIgnoreTrialFailures() {
     for (int i = 1; i <= 5; i++) {
       errors.pipeInput("task-" + i, anErrorEvent().setErrorId("e" + i).setTrialId("trial-1")

@@ -11,6 +11,7 @@ import io.fractalrmo.contracts.ActionItem;
 import io.fractalrmo.contracts.ActionType;
 import io.fractalrmo.contracts.Aspect;
 import io.fractalrmo.contracts.AspectAnalysis;
+import io.fractalrmo.contracts.BlockedBy;
 import io.fractalrmo.contracts.ErrorCategory;
 import io.fractalrmo.contracts.ExecutionResult;
 import io.fractalrmo.contracts.RuleAction;
@@ -129,6 +130,44 @@ class TaskStatusTopologyTest {
     outcomes.pipeInput("task-1", outcome(false).build(), T0.plusMillis(400));
 
     assertThat(states()).containsExactly(TaskState.RECEIVED, TaskState.REJECTED);
+  }
+
+  @Test
+  void shouldRejectWhatTheExecutorBlockedEvenIfAValidatorLaterSaysSuccess() {
+    tasks.pipeInput("task-1", aTask().build(), T0);
+    actions.pipeInput("task-1", anActionItem().build(), T0.plusMillis(5));
+    results.pipeInput("task-1", anExecutionResult().setSuccess(false).setBlockedBy(BlockedBy.RULE)
+        .setError(anErrorDetail().setType("SecurityBlocked").setMessage("rule r-1 blocked it").build())
+        .setErrorCategory(ErrorCategory.SECURITY).build(), T0.plusMillis(20));
+    outcomes.pipeInput("task-1", outcome(true).build(), T0.plusMillis(400)); // must not weaken it
+
+    List<TaskStatus> out = statuses.readValuesToList();
+    assertThat(out).extracting(TaskStatus::getState)
+        .containsExactly(TaskState.RECEIVED, TaskState.PLANNED, TaskState.REJECTED);
+    TaskStatus last = out.get(out.size() - 1);
+    assertThat(last.getFailureCategory()).isEqualTo(ErrorCategory.SECURITY);
+    assertThat(last.getFailureReason()).isEqualTo("blocked by RULE (SecurityBlocked: rule r-1 blocked it)");
+  }
+
+  @Test
+  void shouldRejectWhatTheValidatorRefusedToRun() {
+    tasks.pipeInput("task-1", aTask().build(), T0);
+    outcomes.pipeInput("task-1", outcome(false).setBlockedBy(BlockedBy.SANDBOX)
+        .setError(anErrorDetail().setType("SandboxUnavailable").setMessage("install bubblewrap").build())
+        .build(), T0.plusMillis(400));
+    List<TaskStatus> out = statuses.readValuesToList();
+    assertThat(out.get(out.size() - 1).getState()).isEqualTo(TaskState.REJECTED);
+    assertThat(out.get(out.size() - 1).getFailureReason()).contains("SANDBOX", "install bubblewrap");
+  }
+
+  @Test
+  void shouldSayWhichContractARejectedTaskBroke() {
+    tasks.pipeInput("task-1", aTask().build(), T0);
+    actions.pipeInput("task-1", io.fractalrmo.streams.merge.PlanPolicy.plan(
+        aTask().setEntryPoint("f); import os").build(), Map.of(), 5), T0.plusMillis(5));
+    TaskStatus last = statuses.readValuesToList().get(1);
+    assertThat(last.getState()).isEqualTo(TaskState.REJECTED);
+    assertThat(last.getFailureReason()).contains("input contract", "entry point");
   }
 
   @Test

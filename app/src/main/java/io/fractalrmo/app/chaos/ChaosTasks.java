@@ -6,7 +6,6 @@ import io.fractalrmo.app.demo.FaultInjector;
 import io.fractalrmo.app.demo.FaultedCode;
 import io.fractalrmo.app.demo.HumanEvalProblems;
 import io.fractalrmo.app.demo.Problem;
-import io.fractalrmo.contracts.Aspect;
 import io.fractalrmo.contracts.Task;
 import io.fractalrmo.contracts.TaskState;
 import java.util.ArrayList;
@@ -42,15 +41,13 @@ final class ChaosTasks {
       return faulted.fault();
     }
 
-    /**
-     * The final state this task must reach, given the rules applied to it and the analyses its
-     * plan was made without.
-     */
-    TaskState expected(List<String> appliedRuleIds, List<Aspect> missingAspects) {
+    /** The final state this task must reach, given the rules applied to it. */
+    TaskState expected(List<String> appliedRuleIds) {
       return switch (fault()) {
         case NONE -> TaskState.SUCCEEDED;
-        case FORBIDDEN_CALL -> missingAspects.contains(Aspect.SECURITY) ? TaskState.FAILED
-            : TaskState.REJECTED;
+        // blocked at plan time, or, when the plan lacked its SECURITY analysis, by the
+        // executor's own analysis: never run either way
+        case FORBIDDEN_CALL -> TaskState.REJECTED;
         case MISSING_IMPORT, SLOW -> appliedRuleIds.isEmpty() ? TaskState.FAILED
             : TaskState.SUCCEEDED;
         case WRONG_RESULT, SYNTAX_SLIP -> TaskState.FAILED;

@@ -152,7 +152,7 @@ final class Verifier {
       }
       TaskStatus last = fs.get(fs.size() - 1);
       f.finals.merge(last.getState(), 1, Integer::sum);
-      TaskState expected = t.expected(last.getAppliedRuleIds(), last.getMissingAspects());
+      TaskState expected = t.expected(last.getAppliedRuleIds());
       if (last.getState() != expected) {
         f.wrong.add(t.taskId() + " (" + t.fault() + "): " + last.getState() + ", expected "
             + expected + (last.getFailureReason() == null ? "" : " — "

@@ -50,6 +50,8 @@ import org.slf4j.LoggerFactory;
 public final class LocalStack implements AutoCloseable {
 
   private static final Logger LOG = LoggerFactory.getLogger(LocalStack.class);
+  /** How long start-up keeps trying a registration the registry is too slow to answer. */
+  private static final Duration REGISTER_PATIENCE = Duration.ofSeconds(90);
 
   private final Path dataDir;
   private final Deque<Named> running = new ArrayDeque<>();
@@ -241,11 +243,35 @@ public final class LocalStack implements AutoCloseable {
     try (SchemaRegistryClient client = SchemaRegistryClient.of(registryUrl)) {
       for (TopicSpec spec : settings.catalog().all()) {
         if (spec.valueSchema().isPresent()) {
-          client.register(spec.valueSubject(), spec.valueSchema().get());
+          registerPatiently(client, spec.valueSubject(), spec.valueSchema().get());
         }
       }
     } catch (Exception e) {
       throw new PlatformException("cannot register the value schemas at " + registryUrl + ": " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * Registers one schema, trying again while the registry is slow to answer (a registration waits
+   * until its record is read back from the schema log, which on a loaded machine can outlast one
+   * request's timeout). Registering the same schema again is idempotent; a refusal (4xx) is not
+   * retried.
+   */
+  private static void registerPatiently(SchemaRegistryClient client, String subject,
+      org.apache.avro.Schema schema) throws Exception {
+    long deadline = System.nanoTime() + REGISTER_PATIENCE.toNanos();
+    for (int attempt = 1; ; attempt++) {
+      try {
+        client.register(subject, schema);
+        return;
+      } catch (IOException e) {
+        if (System.nanoTime() > deadline) {
+          throw e;
+        }
+        LOG.warn("registering {} (attempt {}) failed, trying again: {}", subject, attempt,
+            e.getMessage());
+        Thread.sleep(Math.min(2_000, 200L * attempt));
+      }
     }
   }
 

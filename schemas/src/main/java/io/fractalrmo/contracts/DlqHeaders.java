@@ -12,6 +12,11 @@ public final class DlqHeaders {
   public static final String EXCEPTION_MESSAGE = "fractal.dlq.exception.message";
   public static final String STAGE = "fractal.dlq.stage";
   public static final String AGENT_ID = "fractal.dlq.agent.id";
+  /**
+   * Present when the original value (and headers) were left out so that the DLQ record fits the
+   * broker's size limit: the original value's size in bytes.
+   */
+  public static final String VALUE_DROPPED = "fractal.dlq.value.dropped";
 
   private DlqHeaders() {
   }

@@ -1,6 +1,5 @@
 package io.fractalrmo.streams;
 
-import io.fractalrmo.contracts.DlqHeaders;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Map;
@@ -12,8 +11,9 @@ import org.apache.kafka.streams.errors.ErrorHandlerContext;
 
 /**
  * Dead-letter records for Kafka Streams' built-in DLQ ({@code errors.dead.letter.queue.topic.name}):
- * the original key and bytes, with the project's {@link DlqHeaders} and Kafka's own
- * {@code __streams.errors.*} headers.
+ * the original key and bytes, with the project's {@link io.fractalrmo.contracts.DlqHeaders} and Kafka's own
+ * {@code __streams.errors.*} headers — built by the runtime's one DLQ record builder
+ * ({@link io.fractalrmo.runtime.DeadLetters}: bounded message, always within the size limit).
  */
 final class DeadLetters {
 
@@ -44,20 +44,14 @@ final class DeadLetters {
     if (topic == null || topic.isBlank()) {
       return List.of();
     }
-    Headers h = new RecordHeaders();
-    put(h, DlqHeaders.TOPIC, ctx.topic());
-    put(h, DlqHeaders.PARTITION, String.valueOf(ctx.partition()));
-    put(h, DlqHeaders.OFFSET, String.valueOf(ctx.offset()));
-    put(h, DlqHeaders.EXCEPTION_CLASS, e.getClass().getName());
-    put(h, DlqHeaders.EXCEPTION_MESSAGE, String.valueOf(e.getMessage()));
-    put(h, DlqHeaders.STAGE, stage);
-    put(h, DlqHeaders.AGENT_ID, agentId);
-    put(h, "__streams.errors.exception", e.getClass().getName());
-    put(h, "__streams.errors.message", String.valueOf(e.getMessage()));
-    put(h, "__streams.errors.topic", ctx.topic());
-    put(h, "__streams.errors.partition", String.valueOf(ctx.partition()));
-    put(h, "__streams.errors.offset", String.valueOf(ctx.offset()));
-    return List.of(new ProducerRecord<>(topic, null, key, value, h));
+    Headers streams = new RecordHeaders();
+    put(streams, "__streams.errors.exception", e.getClass().getName());
+    put(streams, "__streams.errors.message", io.fractalrmo.runtime.DeadLetters.message(e));
+    put(streams, "__streams.errors.topic", ctx.topic());
+    put(streams, "__streams.errors.partition", String.valueOf(ctx.partition()));
+    put(streams, "__streams.errors.offset", String.valueOf(ctx.offset()));
+    return List.of(new io.fractalrmo.runtime.DeadLetters(topic, agentId).of(ctx.topic(),
+        ctx.partition(), ctx.offset(), key, key, value, null, e, stage, streams));
   }
 
   private static void put(Headers h, String name, String value) {

@@ -10,8 +10,10 @@ import io.fractalrmo.agentworkers.sandbox.Evidence;
 import io.fractalrmo.agentworkers.sandbox.Program;
 import io.fractalrmo.agentworkers.sandbox.PythonError;
 import io.fractalrmo.agentworkers.sandbox.PythonSandbox;
+import io.fractalrmo.agentworkers.sandbox.SandboxInterruptedException;
 import io.fractalrmo.agentworkers.sandbox.SandboxLimits;
 import io.fractalrmo.agentworkers.sandbox.SandboxResult;
+import io.fractalrmo.agentworkers.worker.CutOffException;
 import io.fractalrmo.agentworkers.worker.Outgoing;
 import io.fractalrmo.agentworkers.worker.RecordHandler;
 import io.fractalrmo.contracts.ActionItem;
@@ -132,7 +134,14 @@ public final class ExecutorHandler implements RecordHandler<ActionItem> {
     Run run = new Run(action);
     try {
       execute(run);
+    } catch (CutOffException e) {
+      throw e;
     } catch (RuntimeException e) {
+      if (e instanceof SandboxInterruptedException || CutOffException.byInterrupt(e)) {
+        // the worker's stop (or a closed sandbox) cut the run off: no result, no error event —
+        // the record is not committed and is done again
+        throw new CutOffException("action " + action.getActionId() + " was cut off: " + e.getMessage(), e);
+      }
       log.warn("action {} could not be executed: {}", action.getActionId(), e.toString());
       run.fail(new Categorized(ErrorCategory.RUNTIME, "SandboxError", null),
           new PythonError("SandboxError", String.valueOf(e.getMessage()), null, null));
@@ -190,6 +199,9 @@ public final class ExecutorHandler implements RecordHandler<ActionItem> {
         code = generator.generate(in.getPrompt() == null ? "" : in.getPrompt(), in.getEntryPoint(),
             AppliedRules.guidelines(guidelines));
       } catch (Exception e) {
+        if (CutOffException.byInterrupt(e)) {
+          throw new CutOffException("action " + action.getActionId() + ": the model call was cut off", e);
+        }
         run.fail(new Categorized(ErrorCategory.DEPENDENCY, "ModelBackendError",
             "model-backend"), new PythonError("ModelBackendError",
             "the model backend did not return code: " + e.getMessage(), null, null));
@@ -208,6 +220,9 @@ public final class ExecutorHandler implements RecordHandler<ActionItem> {
             + (in.getPrompt() == null ? "" : "\nThe task: " + in.getPrompt()), in.getEntryPoint(),
             AppliedRules.guidelines(guidelines));
       } catch (Exception e) {
+        if (CutOffException.byInterrupt(e)) {
+          throw new CutOffException("action " + action.getActionId() + ": the model call was cut off", e);
+        }
         run.fail(new Categorized(ErrorCategory.DEPENDENCY, "ModelBackendError",
             "model-backend"), new PythonError("ModelBackendError",
             "the model backend did not return a fix: " + e.getMessage(), null, null));

@@ -9,6 +9,7 @@ import io.fractalrmo.contracts.Endpoints;
 import io.fractalrmo.contracts.InputLimits;
 import io.fractalrmo.contracts.Task;
 import io.fractalrmo.contracts.TopicCatalog;
+import io.fractalrmo.runtime.settings.Settings;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -41,17 +42,18 @@ public final class AnalyzerRole {
 
   /** Starts the analyzers and returns once every worker has joined its group. */
   public static RunningRole start(Endpoints endpoints, RoleOptions options) {
-    Map<String, Object> serdes = RoleSupport.serdeConfig(endpoints, options);
+    Settings settings = RoleSettings.analyzer().parse(options.settings());
+    Map<String, Object> serdes = RoleSupport.serdeConfig(endpoints, settings);
     RoleSupport.InstanceResources helpers = new RoleSupport.InstanceResources();
     List<Aspect> aspects = options.aspect().map(List::of).orElseGet(AnalyzerRole::aspects);
     List<Supplier<WorkerGroup>> starters = new ArrayList<>();
-    InputLimits limits = InputLimits.fromSettings(options.settings());
+    InputLimits limits = RoleSettings.inputLimits(settings);
     for (Aspect aspect : aspects) {
       String role = NAME + "-" + aspect.name().toLowerCase(Locale.ROOT);
       WorkerSpec<Task> spec = options.applyTo(WorkerSpec.of(role, NAME,
           groupId(endpoints.topics(), aspect), endpoints.topics().tasks().name(), Task.class,
           agentId -> new AspectAnalyzer(aspect, agentId, endpoints.topics(),
-              helpers.add(new PythonAnalysisHelper()), Clock.systemUTC(), limits)));
+              helpers.add(new PythonAnalysisHelper()), Clock.systemUTC(), limits)), settings);
       starters.add(() -> WorkerGroup.start(endpoints, spec, options.instances(), serdes));
     }
     String name = options.aspect().map(a -> NAME + "-" + a.name().toLowerCase(Locale.ROOT))

@@ -10,6 +10,7 @@ import io.fractalrmo.agentworkers.worker.WorkerGroup;
 import io.fractalrmo.agentworkers.worker.WorkerSpec;
 import io.fractalrmo.contracts.ActionItem;
 import io.fractalrmo.contracts.Endpoints;
+import io.fractalrmo.runtime.settings.Settings;
 import io.fractalrmo.contracts.InputLimits;
 import java.net.URI;
 import java.time.Clock;
@@ -22,43 +23,44 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The executors: {@code instances} workers in group {@code fractal-executor} on
- * {@code fractal.action-items}, sharing one Python sandbox (warm pool) and one rule book that
- * follows {@code fractal.protocol-rules}; each instance has its own analysis helper process.
- *
- * <p>Settings: {@code sandbox.*} ({@link PythonSandbox.Options#fromSettings}: warm pool, default
- * instances + 1; bubblewrap; work root; the unsafe opt-in), {@code model.url} and
- * {@code model.name} (OpenAI-compatible backend for actions without code), the operator's maxima
- * {@code limits.*} ({@link InputLimits#SETTINGS}).
+ * {@code fractal.action-items}, sharing one Python sandbox (warm pool) and one rule cache that
+ * follows {@code fractal.protocol-rules}; each handler slot has its own analysis helper process.
+ * The workers start once the rule cache has read every rule (bounded wait, then the role fails)
+ * and fail with it should its follower fail. Settings: {@link RoleSettings#executor()} (the
+ * worker loop, {@code sandbox.*} with the unsafe opt-in, {@code model.*}, the operator's maxima
+ * {@code limits.*}).
  */
 public final class ExecutorRole {
 
   public static final String NAME = "executor";
   private static final Logger LOG = LoggerFactory.getLogger(ExecutorRole.class);
-  private static final Duration RULES_CATCH_UP = Duration.ofSeconds(30);
 
   private ExecutorRole() {
   }
 
   /** Starts the executors and returns once the rule book caught up and every worker joined. */
   public static RunningRole start(Endpoints endpoints, RoleOptions options) {
-    Map<String, Object> serdes = RoleSupport.serdeConfig(endpoints, options);
+    Settings settings = RoleSettings.executor().parse(options.settings());
+    Map<String, Object> serdes = RoleSupport.serdeConfig(endpoints, settings);
     List<AutoCloseable> shared = new ArrayList<>();
     RoleSupport.InstanceResources helpers = new RoleSupport.InstanceResources();
     shared.add(helpers);
     try {
       KafkaRuleBook rules = KafkaRuleBook.start(endpoints, serdes);
       shared.add(rules);
-      awaitRules(rules);
-      PythonSandbox sandbox = PythonSandbox.create(
-          PythonSandbox.Options.fromSettings(options.settings(), options.instances() + 1));
+      awaitRules(rules, settings.getDuration(RoleSettings.RULES_CATCH_UP));
+      PythonSandbox sandbox = PythonSandbox.create(RoleSettings.sandboxOptions(settings,
+          RoleSupport.warmPool(settings, options)));
       shared.add(0, sandbox);
-      CodeGenerator generator = modelBackend(options);
-      InputLimits limits = InputLimits.fromSettings(options.settings());
+      CodeGenerator generator = modelBackend(settings);
+      InputLimits limits = RoleSettings.inputLimits(settings);
       WorkerSpec<ActionItem> spec = options.applyTo(WorkerSpec.of(NAME, NAME,
           RoleSupport.groupId(endpoints.topics(), NAME), endpoints.topics().actionItems().name(),
           ActionItem.class,
           agentId -> new ExecutorHandler(agentId, endpoints.topics(), sandbox,
-              helpers.add(new PythonAnalysisHelper()), rules, generator, Clock.systemUTC(), limits)));
+              helpers.add(new PythonAnalysisHelper()), rules, generator, Clock.systemUTC(),
+              limits)),
+          settings).withSupervised(List.of(rules));
       return RunningRole.startAll(NAME,
           List.of(() -> WorkerGroup.start(endpoints, spec, options.instances(), serdes)), shared);
     } catch (RuntimeException e) {
@@ -73,12 +75,12 @@ public final class ExecutorRole {
    * ever comes from {@code FRACTAL_MODEL_API_KEY}. Null when none is configured: such actions
    * then fail with a clear DEPENDENCY error.
    */
-  static CodeGenerator modelBackend(RoleOptions options) {
-    String url = options.settings().get("model.url");
+  static CodeGenerator modelBackend(Settings settings) {
+    String url = settings.get(RoleSettings.MODEL_URL, String.class).orElse(null);
     CodeGenerator generator;
-    if (url != null && !url.isBlank()) {
+    if (url != null) {
       generator = new OpenAiCodeGenerator(URI.create(url.strip()),
-          options.settings().getOrDefault("model.name", "gpt-4o-mini"),
+          settings.getString(RoleSettings.MODEL_NAME),
           System.getenv(OpenAiCodeGenerator.KEY_ENV), Duration.ofSeconds(120));
     } else {
       generator = OpenAiCodeGenerator.fromEnvironment().orElse(null);
@@ -89,11 +91,18 @@ public final class ExecutorRole {
     return generator;
   }
 
-  private static void awaitRules(KafkaRuleBook rules) {
+  /**
+   * The executor does not take work while its rule cache has not read every rule that was on the
+   * topic at start: it waits up to {@code timeout}, then fails saying how far behind the cache is
+   * and why (e.g. the registry cannot be reached) — never runs without rules it should have.
+   */
+  private static void awaitRules(KafkaRuleBook rules, Duration timeout) {
     try {
-      if (!rules.awaitCaughtUp(RULES_CATCH_UP)) {
-        LOG.warn("rule book not caught up within {}; starting with the rules read so far",
-            RULES_CATCH_UP);
+      if (!rules.awaitCaughtUp(timeout)) {
+        throw new IllegalStateException("the executor's rule cache did not read every protocol"
+            + " rule within " + timeout.toSeconds() + " s (" + rules.describe() + "); the"
+            + " executor does not take work without them" + (rules.failure() == null ? ""
+                : ": " + rules.failure()), rules.failure());
       }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();

@@ -10,8 +10,8 @@ import java.util.Optional;
 /**
  * How to run a worker role: how many instances (threads, each its own group member), which
  * analyzer aspect (empty: all five), the AgentStatus heartbeat, client overrides (e.g. shorter
- * session timeouts in tests) and free-form role settings (handler configuration such as a model
- * backend URL, passed through as strings).
+ * session timeouts in tests) and the role settings as given ({@code --set key=value}; each role
+ * checks them against its {@link RoleSettings} when it starts).
  */
 public record RoleOptions(
     int instances,
@@ -71,10 +71,16 @@ public record RoleOptions(
         producerOverrides, s);
   }
 
-  /** Applies these options' heartbeat and client overrides to a worker spec. */
-  <V extends org.apache.avro.specific.SpecificRecord> WorkerSpec<V> applyTo(WorkerSpec<V> spec) {
+  /**
+   * Applies these options' heartbeat and client overrides, and the worker settings of
+   * {@code parsed} (concurrency, grace, retry timeout, instance id), to a worker spec.
+   */
+  <V extends org.apache.avro.specific.SpecificRecord> WorkerSpec<V> applyTo(WorkerSpec<V> spec,
+      io.fractalrmo.runtime.settings.Settings parsed) {
     return spec.withHeartbeatInterval(heartbeatInterval)
         .withConsumerOverrides(consumerOverrides)
-        .withProducerOverrides(producerOverrides);
+        .withProducerOverrides(producerOverrides)
+        .withTuning(RoleSettings.tuning(parsed))
+        .withInstanceId(RoleSettings.instanceId(parsed));
   }
 }

@@ -3,6 +3,7 @@ package io.fractalrmo.agentworkers.roles;
 import io.fractalrmo.contracts.Endpoints;
 import io.fractalrmo.contracts.TopicCatalog;
 import io.fractalrmo.registry.serde.FractalSerdes;
+import io.fractalrmo.runtime.settings.Settings;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -24,34 +25,19 @@ final class RoleSupport {
   }
 
   /**
-   * FractalSerdes defaults for the endpoints' registry, plus any role setting that is a registry
-   * client property ({@code basic.auth.*}, {@code schema.registry.*}).
+   * FractalSerdes defaults for the endpoints' registry, plus the role settings that are registry
+   * client properties ({@code basic.auth.*}, {@code schema.registry.*}).
    */
-  static Map<String, Object> serdeConfig(Endpoints endpoints, RoleOptions options) {
+  static Map<String, Object> serdeConfig(Endpoints endpoints, Settings settings) {
     Map<String, Object> config = FractalSerdes.config(endpoints.schemaRegistryUrl());
-    options.settings().forEach((k, v) -> {
-      if (k.startsWith("basic.auth.") || k.startsWith("schema.registry.")) {
-        config.put(k, v);
-      }
-    });
+    config.putAll(settings.passthrough());
     return config;
   }
 
-  static int intSetting(RoleOptions options, String key, int defaultValue) {
-    String value = options.settings().get(key);
-    if (value == null) {
-      return defaultValue;
-    }
-    try {
-      return Integer.parseInt(value.trim());
-    } catch (NumberFormatException e) {
-      throw new IllegalArgumentException(key + " must be a whole number, was '" + value + "'");
-    }
-  }
-
-  static boolean booleanSetting(RoleOptions options, String key, boolean defaultValue) {
-    String value = options.settings().get(key);
-    return value == null ? defaultValue : Boolean.parseBoolean(value.trim());
+  /** Sandboxed interpreters kept warm: the setting, else one per handler slot plus one. */
+  static int warmPool(Settings settings, RoleOptions options) {
+    return settings.get(RoleSettings.WARM_POOL, Integer.class)
+        .orElse(options.instances() * settings.getInt(RoleSettings.CONCURRENCY) + 1);
   }
 
   /**

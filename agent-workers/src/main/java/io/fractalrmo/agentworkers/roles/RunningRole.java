@@ -3,6 +3,9 @@ package io.fractalrmo.agentworkers.roles;
 import io.fractalrmo.agentworkers.worker.CloseOnce;
 import io.fractalrmo.agentworkers.worker.TransactionalWorker;
 import io.fractalrmo.agentworkers.worker.WorkerGroup;
+import io.fractalrmo.contracts.AgentHealth;
+import io.fractalrmo.runtime.HealthState;
+import io.fractalrmo.runtime.Supervised;
 import java.util.ArrayList;
 import java.util.List;
 import org.slf4j.Logger;
@@ -11,9 +14,10 @@ import org.slf4j.LoggerFactory;
 /**
  * A started role: its worker groups (one per analyzer aspect, one otherwise) and what they share
  * (e.g. the rule book). {@link #close()} stops the workers first, then the shared resources;
- * closing twice is harmless.
+ * closing twice is harmless. As {@link Supervised} it reports the worst health of its workers:
+ * FAILED as soon as one failed — the process running it then exits non-zero.
  */
-public final class RunningRole implements AutoCloseable {
+public final class RunningRole implements AutoCloseable, Supervised {
 
   private static final Logger LOG = LoggerFactory.getLogger(RunningRole.class);
 
@@ -48,6 +52,29 @@ public final class RunningRole implements AutoCloseable {
   /** True while every worker instance is running. */
   public boolean healthy() {
     return !closeOnce.isClosed() && groups.stream().allMatch(WorkerGroup::healthy);
+  }
+
+  @Override
+  public HealthState.Snapshot health() {
+    HealthState.Snapshot worst = null;
+    for (WorkerGroup g : groups) {
+      HealthState.Snapshot h = g.health();
+      if (worst == null || h.health() == AgentHealth.FAILED
+          || (h.health() == AgentHealth.DEGRADED && worst.health() != AgentHealth.FAILED)) {
+        worst = h;
+      }
+    }
+    return worst == null ? new HealthState().get() : worst;
+  }
+
+  @Override
+  public Throwable failure() {
+    for (WorkerGroup g : groups) {
+      if (g.failure() != null) {
+        return g.failure();
+      }
+    }
+    return null;
   }
 
   /** Closes this role when the JVM is asked to stop (SIGTERM, Ctrl-C); returns this. */

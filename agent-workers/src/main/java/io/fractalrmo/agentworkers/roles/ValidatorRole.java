@@ -7,6 +7,7 @@ import io.fractalrmo.agentworkers.worker.WorkerGroup;
 import io.fractalrmo.agentworkers.worker.WorkerSpec;
 import io.fractalrmo.contracts.Endpoints;
 import io.fractalrmo.contracts.ExecutionResult;
+import io.fractalrmo.runtime.settings.Settings;
 import io.fractalrmo.contracts.InputLimits;
 import java.time.Clock;
 import java.util.ArrayList;
@@ -15,9 +16,9 @@ import java.util.Map;
 
 /**
  * The validators: {@code instances} workers in group {@code fractal-validator} on
- * {@code fractal.execution-results}, sharing one Python sandbox; each instance has its own
- * analysis helper process. Settings as for {@link ExecutorRole} ({@code sandbox.*},
- * {@code limits.*}).
+ * {@code fractal.execution-results}, sharing one Python sandbox; each handler slot has its own
+ * analysis helper process. Settings: {@link RoleSettings#validator()} ({@code sandbox.*},
+ * {@code limits.*} as for {@link ExecutorRole}).
  */
 public final class ValidatorRole {
 
@@ -28,20 +29,21 @@ public final class ValidatorRole {
 
   /** Starts the validators and returns once every worker has joined the group. */
   public static RunningRole start(Endpoints endpoints, RoleOptions options) {
-    Map<String, Object> serdes = RoleSupport.serdeConfig(endpoints, options);
+    Settings settings = RoleSettings.validator().parse(options.settings());
+    Map<String, Object> serdes = RoleSupport.serdeConfig(endpoints, settings);
     List<AutoCloseable> shared = new ArrayList<>();
     RoleSupport.InstanceResources helpers = new RoleSupport.InstanceResources();
     shared.add(helpers);
     try {
-      PythonSandbox sandbox = PythonSandbox.create(
-          PythonSandbox.Options.fromSettings(options.settings(), options.instances() + 1));
+      PythonSandbox sandbox = PythonSandbox.create(RoleSettings.sandboxOptions(settings,
+          RoleSupport.warmPool(settings, options)));
       shared.add(sandbox);
-      InputLimits limits = InputLimits.fromSettings(options.settings());
+      InputLimits limits = RoleSettings.inputLimits(settings);
       WorkerSpec<ExecutionResult> spec = options.applyTo(WorkerSpec.of(NAME, NAME,
           RoleSupport.groupId(endpoints.topics(), NAME),
           endpoints.topics().executionResults().name(), ExecutionResult.class,
           agentId -> new ValidatorHandler(agentId, endpoints.topics(), sandbox,
-              helpers.add(new PythonAnalysisHelper()), Clock.systemUTC(), limits)));
+              helpers.add(new PythonAnalysisHelper()), Clock.systemUTC(), limits)), settings);
       return RunningRole.startAll(NAME,
           List.of(() -> WorkerGroup.start(endpoints, spec, options.instances(), serdes)), shared);
     } catch (RuntimeException e) {

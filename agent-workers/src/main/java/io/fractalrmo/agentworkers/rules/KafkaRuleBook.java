@@ -5,23 +5,23 @@ import io.fractalrmo.contracts.Endpoints;
 import io.fractalrmo.contracts.ProtocolRule;
 import io.fractalrmo.contracts.RuleStatus;
 import io.fractalrmo.registry.serde.FractalSerdes;
+import io.fractalrmo.runtime.ConsumeLoop;
+import io.fractalrmo.runtime.HealthState;
+import io.fractalrmo.runtime.LoopContext;
+import io.fractalrmo.runtime.RetryPolicy;
+import io.fractalrmo.runtime.Supervised;
+import io.fractalrmo.runtime.TopicReader;
 import java.time.Duration;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.TreeMap;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
 import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.common.PartitionInfo;
-import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.errors.WakeupException;
 import org.apache.kafka.common.serialization.Deserializer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -29,35 +29,47 @@ import org.slf4j.LoggerFactory;
 /**
  * The protocol rules as they stand on the compacted {@code fractal.protocol-rules} topic: read
  * from the beginning at start (all partitions assigned, read_committed, no consumer group, nothing
- * committed), then followed by a background thread. The latest record per rule id wins; a
- * tombstone removes the rule. {@link #activeRules()} is a snapshot of the ACTIVE ones, safe from
- * any thread. A record that does not deserialize is logged and skipped (the book never stops).
+ * committed), then followed, on the {@link ConsumeLoop} skeleton as a {@link TopicReader}. The
+ * latest record per rule id wins; a tombstone removes the rule. {@link #activeRules()} is a
+ * snapshot of the ACTIVE ones, safe from any thread.
+ *
+ * <p>Rules are never silently missing: a record whose schema cannot be fetched (the registry
+ * down or slow) is retried — the book waits and reads it again, it does not skip it — and is
+ * DEGRADED meanwhile; a record that can never be read (corrupt bytes) is reported: the book is
+ * DEGRADED, naming it, until a later record of that rule replaces it. {@link #lag()} says how far
+ * behind the book is; it is {@link Supervised}, so the workers using it fail when its follower
+ * does (retries exhausted, or a fatal error), with its cause.
  */
-public final class KafkaRuleBook implements RuleBook, AutoCloseable {
+public final class KafkaRuleBook implements RuleBook, AutoCloseable, Supervised {
 
   private static final Logger LOG = LoggerFactory.getLogger(KafkaRuleBook.class);
-  private static final Duration POLL = Duration.ofMillis(200);
+  private static final String UNREADABLE = "unreadable";
 
-  private final Consumer<String, byte[]> consumer;
   private final String topic;
   private final Deserializer<ProtocolRule> deserializer;
   private final Map<String, ProtocolRule> rules = new ConcurrentHashMap<>();
-  private final CountDownLatch caughtUp = new CountDownLatch(1);
-  private final CountDownLatch stopped = new CountDownLatch(1);
-  private final AtomicBoolean running = new AtomicBoolean(true);
-  private final Thread thread;
-  private volatile Map<TopicPartition, Long> startEndOffsets;
-  private volatile Throwable failure;
+  private final Map<String, String> unreadable = new ConcurrentHashMap<>();
+  private final TopicReader<String, byte[]> reader;
+  private final ConsumeLoop<String, byte[]> loop;
+  private volatile LoopContext<String, byte[]> context;
 
   /** Takes ownership of {@code consumer} (closed with the book) and starts following the topic. */
   public KafkaRuleBook(Consumer<String, byte[]> consumer, String topic,
       Deserializer<ProtocolRule> deserializer) {
-    this.consumer = Objects.requireNonNull(consumer, "consumer");
+    this(consumer, topic, deserializer, RetryPolicy.defaults());
+  }
+
+  /** As above, with the retry policy of the follower (how long an outage is waited out). */
+  public KafkaRuleBook(Consumer<String, byte[]> consumer, String topic,
+      Deserializer<ProtocolRule> deserializer, RetryPolicy retry) {
     this.topic = Objects.requireNonNull(topic, "topic");
     this.deserializer = Objects.requireNonNull(deserializer, "deserializer");
-    this.thread = new Thread(this::follow, "rule-book-" + topic);
-    this.thread.setDaemon(true);
-    this.thread.start();
+    this.reader = new TopicReader<>(this::apply, this::onUnreadable, null);
+    this.loop = TopicReader.loop("rule cache on " + topic, consumer, List.of(topic), reader)
+        .pollTimeout(Duration.ofMillis(200))
+        .retry(retry)
+        .build();
+    this.loop.start();
   }
 
   /** A book over {@code endpoints}' rules topic with its own consumer. */
@@ -84,89 +96,55 @@ public final class KafkaRuleBook implements RuleBook, AutoCloseable {
   /**
    * Waits until everything that was on the topic when the book started has been read.
    *
-   * @return true when caught up, false when the timeout passed first
+   * @return true when caught up, false when the timeout passed first or the book failed
    */
   public boolean awaitCaughtUp(Duration timeout) throws InterruptedException {
-    return caughtUp.await(timeout.toMillis(), TimeUnit.MILLISECONDS);
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (!reader.isCaughtUp() && loop.isRunning()) {
+      long left = deadline - System.nanoTime();
+      if (left <= 0) {
+        return false;
+      }
+      reader.awaitCaughtUp(Duration.ofNanos(Math.min(left, Duration.ofMillis(100).toNanos())));
+    }
+    return reader.isCaughtUp();
   }
 
   public boolean isCaughtUp() {
-    return caughtUp.getCount() == 0;
+    return reader.isCaughtUp();
   }
 
-  /** Why the follower thread stopped on its own, or null. */
+  /** Records not read yet: to the end offsets at start while catching up, then the fetch lag. */
+  public long lag() {
+    return reader.lag();
+  }
+
+  /** Rule records that cannot be read, by rule id ({@code partition@offset}). */
+  public Map<String, String> unreadable() {
+    return Map.copyOf(unreadable);
+  }
+
+  @Override
+  public String name() {
+    return loop.name();
+  }
+
+  @Override
+  public HealthState.Snapshot health() {
+    return loop.health();
+  }
+
+  /** Why the follower stopped on its own, or null. */
+  @Override
   public Throwable failure() {
-    return failure;
+    return loop.failure();
   }
 
-  private void follow() {
-    try {
-      List<TopicPartition> partitions = partitions();
-      consumer.assign(partitions);
-      consumer.seekToBeginning(partitions);
-      // read_committed: the end offsets are last stable offsets, i.e. what is committed now.
-      startEndOffsets = Map.copyOf(consumer.endOffsets(partitions));
-      checkCaughtUp();
-      while (running.get()) {
-        ConsumerRecords<String, byte[]> records = consumer.poll(POLL);
-        for (ConsumerRecord<String, byte[]> record : records) {
-          apply(record);
-        }
-        if (caughtUp.getCount() > 0) {
-          checkCaughtUp();
-        }
-      }
-    } catch (WakeupException e) {
-      if (running.get()) {
-        failure = e;
-      }
-    } catch (RuntimeException e) {
-      failure = e;
-      LOG.error("rule book on {} stopped following the topic", topic, e);
-    } finally {
-      try {
-        consumer.close();
-      } catch (RuntimeException e) {
-        LOG.warn("closing rule book consumer: {}", e.toString());
-      }
-      deserializer.close();
-      stopped.countDown();
-    }
-  }
-
-  private List<TopicPartition> partitions() {
-    long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-    while (true) {
-      List<PartitionInfo> infos = consumer.partitionsFor(topic, Duration.ofSeconds(10));
-      if (infos != null && !infos.isEmpty()) {
-        return infos.stream().map(p -> new TopicPartition(p.topic(), p.partition())).toList();
-      }
-      if (System.nanoTime() > deadline || !running.get()) {
-        throw new IllegalStateException("topic " + topic + " does not exist");
-      }
-      LOG.info("waiting for topic {} to exist", topic);
-      try {
-        // A retry delay before asking the broker again, not synchronisation.
-        Thread.sleep(500);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        throw new IllegalStateException("interrupted while waiting for " + topic, e);
-      }
-    }
-  }
-
-  private void checkCaughtUp() {
-    Map<TopicPartition, Long> targets = startEndOffsets;
-    for (Map.Entry<TopicPartition, Long> e : targets.entrySet()) {
-      if (consumer.position(e.getKey()) < e.getValue()) {
-        return;
-      }
-    }
-    if (caughtUp.getCount() > 0) {
-      LOG.info("rule book caught up with {}: {} rules, {} active", topic, rules.size(),
-          activeRules().size());
-      caughtUp.countDown();
-    }
+  /** A one-line account: caught up or how far behind, health. */
+  public String describe() {
+    return (reader.isCaughtUp() ? "caught up" : reader.lag() < 0 ? "not started reading"
+        : reader.lag() + " record(s) behind") + ", " + rules.size() + " rules, health "
+        + loop.health();
   }
 
   private void apply(ConsumerRecord<String, byte[]> record) {
@@ -176,18 +154,14 @@ public final class KafkaRuleBook implements RuleBook, AutoCloseable {
       if (removed != null) {
         LOG.info("rule {} removed (tombstone)", key);
       }
+      readable(key);
       return;
     }
-    ProtocolRule rule;
-    try {
-      rule = deserializer.deserialize(record.topic(), record.headers(), record.value());
-    } catch (RuntimeException e) {
-      LOG.warn("skipping rule record {}-{}@{} (key {}) that does not deserialize: {}",
-          record.topic(), record.partition(), record.offset(), key, e.toString());
-      return;
-    }
-    String id = key != null ? key : rule.getRuleId().toString();
+    // may throw: transient (registry) → read again after a backoff; else → onUnreadable
+    ProtocolRule rule = deserializer.deserialize(record.topic(), record.headers(), record.value());
+    String id = key != null ? key : rule.getRuleId();
     ProtocolRule previous = rules.put(id, rule);
+    readable(id);
     RuleStatus was = previous == null ? null : previous.getStatus();
     if (was != rule.getStatus() || previous.getVersion() != rule.getVersion()) {
       LOG.info("rule {} v{} {} -> {} ({}): {}", id, rule.getVersion(), was, rule.getStatus(),
@@ -195,17 +169,42 @@ public final class KafkaRuleBook implements RuleBook, AutoCloseable {
     }
   }
 
+  private void onUnreadable(ConsumerRecord<String, byte[]> record, Throwable error,
+      LoopContext<String, byte[]> loopContext) {
+    context = loopContext;
+    String key = record.key() == null ? "(no key)" : record.key();
+    unreadable.put(key, record.partition() + "@" + record.offset());
+    LOG.error("rule record {}-{}@{} (rule {}) cannot be read and is NOT applied: {}",
+        record.topic(), record.partition(), record.offset(), key, error.toString());
+    updateCondition();
+  }
+
+  private void readable(String key) {
+    if (key != null && unreadable.remove(key) != null) {
+      updateCondition();
+    }
+  }
+
+  private void updateCondition() {
+    LoopContext<String, byte[]> ctx = context;
+    if (ctx == null) {
+      return;
+    }
+    ctx.condition(UNREADABLE, unreadable.isEmpty() ? null
+        : "unreadable rule records, not applied: " + new TreeMap<>(unreadable));
+  }
+
   /** Stops following the topic and closes the consumer. */
   @Override
   public void close() {
-    running.set(false);
-    consumer.wakeup();
+    loop.stop();
     try {
-      if (!stopped.await(30, TimeUnit.SECONDS)) {
-        LOG.warn("rule book follower did not stop within 30 s");
+      if (!loop.awaitStopped(Duration.ofSeconds(30))) {
+        LOG.warn("rule cache on {} did not stop within 30 s", topic);
       }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
+    deserializer.close();
   }
 }

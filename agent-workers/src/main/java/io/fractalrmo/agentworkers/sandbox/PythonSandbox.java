@@ -69,7 +69,11 @@ import org.slf4j.LoggerFactory;
  * opted in with {@value #UNSAFE_SETTING}, which is logged loudly and named in every result.
  *
  * <p>A small pool of launchers is started ahead of time ("warm": their confinement is prepared and
- * common modules imported), so a run does not pay the interpreter start-up. {@code run} is safe to
+ * common modules imported), so a run does not pay the interpreter start-up. Each launcher is a
+ * zygote that forks a fresh runner per run (which forks the run's confined process); where the
+ * self-test found Landlock and seccomp in force for every run, a launcher serves run after run
+ * ({@link #reusesLaunchers()}), so a run costs two forks instead of bubblewrap's set-up and an
+ * interpreter start; elsewhere a launcher serves one run and is replaced. {@code run} is safe to
  * call from several threads at once; an interrupted thread's run is killed at once
  * ({@link SandboxInterruptedException}); {@link #close()} kills every run and launcher at once.
  */
@@ -151,6 +155,11 @@ public final class PythonSandbox implements AutoCloseable {
   private final int warmPoolSize;
   private final BlockingQueue<Launcher> pool;
   private final ExecutorService refiller;
+  // every launcher is started from this one long-lived thread: the kernel sends a parent-death
+  // signal (bubblewrap's --die-with-parent, the launcher's PR_SET_PDEATHSIG) when the parent
+  // THREAD ends, and a launcher now outlives the run (and the thread) that started it
+  private final ExecutorService spawner;
+  private final boolean reusable;
   private final ExecutorService io;
   // each instance starts at a random point of the uid range, so sandboxes of several workers on
   // one host rarely share a uid (RLIMIT_NPROC counts per uid)
@@ -158,9 +167,69 @@ public final class PythonSandbox implements AutoCloseable {
   private final AtomicBoolean closed = new AtomicBoolean();
   private final Set<Process> live = ConcurrentHashMap.newKeySet();
 
-  /** A started launcher: its "ready" line (what it offers), its result line and its stderr. */
-  private record Launcher(Process process, CompletableFuture<JsonNode> ready,
-      CompletableFuture<byte[]> result, CompletableFuture<byte[]> err) {}
+  /** End of a launcher's output. */
+  private static final byte[] EOF = new byte[0];
+
+  /**
+   * A started launcher (the zygote): its output lines, in order a runner's "ready" line (what it
+   * offers), then that run's result, then the next runner's "ready"...; its stderr. Used by one
+   * run at a time.
+   */
+  private static final class Launcher {
+    final Process process;
+    final BlockingQueue<byte[]> lines = new java.util.concurrent.LinkedBlockingQueue<>();
+    final CompletableFuture<byte[]> err;
+    /** The current runner's "ready" line was taken already (by the pool's refill). */
+    volatile boolean readyTaken;
+    int runs;
+
+    Launcher(Process process, CompletableFuture<byte[]> err) {
+      this.process = process;
+      this.err = err;
+    }
+
+    Process process() {
+      return process;
+    }
+
+    CompletableFuture<byte[]> err() {
+      return err;
+    }
+
+    /** Its current runner said it is ready (and nothing else came since). */
+    boolean readyNow() {
+      byte[] line = lines.peek();
+      return readyTaken || (line != null && line != EOF && new String(line, StandardCharsets.UTF_8)
+          .startsWith("{\"ready\": true"));
+    }
+
+    /** The next line, EOF at the end, null when none came within the time. */
+    byte[] next(long timeoutMs) throws InterruptedException {
+      byte[] line = lines.poll(timeoutMs, TimeUnit.MILLISECONDS);
+      if (line == EOF) {
+        lines.offer(EOF); // stays at the end for whoever asks next
+      }
+      return line;
+    }
+
+    /** The current runner's "ready" line, or null when the launcher failed or did not say it. */
+    JsonNode ready(long timeoutMs) throws InterruptedException {
+      if (readyTaken) {
+        readyTaken = false;
+        return JSON.createObjectNode().put("ready", true);
+      }
+      byte[] line = next(timeoutMs);
+      if (line == null || line == EOF) {
+        return null;
+      }
+      try {
+        JsonNode info = JSON.readTree(new String(line, StandardCharsets.UTF_8).strip());
+        return info != null && info.path("ready").asBoolean(false) ? info : null;
+      } catch (IOException e) {
+        return null;
+      }
+    }
+  }
 
   private PythonSandbox(Options options, Set<String> disabled) throws IOException {
     this.python = PythonLocator.locate();
@@ -181,8 +250,11 @@ public final class PythonSandbox implements AutoCloseable {
     this.readExec = readExecPaths(python);
     this.io = Executors.newCachedThreadPool(daemon("fractal-sandbox-io"));
     this.warmPoolSize = Math.max(0, options.warmPoolSize());
-    this.pool = new ArrayBlockingQueue<>(Math.max(1, warmPoolSize));
+    // idle launchers kept: the warm pool, or as many as runs went on at once (up to the cores)
+    this.pool = new ArrayBlockingQueue<>(Math.max(Math.max(1, warmPoolSize),
+        Runtime.getRuntime().availableProcessors()));
     this.refiller = Executors.newSingleThreadExecutor(daemon("fractal-sandbox-pool"));
+    this.spawner = Executors.newSingleThreadExecutor(daemon("fractal-sandbox-spawn"));
 
     String bwrapState;
     Path usable = null;
@@ -209,7 +281,14 @@ public final class PythonSandbox implements AutoCloseable {
     }
     this.confinement = test.confinement();
     this.childLayers = test.childLayers();
+    // one launcher serves run after run only where each run's own Landlock domain (its work dir
+    // alone; no signals, ptrace or abstract sockets outside it) and seccomp filter hold: those are
+    // what keep a run from the zygote, from the runs before it and from their report channels
+    this.reusable = childLayers.contains(Confinement.LANDLOCK) && childLayers.contains(Confinement.SECCOMP);
     logConfinement();
+    log.info(reusable ? "sandbox launchers are zygotes: each forks a fresh runner, and that runner the "
+        + "run's confined process, run after run (a Landlock domain and seccomp filter per run keep "
+        + "runs apart)" : "one sandbox launcher per run (reusing one needs Landlock and seccomp in force)");
     if (confinement.runsCode()) {
       for (int i = 0; i < warmPoolSize; i++) {
         refiller.execute(this::refill);
@@ -244,9 +323,12 @@ public final class PythonSandbox implements AutoCloseable {
   }
 
   /**
-   * BUBBLEWRAP when bubblewrap is in force; RLIMITS otherwise, also when Landlock and seccomp
-   * confine the run (the schema has no symbol for those yet: {@link SandboxResult#layers()} says
-   * which layers held); NONE when runs are refused.
+   * The legacy one-symbol summary of the schema's {@code isolation} field: BUBBLEWRAP when
+   * bubblewrap is in force; RLIMITS otherwise, also when Landlock and seccomp confine every run
+   * (the enum, released in v1, has no symbol for them); NONE when runs are refused. It is not the
+   * record of truth: {@link #confinement()} (and each run's {@link SandboxResult#layers()}, written
+   * to {@code isolation_layers} of every ExecutionResult and ValidationOutcome) names every layer
+   * the self-test found in force, and decisions (which findings block) are made from those.
    */
   public Isolation isolation() {
     if (!confinement.runsCode()) {
@@ -255,9 +337,17 @@ public final class PythonSandbox implements AutoCloseable {
     return bwrap != null ? Isolation.BUBBLEWRAP : Isolation.RLIMITS;
   }
 
-  /** Launchers started and waiting for a program. */
+  /**
+   * Whether one launcher serves run after run (a zygote forking a runner per run): only where the
+   * self-test found Landlock and seccomp in force for every run's process.
+   */
+  public boolean reusesLaunchers() {
+    return reusable && warmPoolSize > 0;
+  }
+
+  /** Launchers started and waiting for a program, their runner ready for it. */
   public int warmCount() {
-    return pool.size();
+    return (int) pool.stream().filter(Launcher::readyNow).count();
   }
 
   public Path python() {
@@ -290,17 +380,50 @@ public final class PythonSandbox implements AutoCloseable {
     boolean warm = pooled != null && pooled.process().isAlive();
     if (pooled != null && !warm) {
       destroyTree(pooled.process());
+      cleanUp(pooled, null, true);
     }
-    Launcher launcher = warm ? pooled : start(false);
+    Launcher launcher = warm ? pooled : start();
+    boolean kept = false;
     try {
-      return runIn(launcher, program, limits, warm);
+      Outcome outcome = runIn(launcher, program, limits, warm);
+      if (outcome.result() == null) {
+        // the pooled launcher had died while idle (its runner never said it was ready): nothing
+        // ran, so the run goes to a fresh launcher once
+        retire(launcher);
+        launcher = start();
+        warm = false;
+        outcome = runIn(launcher, program, limits, false); // not warm: always a result
+      }
+      // the run is over and every process of it dead: its launcher (zygote) serves the next run
+      kept = outcome.reusable() && reusable && warmPoolSize > 0 && !closed.get()
+          && launcher.process().isAlive() && pool.offer(launcher);
+      if (kept && closed.get() && pool.remove(launcher)) {
+        kept = false;
+      }
+      return outcome.result();
     } finally {
-      if (warmPoolSize > 0 && (pooled != null || pool.isEmpty()) && !closed.get()) {
-        // replace the launcher taken once the run is over, so starting the next one does not
-        // compete with this run for the CPU
-        refiller.execute(this::refill);
+      if (!kept) {
+        retire(launcher);
+        if (warmPoolSize > 0 && pool.size() < warmPoolSize && !closed.get()) {
+          // replace the launcher taken once the run is over, so starting the next one does not
+          // compete with this run for the CPU
+          refiller.execute(this::refill);
+        }
       }
     }
+  }
+
+  /** A run's result, and whether its launcher may serve another run. */
+  private record Outcome(SandboxResult result, boolean reusable) {}
+
+  /** Ends a launcher that serves no more runs: its input ends, so its zygote stops. */
+  private void retire(Launcher launcher) {
+    try {
+      launcher.process().getOutputStream().close();
+    } catch (IOException e) {
+      // it is gone already
+    }
+    cleanUp(launcher, null, false);
   }
 
   private SandboxResult refusedResult(Program program) {
@@ -309,15 +432,21 @@ public final class PythonSandbox implements AutoCloseable {
         Isolation.NONE, false, null, Evidence.none(program.hasTests()), List.of());
   }
 
-  private SandboxResult runIn(Launcher launcher, Program program, SandboxLimits limits, boolean warm) {
+  private Outcome runIn(Launcher launcher, Program program, SandboxLimits limits, boolean warm) {
     Process process = launcher.process();
     Path hostWorkDir = null;
     Integer uid = null;
     boolean stopped = false;
+    boolean done = false;
     try {
       ObjectNode header = JSON.createObjectNode();
+      String runId = UUID.randomUUID().toString();
+      header.put("run", runId);
       if (bwrap != null) {
-        header.put("workdir", "/work");
+        // a fresh dir per run beneath the launcher's tmpfs /work, which its zygote empties after
+        // every run; the run's Landlock domain grants this dir alone
+        header.put("workdir", "/work/run-" + UUID.randomUUID().toString().replace("-", ""));
+        header.put("make_workdir", true);
         header.put("own_pid_namespace", true);
       } else {
         hostWorkDir = Files.createTempDirectory(workRoot, "fractal-run-",
@@ -344,17 +473,21 @@ public final class PythonSandbox implements AutoCloseable {
       parts.put("entry_point", program.entryPoint());
       send(process, header);
       long started = System.nanoTime();
+      long backstop = limits.timeoutMs() + BACKSTOP_GRACE_MS;
       byte[] line;
       try {
-        line = launcher.result().get(limits.timeoutMs() + BACKSTOP_GRACE_MS, TimeUnit.MILLISECONDS);
-      } catch (TimeoutException e) {
-        line = null;
+        JsonNode ready = launcher.ready(backstop);
+        if (ready == null && warm) {
+          return new Outcome(null, false); // see run: nothing ran
+        }
+        line = ready == null ? EOF : launcher.next(backstop - (System.nanoTime() - started) / 1_000_000);
       } catch (InterruptedException e) {
         stopped = true;
         stop(process);
         Thread.currentThread().interrupt();
         throw new SandboxInterruptedException("interrupted: the run was killed");
       }
+      launcher.runs++;
       if (closed.get()) {
         stopped = true;
         throw new SandboxInterruptedException("the sandbox was closed while the run was in progress");
@@ -364,12 +497,20 @@ public final class PythonSandbox implements AutoCloseable {
         destroyTree(process);
         long ms = (System.nanoTime() - started) / 1_000_000;
         log.warn("sandbox launcher did not finish; killed its process tree after {} ms", ms);
-        return new SandboxResult(null, true, "", 0, "", 0,
+        return new Outcome(new SandboxResult(null, true, "", 0, "", 0,
             new PythonError("TimeoutError", "wall-clock limit of " + limits.timeoutMs()
                 + " ms exceeded; the sandbox was killed", null, null),
-            ms, null, isolation(), warm, uid, Evidence.none(program.hasTests()), runLayers(null));
+            ms, null, isolation(), warm, uid, Evidence.none(program.hasTests()), runLayers(null)), false);
       }
-      return parse(line, launcher, program, warm, uid);
+      // the launcher printed this run's result: it killed every process of the run before it did
+      done = line.length > 0 && line[0] == '{' && runId.equals(runOf(line));
+      if (line.length > 0 && line[0] == '{' && !done) {
+        // a line that is not this run's result (a runner died before it read its run): the
+        // launcher's lines are out of step, so it serves no run more
+        destroyTree(process);
+        return new Outcome(launcherFailed(launcher, program, warm, uid), false);
+      }
+      return new Outcome(parse(line, launcher, program, warm, uid), done);
     } catch (IOException e) {
       throw new UncheckedIOException("sandbox run failed: " + e.getMessage(), e);
     } catch (InterruptedException e) {
@@ -377,24 +518,36 @@ public final class PythonSandbox implements AutoCloseable {
       stop(process);
       Thread.currentThread().interrupt();
       throw new SandboxInterruptedException("interrupted: the run was killed");
-    } catch (ExecutionException e) {
-      throw new IllegalStateException("sandbox run failed: " + e.getCause(), e.getCause());
     } finally {
-      cleanUp(process, hostWorkDir, stopped);
+      if (done) {
+        Path dir = hostWorkDir;
+        if (dir != null) {
+          io.execute(() -> deleteTree(dir));
+        }
+      } else {
+        if (!stopped && process.isAlive()) {
+          destroyTree(process);
+        }
+        cleanUp(launcher, hostWorkDir, true);
+      }
     }
   }
 
+  /** One run's header, one line; the launcher's input stays open for the next run. */
   private static void send(Process process, ObjectNode header) {
-    try (OutputStream stdin = process.getOutputStream()) {
+    try {
+      OutputStream stdin = process.getOutputStream();
       stdin.write(JSON.writeValueAsBytes(header));
       stdin.write('\n');
+      stdin.flush();
     } catch (IOException e) {
       log.debug("launcher stdin closed early", e);
     }
   }
 
   /** The result is in once the launcher printed it; its exit and the clean-up are not on the caller's clock. */
-  private void cleanUp(Process process, Path hostWorkDir, boolean stopped) {
+  private void cleanUp(Launcher launcher, Path hostWorkDir, boolean stopped) {
+    Process process = launcher.process();
     io.execute(() -> {
       try {
         if (!process.waitFor(stopped ? STOP_GRACE_MS : 10_000, TimeUnit.MILLISECONDS)) {
@@ -417,13 +570,7 @@ public final class PythonSandbox implements AutoCloseable {
       throws IOException, InterruptedException {
     String json = new String(stdout, StandardCharsets.UTF_8).strip();
     if (json.isEmpty() || json.charAt(0) != '{') {
-      Process p = launcher.process();
-      int exit = p.waitFor(1, TimeUnit.SECONDS) ? p.exitValue() : -1;
-      String why = new String(stderrOf(launcher), StandardCharsets.UTF_8).strip();
-      return new SandboxResult(null, false, "", 0, "", 0,
-          new PythonError("SandboxError", "the sandbox launcher failed (exit " + exit + ")"
-              + (why.isEmpty() ? "" : ": " + why), null, null), 0, null, isolation(), warm, uid,
-          Evidence.none(program.hasTests()), runLayers(null));
+      return launcherFailed(launcher, program, warm, uid);
     }
     JsonNode r = JSON.readTree(json);
     PythonError error = null;
@@ -457,6 +604,25 @@ public final class PythonSandbox implements AutoCloseable {
         error, r.path("duration_ms").asLong(0),
         r.hasNonNull("peak_memory_kb") ? r.get("peak_memory_kb").asLong() : null,
         isolation(), warm, uid, evidence, runLayers(applied));
+  }
+
+  private static String runOf(byte[] line) {
+    try {
+      return JSON.readTree(line).path("run").asText(null);
+    } catch (IOException e) {
+      return null;
+    }
+  }
+
+  private SandboxResult launcherFailed(Launcher launcher, Program program, boolean warm, Integer uid)
+      throws InterruptedException {
+    Process p = launcher.process();
+    int exit = p.waitFor(1, TimeUnit.SECONDS) ? p.exitValue() : -1;
+    String why = new String(stderrOf(launcher), StandardCharsets.UTF_8).strip();
+    return new SandboxResult(null, false, "", 0, "", 0,
+        new PythonError("SandboxError", "the sandbox launcher failed (exit " + exit + ")"
+            + (why.isEmpty() ? "" : ": " + why), null, null), 0, null, isolation(), warm, uid,
+        Evidence.none(program.hasTests()), runLayers(null));
   }
 
   /** The layers of one run: those around it, and those its process reported applied. */
@@ -517,19 +683,17 @@ public final class PythonSandbox implements AutoCloseable {
       String setupError = null;
       Set<String> off = new LinkedHashSet<>(disabled);
       for (int tries = 0; tries < 4; tries++) {
-        Launcher l = start(false);
+        Launcher l = start();
         try {
-          ready = l.ready().get(30, TimeUnit.SECONDS);
+          ready = l.ready(30_000);
         } catch (InterruptedException e) {
           Thread.currentThread().interrupt();
           destroyTree(l.process());
           throw new IllegalStateException("interrupted during the sandbox self-test", e);
-        } catch (ExecutionException | TimeoutException e) {
-          ready = null;
         }
-        if (ready == null || !ready.path("ready").asBoolean(false)) {
+        if (ready == null) {
           destroyTree(l.process());
-          cleanUp(l.process(), null, true);
+          cleanUp(l, null, true);
           setupError = "the launcher did not start: "
               + new String(stderrOf(l), StandardCharsets.UTF_8).strip();
           break;
@@ -538,7 +702,8 @@ public final class PythonSandbox implements AutoCloseable {
         ObjectNode header = JSON.createObjectNode();
         Path work = bwrap != null ? null : Files.createTempDirectory(workRoot, "fractal-run-",
             PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
-        header.put("workdir", work == null ? "/work" : work.toString());
+        header.put("workdir", work == null ? "/work/run-selftest" : work.toString());
+        header.put("make_workdir", work == null);
         header.put("own_pid_namespace", bwrap != null);
         SandboxLimits limits = SandboxLimits.defaults().withTimeoutMs(30_000);
         header.put("timeout_ms", limits.timeoutMs());
@@ -559,15 +724,20 @@ public final class PythonSandbox implements AutoCloseable {
         params.put("worker_pid", ProcessHandle.current().pid());
         send(l.process(), header);
         try {
-          byte[] line = l.result().get(60, TimeUnit.SECONDS);
-          result = JSON.readTree(new String(line, StandardCharsets.UTF_8).strip());
+          byte[] line = l.next(60_000);
+          result = line == null ? null : JSON.readTree(new String(line, StandardCharsets.UTF_8).strip());
         } catch (InterruptedException e) {
           Thread.currentThread().interrupt();
           throw new IllegalStateException("interrupted during the sandbox self-test", e);
-        } catch (ExecutionException | TimeoutException | IOException e) {
+        } catch (IOException e) {
           result = null;
         } finally {
-          cleanUp(l.process(), work, false);
+          try {
+            l.process().getOutputStream().close();
+          } catch (IOException e) {
+            // gone already
+          }
+          cleanUp(l, work, false);
         }
         if (result != null && result.hasNonNull("selftest")) {
           break;
@@ -638,7 +808,7 @@ public final class PythonSandbox implements AutoCloseable {
         && denied(checks, "write_host_dir") && denied(checks, "write_tmp")
         && denied(checks, "write_dev_shm") && denied(checks, "read_worker_environ")
         && (abi < 4 || denied(checks, "connect_loopback_preopened"))
-        && (abi < 6 || denied(checks, "signal_launcher"));
+        && (abi < 6 || (denied(checks, "signal_launcher") && denied(checks, "signal_zygote")));
     boolean seccompOk = applied.contains(Confinement.SECCOMP) && "2".equals(checks.get("seccomp_mode"))
         && denied(checks, "socket_inet") && denied(checks, "socket_unix") && denied(checks, "unshare")
         && denied(checks, "io_uring_setup") && denied(checks, "ptrace") && denied(checks, "memfd_create");
@@ -768,22 +938,42 @@ public final class PythonSandbox implements AutoCloseable {
       return;
     }
     try {
-      Launcher l = start(true);
-      l.ready().thenAccept(info -> {
-        boolean ok = info != null && info.path("ready").asBoolean(false);
-        if (!ok || closed.get() || !pool.offer(l)) {
-          destroyTree(l.process());
-        }
-        if (closed.get()) {
-          drainPool();
-        }
-      });
+      Launcher l = start();
+      JsonNode info = l.ready(30_000);
+      l.readyTaken = info != null;
+      if (info == null || closed.get() || !pool.offer(l)) {
+        destroyTree(l.process());
+        cleanUp(l, null, true);
+      }
+      if (closed.get()) {
+        drainPool();
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
     } catch (RuntimeException e) {
       log.warn("could not start a warm sandbox launcher: {}", e.toString());
     }
   }
 
-  private Launcher start(boolean warm) {
+  /** A new launcher, started from the spawner thread (see {@link #spawner}). */
+  private Launcher start() {
+    if (Thread.currentThread().getName().startsWith("fractal-sandbox-spawn")) {
+      return spawn();
+    }
+    try {
+      return spawner.submit(this::spawn).get();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new SandboxInterruptedException("interrupted while starting a sandbox launcher");
+    } catch (ExecutionException e) {
+      throw e.getCause() instanceof RuntimeException r ? r
+          : new IllegalStateException("cannot start the sandbox", e.getCause());
+    } catch (java.util.concurrent.RejectedExecutionException e) {
+      throw new SandboxInterruptedException("the sandbox was closed");
+    }
+  }
+
+  private Launcher spawn() {
     List<String> cmd = new ArrayList<>();
     if (bwrap != null) {
       cmd.addAll(Bubblewrap.prefix(bwrap, python, !root));
@@ -796,14 +986,13 @@ public final class PythonSandbox implements AutoCloseable {
       cmd.add(python.toString());
       cmd.add("-I");
       cmd.add("/fractal/launcher.py");
+      cmd.add("--own-pid-namespace");
     } else {
       cmd.add(python.toString());
       cmd.add("-I");
       cmd.add(launcher.toString());
     }
-    if (warm) {
-      cmd.add("--warm");
-    }
+    cmd.add("--warm");
     ProcessBuilder pb = new ProcessBuilder(cmd);
     pb.environment().clear();
     pb.environment().put("PATH", "/usr/bin:/bin");
@@ -814,10 +1003,9 @@ public final class PythonSandbox implements AutoCloseable {
     try {
       Process p = pb.start();
       live.add(p);
-      CompletableFuture<JsonNode> ready = new CompletableFuture<>();
-      CompletableFuture<byte[]> result = new CompletableFuture<>();
-      io.execute(() -> readLauncher(p.getInputStream(), ready, result));
-      return new Launcher(p, ready, result, readAsync(p.getErrorStream(), 16 * 1024));
+      Launcher l = new Launcher(p, readAsync(p.getErrorStream(), 16 * 1024));
+      io.execute(() -> readLauncher(p.getInputStream(), l.lines));
+      return l;
     } catch (IOException e) {
       throw new UncheckedIOException("cannot start the sandbox: " + cmd, e);
     }
@@ -870,27 +1058,21 @@ public final class PythonSandbox implements AutoCloseable {
     }, io);
   }
 
-  /** The launcher's two lines: "ready" (JSON: what it offers), then its result (or EOF). */
-  private static void readLauncher(InputStream in, CompletableFuture<JsonNode> ready,
-      CompletableFuture<byte[]> result) {
+  /** The launcher's lines (its runners' "ready" lines and results), then EOF. */
+  private static void readLauncher(InputStream in, BlockingQueue<byte[]> lines) {
     try (in) {
       BufferedInputStream bin = new BufferedInputStream(in);
-      byte[] first = readLine(bin, 64 * 1024);
-      JsonNode info = null;
-      try {
-        info = JSON.readTree(new String(first, StandardCharsets.UTF_8).strip());
-      } catch (IOException e) {
-        // not a ready line: the launcher failed before it was ready
+      while (true) {
+        byte[] line = readLine(bin, 64L * 1024 * 1024);
+        if (line.length == 0) {
+          break;
+        }
+        lines.offer(line);
       }
-      ready.complete(info);
-      if (info == null || !info.path("ready").asBoolean(false)) {
-        result.complete(first);
-        return;
-      }
-      result.complete(readLine(bin, 64L * 1024 * 1024));
     } catch (IOException | RuntimeException e) {
-      ready.complete(null);
-      result.complete(new byte[0]);
+      // the launcher is gone: what was read is all there is
+    } finally {
+      lines.offer(EOF);
     }
   }
 
@@ -969,6 +1151,7 @@ public final class PythonSandbox implements AutoCloseable {
       return;
     }
     refiller.shutdownNow();
+    spawner.shutdownNow();
     drainPool();
     List<Process> running = List.copyOf(live);
     running.forEach(this::stop);

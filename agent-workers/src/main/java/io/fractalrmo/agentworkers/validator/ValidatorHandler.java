@@ -10,8 +10,10 @@ import io.fractalrmo.agentworkers.sandbox.Evidence;
 import io.fractalrmo.agentworkers.sandbox.Program;
 import io.fractalrmo.agentworkers.sandbox.PythonError;
 import io.fractalrmo.agentworkers.sandbox.PythonSandbox;
+import io.fractalrmo.agentworkers.sandbox.SandboxInterruptedException;
 import io.fractalrmo.agentworkers.sandbox.SandboxLimits;
 import io.fractalrmo.agentworkers.sandbox.SandboxResult;
+import io.fractalrmo.agentworkers.worker.CutOffException;
 import io.fractalrmo.agentworkers.worker.Outgoing;
 import io.fractalrmo.agentworkers.worker.RecordHandler;
 import io.fractalrmo.contracts.ActionItem;
@@ -104,7 +106,15 @@ public final class ValidatorHandler implements RecordHandler<ExecutionResult> {
     long started = System.nanoTime();
     try {
       return validate(result, started);
+    } catch (CutOffException e) {
+      throw e;
     } catch (RuntimeException e) {
+      if (e instanceof SandboxInterruptedException || CutOffException.byInterrupt(e)) {
+        // the worker's stop (or a closed sandbox) cut the run off: no outcome, no error event —
+        // the record is not committed and is validated again
+        throw new CutOffException("validation of action " + result.getActionId() + " was cut off: "
+            + e.getMessage(), e);
+      }
       // the validator itself could not work (sandbox or helper broken): say so, never drop the result
       ActionItem action = result.getAction();
       PythonError error = new PythonError("ValidatorError", "validation could not run: " + e.getMessage(), null, null);

@@ -5,12 +5,21 @@ import java.net.UnknownHostException;
 import java.security.SecureRandom;
 import java.util.HexFormat;
 
-/** Agent ids of the form {@code <role>-<host>-<random>}: unique per worker instance. */
+/**
+ * Agent ids: {@code <role>-<host>-<slot>} for worker instances (stable across restarts: the slot
+ * is a {@link io.fractalrmo.runtime.SlotLease} of the host), {@code <role>-<host>-<random>} for
+ * one-off clients.
+ */
 public final class AgentIds {
 
   private static final SecureRandom RANDOM = new SecureRandom();
 
   private AgentIds() {
+  }
+
+  /** {@code <role>-<host>-<slot>}. */
+  public static String slotAgentId(String role, int slot) {
+    return role + "-" + host() + "-" + slot;
   }
 
   public static String newAgentId(String role) {

@@ -12,7 +12,12 @@ import org.apache.kafka.common.serialization.StringSerializer;
 
 /**
  * Client settings of the exactly-once workers, in one place: read_committed consumers without
- * auto-commit, idempotent {@code acks=all} producers with a per-instance transactional id.
+ * auto-commit, cooperative rebalancing (only the partitions that move are revoked, so the others'
+ * work in flight goes on), idempotent {@code acks=all} producers with a per-instance
+ * transactional id. Short session and transaction timeouts: a worker's loop polls continuously
+ * (handlers run on their own threads) and its transactions only span a commit, so a SIGKILLed
+ * instance's partitions move after the session timeout and a transaction it left open is aborted
+ * within {@link #DEFAULT_TRANSACTION_TIMEOUT} (at once when its restart fences it).
  * Keys are strings, values raw bytes (the worker (de)serializes values itself so a record that
  * does not deserialize can go to the DLQ unchanged).
  */
@@ -25,15 +30,24 @@ public final class KafkaClientConfigs {
    * ~240 records/s, 100 ~3 000-3 300, 200 ~6 300, 500 ~12 000-19 000).
    */
   public static final int DEFAULT_MAX_POLL_RECORDS = 200;
-  /** Generous: the worker also bounds a batch by {@link WorkerSettings#batchTimeBudget()}. */
-  public static final Duration DEFAULT_MAX_POLL_INTERVAL = Duration.ofMinutes(5);
-  public static final Duration DEFAULT_SESSION_TIMEOUT = Duration.ofSeconds(15);
-  public static final Duration DEFAULT_TRANSACTION_TIMEOUT = Duration.ofSeconds(60);
+  /** The loop never blocks long between polls (handlers run on slot threads). */
+  public static final Duration DEFAULT_MAX_POLL_INTERVAL = Duration.ofMinutes(1);
+  /** How long a SIGKILLed member's partitions wait for another member (unless it is restarted). */
+  public static final Duration DEFAULT_SESSION_TIMEOUT = Duration.ofSeconds(10);
+  public static final Duration DEFAULT_HEARTBEAT_INTERVAL = Duration.ofSeconds(2);
+  /** A worker's transaction lasts one commit (milliseconds); this bounds an orphan's. */
+  public static final Duration DEFAULT_TRANSACTION_TIMEOUT = Duration.ofSeconds(10);
+  /** Longest a producer call blocks (a commit under a broker outage; bounds a stop). */
+  public static final Duration DEFAULT_MAX_BLOCK = Duration.ofSeconds(5);
 
   private KafkaClientConfigs() {
   }
 
-  /** Consumer of a worker group; {@code overrides} win (e.g. session.timeout.ms in tests). */
+  /**
+   * Consumer of a worker group; {@code overrides} win (e.g. session.timeout.ms in tests). With
+   * {@code group.instance.id} among them the member is static: restarted with the same id, it
+   * gets its partitions back without a rebalance.
+   */
   public static Map<String, Object> workerConsumer(String bootstrapServers, String groupId,
       String clientId, Map<String, ?> overrides) {
     Map<String, Object> config = assignedReader(bootstrapServers, clientId);
@@ -42,7 +56,10 @@ public final class KafkaClientConfigs {
     config.put(ConsumerConfig.MAX_POLL_INTERVAL_MS_CONFIG,
         (int) DEFAULT_MAX_POLL_INTERVAL.toMillis());
     config.put(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG, (int) DEFAULT_SESSION_TIMEOUT.toMillis());
-    config.put(ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG, 3_000);
+    config.put(ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG,
+        (int) DEFAULT_HEARTBEAT_INTERVAL.toMillis());
+    config.put(ConsumerConfig.PARTITION_ASSIGNMENT_STRATEGY_CONFIG,
+        org.apache.kafka.clients.consumer.CooperativeStickyAssignor.class.getName());
     config.putAll(overrides);
     return config;
   }
@@ -71,6 +88,7 @@ public final class KafkaClientConfigs {
     config.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, transactionalId);
     config.put(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG,
         (int) DEFAULT_TRANSACTION_TIMEOUT.toMillis());
+    config.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, (int) DEFAULT_MAX_BLOCK.toMillis());
     config.putAll(overrides);
     return config;
   }

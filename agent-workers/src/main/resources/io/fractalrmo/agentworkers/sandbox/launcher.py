@@ -1,10 +1,19 @@
 """Fractal-RMO sandbox launcher: confines one untrusted Python program and proves how far it got.
 
 The launcher is trusted; the program it runs is not. Java starts it (inside bubblewrap when that
-works), it prints a "ready" line describing what this kernel offers, reads ONE run (a JSON line:
-limits, layers to apply, the program's parts) from stdin, forks a child, and prints one JSON line
-describing what happened. Started with --warm it pre-imports common modules and pre-builds its
-confinement, so that a run costs only the fork.
+works) as a zygote: it imports what it needs, pre-imports common modules and pre-builds its
+confinement (the seccomp program) ONCE, then forks a runner per run, one run at a time. A runner
+prints a "ready" line describing what this kernel offers, reads ONE run (a JSON line: limits,
+layers to apply, the program's parts) from stdin, forks the run's child, prints one JSON line
+describing what happened and exits. The zygote itself never reads a run and never runs untrusted
+code: a run's header, output and nonce live only in its runner (and the program's part in its
+child), so no run inherits another's data. After each runner the zygote kills whatever the run
+left (its process tree; with bubblewrap every process of the namespace but bwrap's init and
+itself) and, with bubblewrap, empties the sandbox's tmpfs /work, /tmp and /dev/shm; it stops when
+that fails. Java hands a zygote run after run only where each run's Landlock domain (its own
+work dir; signals and abstract sockets scoped to the run) and seccomp filter are in force, since
+those keep a run away from the zygote, from earlier runs and from their report channels; else it
+uses a zygote for one run and ends it. Its input ending stops the zygote.
 
 Confinement of the child, applied in this order before any untrusted byte runs, each layer
 enforced by the kernel (bubblewrap, when used, is an outer layer of its own):
@@ -620,6 +629,8 @@ def _probe(params, preopened):
             lambda: open("/proc/%d/environ" % params["worker_pid"], "rb").read(64) and None)
     attempt("signal_worker", lambda: os.kill(params["worker_pid"], 0))
     attempt("signal_launcher", lambda: os.kill(os.getppid(), 0))
+    if params.get("zygote_pid"):
+        attempt("signal_zygote", lambda: os.kill(params["zygote_pid"], 0))
 
     def sys_call(name, *args):
         def f():
@@ -742,7 +753,7 @@ def _child(hdr, prepared, out_w, err_w, rep_fd, box, keep):
         os._exit(121)
     report("confined", layers=applied)
     if "selftest" in hdr:
-        checks = _probe(hdr["selftest"], preopened)
+        checks = _probe(dict(hdr["selftest"], zygote_pid=prepared.get("zygote")), preopened)
         report("selftest", checks=checks)
         os._exit(0)
     _harness(report, hdr["program"], hdr["workdir"])
@@ -786,7 +797,8 @@ def _tree(root):
 
 
 def _kill_run(pid, own_pid_namespace, me):
-    """SIGKILL every process of the run until none is left alive; reaps what is ours."""
+    """SIGKILL every process of the run until none is left alive; reaps what is ours. In an own pid
+    namespace that is every process but its init, the zygote and this runner (_SPARED)."""
     if pid > 0:
         try:
             os.killpg(pid, signal.SIGKILL)  # its session first: cheap, and catches most at once
@@ -795,7 +807,7 @@ def _kill_run(pid, own_pid_namespace, me):
     deadline = time.monotonic() + 5
     while time.monotonic() < deadline:
         if own_pid_namespace:
-            alive = [p for p in _all_pids() if p not in (1, me)]
+            alive = [p for p in _all_pids() if p not in (1, me) and p not in _SPARED]
         else:
             alive = _tree(me)
         alive = [p for p in alive if not _zombie(p)]
@@ -824,6 +836,7 @@ def _zombie(pid):
 
 _reaped_cpu = [0.0]
 _statuses = {}
+_SPARED = set()  # the zygote: never killed by a runner's clean-up
 
 
 def _reap():
@@ -1211,36 +1224,129 @@ class _Reports:
             self.finished = True
 
 
-def main():
+EXIT_NO_MORE_RUNS = 3  # a runner read end of input: the zygote stops
+_zygote_stop = [False]
+_zygote_runner = [0]
+
+
+def _on_zygote_term(*_):
+    _zygote_stop[0] = True
+    if _zygote_runner[0]:
+        try:
+            os.kill(_zygote_runner[0], signal.SIGTERM)  # the runner kills its run and reports
+        except OSError:
+            pass
+
+
+def _wipe(dirs):
+    """Empties the bubblewrap sandbox's own tmpfs between runs; False when something stayed."""
+    import shutil
+    clean = True
+    for d in dirs:
+        try:
+            entries = os.listdir(d)
+        except OSError:
+            continue
+        for name in entries:
+            path = os.path.join(d, name)
+            try:
+                if os.path.isdir(path) and not os.path.islink(path):
+                    shutil.rmtree(path)
+                else:
+                    os.unlink(path)
+            except OSError:
+                clean = False
+    return clean
+
+
+def _serve(prepared, zygote):
+    """A runner: forked from the zygote for ONE run; says it is ready, runs it, reports, exits.
+    Everything of the run (its header, its output, its nonce) lives and dies in this process, so
+    the zygote, which forks the next runner, never holds another run's data."""
+    _statuses.clear()
+    _reaped_cpu[0] = 0.0
     signal.signal(signal.SIGTERM, _on_term)
+    if _zygote_stop[0]:
+        os._exit(EXIT_NO_MORE_RUNS)  # the zygote was told to stop before this runner could hear it
     me = os.getpid()
-    info = {"ready": True, "pid": me, "landlock_abi": landlock_abi(), "seccomp_arch": None,
+    info = {"ready": True, "pid": me, "zygote": zygote, "landlock_abi": prepared["landlock_abi"],
+            "seccomp_arch": prepared["arch"] if prepared["seccomp"] is not None else None,
             "subreaper": False, "python": sys.version.split()[0]}
     try:
-        _prctl(PR_SET_PDEATHSIG, signal.SIGTERM)  # the worker died: kill the run, then go
+        _prctl(PR_SET_PDEATHSIG, signal.SIGTERM)  # the zygote died: kill the run, then go
         _prctl(PR_SET_CHILD_SUBREAPER, 1)
         info["subreaper"] = True
     except OSError:
         pass
-    guarded = tuple(int(p) for p in os.environ.get("FRACTAL_GUARDED_PIDS", "").split(",") if p)
-    prepared = _prepare(guarded + (me,))
-    info["seccomp_arch"] = prepared["arch"] if prepared["seccomp"] is not None else None
+    if os.getppid() != zygote:
+        os._exit(0)  # the zygote died before the death signal was set
+    if prepared["seccomp"] is not None and prepared["landlock_abi"] < 6:
+        # no Landlock signal scope: the filter also keeps this runner's pid out of kill()'s reach
+        prepared = dict(prepared, seccomp=seccomp_program(prepared["arch"], prepared["guarded"] + (me,)))
     sys.stdout.write(json.dumps(info) + "\n")  # the pool hands out only launchers that said so
     sys.stdout.flush()
-    raw = sys.stdin.buffer.readline()  # a warm launcher waits here for its run
+    raw = sys.stdin.buffer.readline()  # a warm runner waits here for its run
     if not raw.strip() or _terminating[0]:
-        return
+        os._exit(EXIT_NO_MORE_RUNS)
     hdr = json.loads(raw)
     _running[0] = True
     try:
+        if hdr.get("make_workdir"):
+            os.mkdir(hdr["workdir"], 0o700)  # fresh, beneath the sandbox's tmpfs /work
         result = run_once(hdr, prepared)
     except Exception as exc:  # the launcher itself failed: say so, never claim anything
         _kill_run(0, bool(hdr.get("own_pid_namespace")), me)
         result = {"exit_code": None, "timed_out": False, "duration_ms": 0,
                   "error": _err("SandboxError", "the sandbox launcher failed: %s: %s"
                                 % (type(exc).__name__, exc)), "evidence": None, "layers": None}
+    result["run"] = hdr.get("run")  # Java matches each result to the run it sent
     sys.stdout.write(json.dumps(result) + "\n")
     sys.stdout.flush()
+    os._exit(0)
+
+
+def main():
+    """The zygote: prepares the confinement once (imports, Landlock ABI, the seccomp program),
+    then forks one runner per run, one at a time, until its input ends. It never reads a run,
+    never runs untrusted code, and after each runner ends it kills whatever that run left (its
+    whole process tree, or with --own-pid-namespace every process of bubblewrap's namespace but
+    its init and itself) and, in bubblewrap's namespace, empties the sandbox's tmpfs (/work, /tmp,
+    /dev/shm); when that fails it stops, so no run ever sees what an earlier one left."""
+    signal.signal(signal.SIGTERM, _on_zygote_term)
+    me = os.getpid()
+    _SPARED.add(me)
+    own_pid_namespace = "--own-pid-namespace" in sys.argv
+    try:
+        _prctl(PR_SET_PDEATHSIG, signal.SIGTERM)  # the worker died: stop the runner, then go
+        _prctl(PR_SET_CHILD_SUBREAPER, 1)  # what a runner's run left is re-parented here
+    except OSError:
+        pass
+    # what runners and the harness import lazily, once here rather than once per run (hmac loads
+    # OpenSSL's _hashlib: the largest part of a runner's own CPU when imported per run)
+    import hmac, linecache, shutil, stat, traceback  # noqa: F401
+    guarded = tuple(int(p) for p in os.environ.get("FRACTAL_GUARDED_PIDS", "").split(",") if p)
+    guarded += (me,)
+    prepared = _prepare(guarded)
+    prepared["guarded"] = guarded
+    prepared["zygote"] = me
+    while not _zygote_stop[0]:
+        pid = os.fork()
+        if pid == 0:
+            try:
+                _serve(prepared, me)
+            finally:
+                os._exit(0)
+        _zygote_runner[0] = pid
+        if _zygote_stop[0]:
+            _on_zygote_term()
+        status = os.waitpid(pid, 0)[1]
+        _zygote_runner[0] = 0
+        _kill_run(0, own_pid_namespace, me)
+        _statuses.clear()
+        if own_pid_namespace and not _wipe(("/work", "/tmp", "/dev/shm")):
+            break
+        if os.WIFEXITED(status) and os.WEXITSTATUS(status) == EXIT_NO_MORE_RUNS:
+            break
 
 
 if __name__ == "__main__":

@@ -399,6 +399,75 @@ abstract class HostileCodeSuite {
   }
 
   @Test
+  void shouldServeRunAfterRunFromTheSameWarmLaunchersWhereLandlockAndSeccompHold() {
+    Assumptions.assumeFalse(refuses(), "nothing runs");
+    Assumptions.assumeTrue(sandbox().confinement().layers().containsAll(
+        List.of(Confinement.LANDLOCK, Confinement.SECCOMP)), "Landlock and seccomp in force");
+    assertThat(sandbox().reusesLaunchers()).isTrue();
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+    while (sandbox().warmCount() < 1) {
+      assertThat(System.nanoTime()).as("a warm launcher").isLessThan(deadline);
+      Thread.onSpinWait();
+    }
+    assertThat(sandbox().run("print(0)", limits(5_000)).success()).isTrue();
+    List<Long> before = launcherProcesses();
+    for (int i = 1; i <= 5; i++) {
+      SandboxResult r = sandbox().run("print(" + i + ")", limits(5_000));
+      assertThat(r.success()).as("%s", r.error()).isTrue();
+      assertThat(r.stdout()).isEqualTo(i + "\n");
+      assertThat(r.warm()).isTrue();
+    }
+    assertThat(launcherProcesses()).as("no launcher started for the runs: the same ones served them")
+        .isEqualTo(before);
+  }
+
+  /** This JVM's launcher processes (zygotes, or bubblewrap around them), not their runners. */
+  private static List<Long> launcherProcesses() {
+    return ProcessHandle.current().children()
+        .filter(p -> p.info().commandLine().map(c -> c.contains("launcher.py")).orElse(false))
+        .map(ProcessHandle::pid).sorted().toList();
+  }
+
+  @Test
+  void shouldKeepSuccessiveRunsOfOneLauncherApartAndAwayFromIt() {
+    Assumptions.assumeFalse(refuses(), "nothing runs");
+    // run after run, one launcher (zygote) serves this sandbox's runs where Landlock and seccomp
+    // hold: a run must find nothing of the one before it and cannot touch the launcher
+    String secret = "secret-" + UUID.randomUUID();
+    String marker = marker();
+    SandboxResult first = contained("import os, sys\nopen('mine.txt', 'w').write(" + py(secret) + ")\n"
+        + "if os.fork() == 0:\n    os.setsid()\n    os.execv(sys.executable, [sys.executable, '-c', "
+        + "'import time; time.sleep(60)', " + py(marker) + "])\nprint(os.getcwd())\n", limits(5_000));
+    assertThat(first.success()).as("%s", first.error()).isTrue();
+    assertNoProcessLeft(first, marker);
+    String firstDir = first.stdout().strip();
+    List<Long> launchers = ProcessHandle.current().descendants()
+        .filter(p -> p.info().commandLine().map(c -> c.contains("launcher.py")).orElse(false))
+        .map(ProcessHandle::pid).toList();
+    assertThat(launchers).as("the sandbox's launchers").isNotEmpty();
+    StringBuilder targets = new StringBuilder("[1, 2, os.getppid()");
+    launchers.forEach(pid -> targets.append(", ").append(pid));
+    targets.append("]");
+    String code = "import os\nfor p in [" + py(firstDir + "/mine.txt") + ", " + py(firstDir)
+        + ", os.path.dirname(os.getcwd()), '/work', '/tmp']:\n    try:\n"
+        + "        print('SAW', p, open(p).read() if os.path.isfile(p) else os.listdir(p))\n"
+        + "    except OSError as e:\n        print('denied', p, type(e).__name__)\n"
+        + "for pid in " + targets + ":\n    try:\n        os.kill(pid, 9)\n        print('KILLED', pid)\n"
+        + "    except OSError as e:\n        print('no signal', pid, type(e).__name__)\n";
+    SandboxResult second = contained(code, limits(5_000));
+    assertThat(second.success()).as("%s", second.error()).isTrue();
+    assertThat(second.stdout()).doesNotContain(secret).doesNotContain("KILLED").doesNotContain("SAW")
+        .contains("no signal");
+    // the zygotes (a runner, forked by one, ends with its run)
+    List<Long> zygotes = launchers.stream().filter(pid -> ProcessHandle.of(pid).flatMap(ProcessHandle::parent)
+        .flatMap(p -> p.info().commandLine()).map(c -> !c.contains("launcher.py")).orElse(false)).toList();
+    assertThat(zygotes).as("the launchers outlive a run that tried to kill them").isNotEmpty()
+        .allMatch(pid -> ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false));
+    SandboxResult third = contained("print('still here')", limits(5_000));
+    assertThat(third.success()).as("%s", third.error()).isTrue();
+  }
+
+  @Test
   void shouldKillTheRunAtOnceWhenItsThreadIsInterrupted() throws Exception {
     Assumptions.assumeFalse(refuses(), "nothing runs");
     String marker = marker();

@@ -114,7 +114,10 @@ class SandboxCostBenchmark {
   }
 
   private static String describe(PythonSandbox s) {
-    return s.isolation().name().toLowerCase() + ", warm pool 1";
+    List<String> layers = s.confinement().layers();
+    return (layers.contains(Confinement.BUBBLEWRAP) ? "bwrap+" : "")
+        + (layers.contains(Confinement.LANDLOCK) ? "landlock+seccomp" : String.join("+", layers))
+        + (s.reusesLaunchers() ? ", zygote" : ", launcher per run");
   }
 
   private static boolean bare(String python, Path file) {

@@ -1,5 +1,6 @@
 package io.fractalrmo.agentworkers.testing;
 
+import io.fractalrmo.runtime.SlotLease;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -45,6 +46,9 @@ public final class ChildJvm implements AutoCloseable {
     Path tmp = Files.createTempDirectory("child-jvm-");
     List<String> command = new ArrayList<>(List.of(java, "-Xmx256m",
         "-Djava.io.tmpdir=" + tmp,
+        // the same host-wide instance slots as this JVM's workers (a restarted child gets the
+        // slot, and so the identity, of the one it replaces)
+        "-D" + SlotLease.DIRECTORY_PROPERTY + "=" + SlotLease.defaultDirectory(),
         // log4j2 would stop logging in its own shutdown hook, hiding what SIGTERM closes
         "-Dlog4j.shutdownHookEnabled=false",
         "-cp", System.getProperty("java.class.path"), main.getName()));

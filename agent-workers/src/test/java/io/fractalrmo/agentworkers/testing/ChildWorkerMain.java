@@ -16,7 +16,10 @@ import java.util.function.Function;
 /**
  * An echo worker in its own JVM, so a test can kill it abruptly ({@code destroyForcibly}). Args:
  * bootstrap servers, registry URL, topic prefix, output topic, group id, delay per record (ms),
- * hold-at (the n-th handled record blocks forever; 0 = never). Prints {@code SUBSCRIBED <agent>}
+ * hold-at (the n-th record a handler slot handles blocks forever; 0 = never; {@code key:K} = the
+ * record with key K blocks), and optionally the
+ * number of handler slots and the input topic (default: the tasks topic). Prints
+ * {@code SUBSCRIBED <agent>}
  * once its worker has joined and {@code HOLDING <key>} when it blocks, then runs until killed
  * (SIGKILL: nothing runs; SIGTERM: the worker group closes cleanly) or stdin closes.
  */
@@ -28,13 +31,23 @@ public final class ChildWorkerMain {
   public static void main(String[] args) throws IOException {
     Endpoints endpoints = new Endpoints(args[0], args[1], Optional.empty(),
         TopicCatalog.withPrefix(args[2]));
-    int holdAt = Integer.parseInt(args[6]);
     PrintStream out = System.out;
-    WorkerSpec<Task> spec = echoSpec(endpoints, args[4], agentId -> new EchoHandler(args[3],
-        Long.parseLong(args[5]), agentId, holdAt, key -> {
-          out.println("HOLDING " + key);
-          out.flush();
-        }));
+    java.util.function.Consumer<String> announce = key -> {
+      out.println("HOLDING " + key);
+      out.flush();
+    };
+    String hold = args[6];
+    WorkerSpec<Task> spec = echoSpec(endpoints, args[4], agentId -> hold.startsWith("key:")
+        ? new EchoHandler(args[3], Long.parseLong(args[5]), agentId, hold.substring(4), announce)
+        : new EchoHandler(args[3], Long.parseLong(args[5]), agentId, Integer.parseInt(hold),
+            announce));
+    if (args.length > 7) {
+      int slots = Integer.parseInt(args[7]);
+      spec = spec.withTuning(s -> s.withConcurrency(slots));
+    }
+    if (args.length > 8) {
+      spec = onTopic(spec, args[8]);
+    }
     try (WorkerGroup group = WorkerGroup.start(endpoints, spec, 1,
         FractalSerdes.config(endpoints.schemaRegistryUrl()))) {
       group.closeOnShutdown(); // SIGTERM: finish or abort the transaction, leave the group
@@ -53,7 +66,15 @@ public final class ChildWorkerMain {
         agentId -> new EchoHandler(outputTopic, delayMillis, agentId));
   }
 
-  static WorkerSpec<Task> echoSpec(Endpoints endpoints, String groupId,
+  /** The same spec reading {@code inputTopic} instead. */
+  public static WorkerSpec<Task> onTopic(WorkerSpec<Task> spec, String inputTopic) {
+    return new WorkerSpec<>(spec.role(), spec.agentType(), spec.groupId(), inputTopic,
+        spec.valueType(), spec.handlerFactory(), spec.consumerOverrides(),
+        spec.producerOverrides(), spec.heartbeatInterval(), spec.tuning(), spec.supervised(),
+        spec.instanceId());
+  }
+
+  public static WorkerSpec<Task> echoSpec(Endpoints endpoints, String groupId,
       Function<String, RecordHandler<Task>> handlers) {
     return WorkerSpec.of("echo", "echo", groupId, endpoints.topics().tasks().name(), Task.class,
             handlers)

@@ -11,7 +11,7 @@ import java.util.function.Consumer;
  * same key, with {@code source} set to the handling agent's id, after an optional delay per
  * record (a stand-in for a sandbox run). A task whose id starts with {@code violates} breaks the
  * contract. With {@code holdAt > 0} the handler announces and then blocks on its holdAt-th record
- * (a worker stuck mid-batch, for the kill test).
+ * (a worker stuck mid-batch, for the kill test), or on the record with a given key.
  */
 public final class EchoHandler implements RecordHandler<Task> {
 
@@ -19,6 +19,7 @@ public final class EchoHandler implements RecordHandler<Task> {
   private final long delayMillis;
   private final String agentId;
   private final int holdAt;
+  private final String holdKey;
   private final Consumer<String> onHold;
   private int handled;
 
@@ -28,10 +29,22 @@ public final class EchoHandler implements RecordHandler<Task> {
 
   public EchoHandler(String outputTopic, long delayMillis, String agentId, int holdAt,
       Consumer<String> onHold) {
+    this(outputTopic, delayMillis, agentId, holdAt, null, onHold);
+  }
+
+  /** Blocks on the record with key {@code holdKey} (whichever slot gets it). */
+  public EchoHandler(String outputTopic, long delayMillis, String agentId, String holdKey,
+      Consumer<String> onHold) {
+    this(outputTopic, delayMillis, agentId, 0, holdKey, onHold);
+  }
+
+  private EchoHandler(String outputTopic, long delayMillis, String agentId, int holdAt,
+      String holdKey, Consumer<String> onHold) {
     this.outputTopic = outputTopic;
     this.delayMillis = delayMillis;
     this.agentId = agentId;
     this.holdAt = holdAt;
+    this.holdKey = holdKey;
     this.onHold = onHold;
   }
 
@@ -40,7 +53,7 @@ public final class EchoHandler implements RecordHandler<Task> {
     if (task.getTaskId().toString().startsWith("violates")) {
       throw new IllegalArgumentException("task " + task.getTaskId() + " breaks the contract");
     }
-    if (++handled == holdAt) {
+    if (++handled == holdAt || key.equals(holdKey)) {
       onHold.accept(key);
       Thread.sleep(Long.MAX_VALUE); // stuck mid-batch until the JVM is killed
     }

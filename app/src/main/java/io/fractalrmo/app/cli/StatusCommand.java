@@ -17,10 +17,15 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
-/** {@code fractal status [TASK_ID]}: a task's history, or recent tasks by state, from PostgreSQL. */
+/**
+ * {@code fractal status [TASK_ID]}: a task's history, or recent tasks by state, from PostgreSQL;
+ * the summary also lists every agent instance with its state and health, from
+ * {@code fractal.agent-status}.
+ */
 @Command(name = "status", mixinStandardHelpOptions = true,
     description = "Show a task's history, or without TASK_ID a summary of recent tasks by state "
-        + "(from the PostgreSQL record the sink writes).")
+        + "(from the PostgreSQL record the sink writes) and every agent's state and health "
+        + "(STARTING, RUNNING, DEGRADED with why, FAILED, STOPPED; from fractal.agent-status).")
 public final class StatusCommand implements Callable<Integer> {
 
   @Spec
@@ -47,6 +52,7 @@ public final class StatusCommand implements Callable<Integer> {
       if (taskId == null) {
         spec.commandLine().getOut().print(
             Reports.summary(queries.summary(Instant.now().minus(since), limit)));
+        spec.commandLine().getOut().print(agents());
         return ExitCodes.OK;
       }
       Optional<RecordQueries.TaskHistory> history = queries.history(taskId);
@@ -60,6 +66,18 @@ public final class StatusCommand implements Callable<Integer> {
       throw new PlatformException("cannot query PostgreSQL: " + e.getMessage(), e);
     } finally {
       spec.commandLine().getOut().flush();
+    }
+  }
+
+  /** The agents section; a line saying why when Kafka cannot be read (the summary still stands). */
+  private String agents() {
+    try {
+      return AgentsView.render(AgentsView.latest(endpoints.resolve(), Duration.ofSeconds(15)));
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return "agents: interrupted\n";
+    } catch (RuntimeException e) {
+      return "agents: cannot read them (" + e.getMessage() + ")\n";
     }
   }
 

@@ -13,6 +13,9 @@ import io.fractalrmo.contracts.TaskState;
 import io.fractalrmo.contracts.TaskStatus;
 import io.fractalrmo.platform.PlatformException;
 import io.fractalrmo.registry.serde.FractalSerdes;
+import io.fractalrmo.runtime.ConsumeLoop;
+import io.fractalrmo.runtime.RetryPolicy;
+import io.fractalrmo.runtime.TopicReader;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -29,14 +32,15 @@ import java.util.Properties;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.ExecutionException;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.serialization.Deserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.apache.kafka.common.utils.Utils;
 import picocli.CommandLine.ArgGroup;
@@ -214,31 +218,67 @@ public final class SubmitCommand implements Callable<Integer> {
 
   /**
    * Reads the task's partition of the compacted status topic (the default partitioner's choice
-   * for the key) from the start until a final state for the task appears.
+   * for the key) from the start until a final state for the task appears, on the one consume-loop
+   * skeleton: another task's record is never deserialized, one of this task's that cannot be read
+   * is skipped, an outage of the broker or registry is retried until the timeout. Null when no
+   * final state came in time; a {@link PlatformException} when the topic cannot be read at all.
    */
   static TaskStatus awaitFinal(Endpoints e, String taskId, Duration timeout) {
-    Map<String, Object> p = KafkaClientConfigs.assignedReader(e.bootstrapServers(),
-        "fractal-submit-wait");
     String topic = e.topics().taskStatus().name();
-    try (KafkaConsumer<String, TaskStatus> consumer = new KafkaConsumer<>(p,
-        new StringDeserializer(), FractalSerdes.value(TaskStatus.class,
-            FractalSerdes.config(e.schemaRegistryUrl())).deserializer())) {
-      int partitions = consumer.partitionsFor(topic, Duration.ofSeconds(15)).size();
-      int partition = Utils.toPositive(Utils.murmur2(taskId.getBytes(StandardCharsets.UTF_8)))
-          % partitions;
-      TopicPartition tp = new TopicPartition(topic, partition);
-      consumer.assign(List.of(tp));
-      consumer.seekToBeginning(List.of(tp));
-      long deadline = System.nanoTime() + timeout.toNanos();
-      while (System.nanoTime() < deadline) {
-        for (ConsumerRecord<String, TaskStatus> r : consumer.poll(Duration.ofMillis(200))) {
-          if (taskId.equals(r.key()) && r.value() != null
-              && FINAL.contains(r.value().getState())) {
-            return r.value();
+    Deserializer<TaskStatus> statuses = FractalSerdes.value(TaskStatus.class,
+        FractalSerdes.config(e.schemaRegistryUrl())).deserializer();
+    CompletableFuture<TaskStatus> found = new CompletableFuture<>();
+    TopicReader<String, byte[]> reader = new TopicReader<>(r -> {
+      if (taskId.equals(r.key()) && r.value() != null) {
+        TaskStatus status = statuses.deserialize(topic, r.headers(), r.value());
+        if (FINAL.contains(status.getState())) {
+          found.complete(status);
+        }
+      }
+    });
+    KafkaConsumer<String, byte[]> consumer = new KafkaConsumer<>(
+        KafkaClientConfigs.assignedReader(e.bootstrapServers(), "fractal-submit-wait"));
+    ConsumeLoop<String, byte[]> loop = ConsumeLoop.builder("fractal-submit-wait", consumer, reader)
+        .assign(c -> {
+          List<org.apache.kafka.common.PartitionInfo> infos =
+              c.partitionsFor(topic, Duration.ofSeconds(15));
+          if (infos == null || infos.isEmpty()) {
+            return List.of();
           }
+          int partition = Utils.toPositive(Utils.murmur2(taskId.getBytes(StandardCharsets.UTF_8)))
+              % infos.size();
+          return List.of(new TopicPartition(topic, partition));
+        })
+        .pollTimeout(Duration.ofMillis(200))
+        .retry(RetryPolicy.defaults().withTimeout(timeout))
+        .build();
+    loop.start();
+    long deadline = System.nanoTime() + timeout.toNanos();
+    try {
+      while (System.nanoTime() < deadline) {
+        try {
+          return found.get(100, TimeUnit.MILLISECONDS);
+        } catch (java.util.concurrent.TimeoutException notYet) {
+          if (!loop.isRunning() && loop.failure() != null) {
+            throw new PlatformException("cannot read the status of task " + taskId + ": "
+                + loop.failure().getMessage(), loop.failure());
+          }
+        } catch (ExecutionException ex) {
+          throw new IllegalStateException(ex.getCause());
         }
       }
       return null;
+    } catch (InterruptedException ex) {
+      Thread.currentThread().interrupt();
+      throw new PlatformException("interrupted while waiting for task " + taskId, ex);
+    } finally {
+      loop.stop();
+      try {
+        loop.awaitStopped(Duration.ofSeconds(5));
+      } catch (InterruptedException ex) {
+        Thread.currentThread().interrupt();
+      }
+      statuses.close();
     }
   }
 }

@@ -8,8 +8,9 @@ import io.fractalrmo.contracts.StateTransition;
 import io.fractalrmo.contracts.TaskState;
 import io.fractalrmo.contracts.TaskStatus;
 import io.fractalrmo.registry.serde.FractalSerdes;
+import io.fractalrmo.runtime.ConsumeLoop;
+import io.fractalrmo.runtime.TopicReader;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -20,28 +21,25 @@ import java.util.function.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.errors.WakeupException;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.Deserializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * Follows {@code fractal.task-status}, {@code fractal.error-patterns} and
- * {@code fractal.protocol-rules} (read_committed, no consumer group) on its own thread, and keeps
- * what the demo needs: the final state of the demo's tasks, every pattern, the latest version of
- * every rule. Reports each new pattern and each rule change to a listener as a line of text.
+ * {@code fractal.protocol-rules} (read_committed, no consumer group) on its own thread — the one
+ * consume-loop skeleton as a {@link TopicReader}: a record whose schema cannot be fetched yet is
+ * read again after a backoff, one that can never be read is skipped and logged, a broker outage is
+ * retried within the retry policy and then {@link #failure()} says why — and keeps what the demo
+ * needs: the final state of the demo's tasks, every pattern, the latest version of every rule.
+ * Reports each new pattern and each rule change to a listener as a line of text.
  */
 public final class DemoWatcher implements AutoCloseable {
 
-  private static final Logger LOG = LoggerFactory.getLogger(DemoWatcher.class);
   private static final Set<TaskState> FINAL = Set.of(TaskState.SUCCEEDED, TaskState.FAILED,
       TaskState.REJECTED);
 
   private final Endpoints endpoints;
-  private final KafkaConsumer<String, byte[]> consumer;
   private final Deserializer<TaskStatus> statusDeserializer;
   private final Deserializer<ErrorPattern> patternDeserializer;
   private final Deserializer<ProtocolRule> ruleDeserializer;
@@ -52,10 +50,8 @@ public final class DemoWatcher implements AutoCloseable {
   private final List<PatternView> patterns = new CopyOnWriteArrayList<>();
   private final Map<String, Long> shownPatterns = new ConcurrentHashMap<>();
   private final Consumer<String> events;
-  private final Thread thread;
-  private volatile boolean running = true;
-  private volatile boolean caughtUp;
-  private volatile Throwable failure;
+  private final TopicReader<String, byte[]> reader;
+  private final ConsumeLoop<String, byte[]> loop;
 
   public DemoWatcher(Endpoints endpoints, Map<String, Object> serdeConfig, Consumer<String> events) {
     this.endpoints = endpoints;
@@ -63,24 +59,21 @@ public final class DemoWatcher implements AutoCloseable {
     Map<String, Object> p = KafkaClientConfigs.assignedReader(endpoints.bootstrapServers(),
         "fractal-demo-watcher");
     p.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 2000);
-    this.consumer = new KafkaConsumer<>(p, new StringDeserializer(), new ByteArrayDeserializer());
+    KafkaConsumer<String, byte[]> consumer =
+        new KafkaConsumer<>(p, new StringDeserializer(), new ByteArrayDeserializer());
     this.statusDeserializer = FractalSerdes.value(TaskStatus.class, serdeConfig).deserializer();
     this.patternDeserializer = FractalSerdes.value(ErrorPattern.class, serdeConfig).deserializer();
     this.ruleDeserializer = FractalSerdes.value(ProtocolRule.class, serdeConfig).deserializer();
-    List<TopicPartition> partitions = new ArrayList<>();
-    for (String topic : List.of(endpoints.topics().taskStatus().name(),
-        endpoints.topics().errorPatterns().name(), endpoints.topics().protocolRules().name())) {
-      consumer.partitionsFor(topic, Duration.ofSeconds(30))
-          .forEach(info -> partitions.add(new TopicPartition(topic, info.partition())));
-    }
-    consumer.assign(partitions);
-    consumer.seekToBeginning(partitions);
-    this.thread = new Thread(this::loop, "fractal-demo-watcher");
-    this.thread.setDaemon(true);
+    this.reader = new TopicReader<>(this::handle);
+    this.loop = TopicReader.loop("fractal-demo-watcher", consumer, List.of(
+            endpoints.topics().taskStatus().name(), endpoints.topics().errorPatterns().name(),
+            endpoints.topics().protocolRules().name()), reader)
+        .pollTimeout(Duration.ofMillis(200))
+        .build();
   }
 
   public void start() {
-    thread.start();
+    loop.start();
   }
 
   /** Remember a task as the demo's before it is submitted. */
@@ -89,12 +82,14 @@ public final class DemoWatcher implements AutoCloseable {
     submittedAt.put(taskId, submittedAtMs);
   }
 
+  /** True once everything that was on the topics at start has been read. */
   public boolean caughtUp() {
-    return caughtUp;
+    return reader.isCaughtUp();
   }
 
+  /** Why the watcher stopped on its own (retries exhausted, fatal error), or null. */
   public Throwable failure() {
-    return failure;
+    return loop.failure();
   }
 
   /** The outcome of a task, UNFINISHED while it has no final state. */
@@ -122,34 +117,6 @@ public final class DemoWatcher implements AutoCloseable {
 
   public List<PatternView> patterns() {
     return List.copyOf(patterns);
-  }
-
-  private void loop() {
-    try {
-      while (running) {
-        var records = consumer.poll(Duration.ofMillis(200));
-        for (ConsumerRecord<String, byte[]> r : records) {
-          try {
-            handle(r);
-          } catch (RuntimeException e) {
-            LOG.warn("skipping a record the demo cannot read on {}-{}@{}: {}", r.topic(),
-                r.partition(), r.offset(), e.toString());
-          }
-        }
-        if (!caughtUp && records.isEmpty()) {
-          caughtUp = true;
-        }
-      }
-    } catch (WakeupException e) {
-      if (running) {
-        failure = e;
-      }
-    } catch (RuntimeException e) {
-      failure = e;
-      LOG.error("the demo's watcher stopped", e);
-    } finally {
-      consumer.close(Duration.ofSeconds(2));
-    }
   }
 
   private void handle(ConsumerRecord<String, byte[]> r) {
@@ -212,10 +179,9 @@ public final class DemoWatcher implements AutoCloseable {
 
   @Override
   public void close() {
-    running = false;
-    consumer.wakeup();
+    loop.stop();
     try {
-      thread.join(5_000);
+      loop.awaitStopped(Duration.ofSeconds(5));
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }

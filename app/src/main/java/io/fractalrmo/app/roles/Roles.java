@@ -3,13 +3,14 @@ package io.fractalrmo.app.roles;
 import io.fractalrmo.agentworkers.roles.AnalyzerRole;
 import io.fractalrmo.agentworkers.roles.ExecutorRole;
 import io.fractalrmo.agentworkers.roles.RoleOptions;
+import io.fractalrmo.agentworkers.roles.RoleSettings;
 import io.fractalrmo.agentworkers.roles.ValidatorRole;
 import io.fractalrmo.connectors.outbox.OutboxIngest;
 import io.fractalrmo.connectors.sink.SinkRole;
 import io.fractalrmo.contracts.Aspect;
 import io.fractalrmo.contracts.Endpoints;
-import io.fractalrmo.contracts.InputLimits;
 import io.fractalrmo.platform.InstanceIds;
+import io.fractalrmo.runtime.settings.SettingsDef;
 import io.fractalrmo.streams.StreamsOptions;
 import io.fractalrmo.streams.StreamsRole;
 import java.nio.file.Path;
@@ -77,28 +78,44 @@ public final class Roles {
    * @param name as typed after {@code fractal run}
    * @param description one line for {@code --help}
    * @param needsDatabase whether it cannot run without {@code --jdbc-url}
+   * @param settings the {@code --set} keys it understands (any other is refused at start)
    */
-  public record Role(String name, String description, boolean needsDatabase, Starter starter) {
+  public record Role(String name, String description, boolean needsDatabase, SettingsDef settings,
+      Starter starter) {
   }
+
+  /** The sink's settings. */
+  static final SettingsDef SINK_SETTINGS = new SettingsDef("role sink")
+      .define("group.id", SettingsDef.Type.STRING, null, SettingsDef.nonBlank(),
+          "consumer group of the sink (its offsets in sink_offsets are kept per group)");
+
+  /** The streams role's settings: the plan's maxima, the same {@code limits.*} the workers read. */
+  static final SettingsDef STREAMS_SETTINGS = RoleSettings.limits(new SettingsDef("role streams"));
 
   private static final List<Role> ALL = List.of(
       new Role("sink", "PostgreSQL sink: upserts every record topic into its table", true,
+          SINK_SETTINGS,
           (endpoints, settings) -> SinkRole.start(endpoints, sinkOptions(settings))),
       new Role("outbox", "Debezium outbox ingest: rows of the outbox table become Tasks on fractal.tasks", true,
+          new SettingsDef("role outbox"),
           (endpoints, settings) -> OutboxIngest.start(endpoints,
               OutboxIngest.Options.defaults(settings.stateDir().resolve("outbox")))),
       new Role("streams", "Kafka Streams app: plan merge, task status, error patterns, protocol updater", false,
+          STREAMS_SETTINGS,
           (endpoints, settings) -> {
             StreamsOptions options = streamsOptions(settings.stateDir().resolve("streams"));
             // the plan's input contract and maxima: the same limits.* settings the workers read
             return StreamsRole.start(endpoints, options.withSettings(options.settings()
-                .withLimits(InputLimits.fromSettings(settings.values()))));
+                .withLimits(RoleSettings.inputLimits(STREAMS_SETTINGS.parse(settings.values())))));
           }),
       new Role(ValidatorRole.NAME, "validator: re-runs executed code independently (levels 1-4)", false,
+          RoleSettings.validator(),
           (endpoints, settings) -> ValidatorRole.start(endpoints, settings.workerOptions())),
       new Role(ExecutorRole.NAME, "executor: runs action items in the Python sandbox, applying active rules", false,
+          RoleSettings.executor(),
           (endpoints, settings) -> ExecutorRole.start(endpoints, settings.workerOptions())),
       new Role(AnalyzerRole.NAME, "analyzer swarm: five aspects (or one with --aspect) analyse each task", false,
+          RoleSettings.analyzer(),
           (endpoints, settings) -> AnalyzerRole.start(endpoints, settings.workerOptions()))
   );
 

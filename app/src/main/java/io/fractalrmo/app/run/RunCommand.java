@@ -6,6 +6,7 @@ import io.fractalrmo.app.observe.RoleObservability;
 import io.fractalrmo.app.roles.Roles;
 import io.fractalrmo.contracts.Endpoints;
 import io.fractalrmo.platform.FileTrees;
+import io.fractalrmo.runtime.Supervised;
 import java.io.PrintWriter;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -74,17 +75,19 @@ public final class RunCommand implements Callable<Integer> {
           r.needsDatabase() ? " (needs --jdbc-url)" : ""));
     }
     lines.add("");
-    lines.add("Settings (--set KEY=VALUE):");
-    lines.add("  sandbox.warm-pool=N       executor, validator: pre-started sandboxed interpreters (default instances+1)");
-    lines.add("  sandbox.bubblewrap=BOOL   executor, validator: confine code with bwrap when installed (default true)");
-    lines.add("  sandbox.work-root=DIR     executor, validator: where runs' work dirs go without bwrap (a bounded tmpfs)");
-    lines.add("  sandbox.unsafe-allow-unconfined=BOOL  run untrusted code even when no sandbox layer works (default false)");
-    lines.add("  model.url=URL             executor: OpenAI-compatible chat-completions endpoint for GENERATE_CODE");
-    lines.add("  model.name=NAME           executor: model name sent to it (API key only from FRACTAL_MODEL_API_KEY)");
-    for (io.fractalrmo.contracts.InputLimits.Setting s : io.fractalrmo.contracts.InputLimits.SETTINGS) {
-      lines.add(String.format("  %-25s streams, analyzer, executor, validator: %s (default %d)",
-          s.key() + "=N", s.doc(), s.defaultValue()));
+    lines.add("Settings (--set KEY=VALUE; checked at start: an unknown key or a bad value stops the role, naming it):");
+    // one line per setting, with the roles that understand it
+    java.util.Map<String, String> line = new java.util.LinkedHashMap<>();
+    java.util.Map<String, java.util.List<String>> roles = new java.util.LinkedHashMap<>();
+    for (Roles.Role r : Roles.all()) {
+      java.util.List<String> help = r.settings().helpLines();
+      for (String h : help) {
+        String key = h.substring(0, h.indexOf(' ') < 0 ? h.length() : h.indexOf(' '));
+        line.putIfAbsent(key, h);
+        roles.computeIfAbsent(key, k -> new java.util.ArrayList<>()).add(r.name());
+      }
     }
+    line.forEach((key, h) -> lines.add("  " + h + "  [" + String.join(", ", roles.get(key)) + "]"));
     lines.add("");
     lines.add("Example: fractal run executor --instances 2 --bootstrap-servers kafka-1:9092 \\");
     lines.add("           --schema-registry-url http://registry:8081");
@@ -101,6 +104,7 @@ public final class RunCommand implements Callable<Integer> {
       throw new io.fractalrmo.platform.PlatformException("role " + chosen.name()
           + " needs PostgreSQL: pass --jdbc-url or set FRACTAL_JDBC_URL");
     }
+    chosen.settings().parse(values); // an unknown key or a bad value: refused before anything starts
     PrintWriter out = spec.commandLine().getOut();
     CountDownLatch stop = Signals.stopRequested();
     java.nio.file.Path state = stateDir != null ? stateDir
@@ -115,7 +119,14 @@ public final class RunCommand implements Callable<Integer> {
         out.println("  metrics " + observe.url() + "/metrics  health " + observe.url() + "/health");
       }
       out.flush();
-      stop.await();
+      Throwable failed = awaitStopOrFailure(stop, running);
+      if (failed != null) {
+        // a fatal error: stop, and exit non-zero so that a supervisor restarts the role
+        spec.commandLine().getErr().println("fractal: role " + chosen.name() + " failed: "
+            + failed);
+        spec.commandLine().getErr().flush();
+        return ExitCodes.FAILED;
+      }
     } finally {
       if (stateDir == null) {
         deleteTemporary(state); // a fresh directory no later run would find again
@@ -124,6 +135,18 @@ public final class RunCommand implements Callable<Integer> {
     out.println("role " + chosen.name() + " stopped.");
     out.flush();
     return ExitCodes.OK;
+  }
+
+  /** Waits for SIGINT/SIGTERM (null) or the role failing (its cause). */
+  private static Throwable awaitStopOrFailure(CountDownLatch stop, AutoCloseable running)
+      throws InterruptedException {
+    while (!stop.await(500, java.util.concurrent.TimeUnit.MILLISECONDS)) {
+      if (running instanceof Supervised s
+          && s.health().health() == io.fractalrmo.contracts.AgentHealth.FAILED) {
+        return s.failure() != null ? s.failure() : new IllegalStateException(s.health().toString());
+      }
+    }
+    return null;
   }
 
   private static void deleteTemporary(java.nio.file.Path dir) {

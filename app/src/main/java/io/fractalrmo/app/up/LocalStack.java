@@ -302,6 +302,21 @@ public final class LocalStack implements AutoCloseable {
     return Map.copyOf(pids);
   }
 
+  /**
+   * The first running role that failed (a fatal error stopped it), with its cause: the stack
+   * then stops and {@code fractal up} exits non-zero, so that a supervisor restarts it.
+   */
+  public synchronized Optional<String> failedRole() {
+    for (Named n : running) {
+      if (n.resource() instanceof io.fractalrmo.runtime.Supervised s
+          && s.health().health() == io.fractalrmo.contracts.AgentHealth.FAILED) {
+        return Optional.of(n.name() + " failed: " + (s.failure() != null ? s.failure()
+            : s.health().reason()));
+      }
+    }
+    return Optional.empty();
+  }
+
   /** The started roles, by name, in start order (what each role's starter returned). */
   public Map<String, AutoCloseable> roles() {
     Map<String, AutoCloseable> roles = new LinkedHashMap<>();

@@ -100,6 +100,15 @@ public final class UpCommand implements Callable<Integer> {
       observe.view().onEvent(terminal.stream()::println);
       do {
         terminal.progress(observe.view().statusLine()); // drawn when it changed
+        java.util.Optional<String> failed = stack.failedRole();
+        if (failed.isPresent()) {
+          // a fatal error: stop everything and exit non-zero, so that a supervisor restarts us
+          observe.view().onEvent(line -> { });
+          terminal.endProgress(observe.view().statusLine());
+          spec.commandLine().getErr().println("fractal: " + failed.get() + "; stopping");
+          spec.commandLine().getErr().flush();
+          return ExitCodes.FAILED;
+        }
       } while (!stop.await(1, TimeUnit.SECONDS));
       observe.view().onEvent(line -> { });
       terminal.endProgress(observe.view().statusLine());

@@ -6,6 +6,7 @@ import io.fractalrmo.app.FractalCommand;
 import io.fractalrmo.contracts.AgentState;
 import io.fractalrmo.contracts.AgentStatus;
 import io.fractalrmo.contracts.Endpoints;
+import io.fractalrmo.contracts.ErrorEvent;
 import io.fractalrmo.contracts.ExecutionResult;
 import io.fractalrmo.contracts.ValidationOutcome;
 import io.fractalrmo.contracts.testing.Mothers;
@@ -111,6 +112,67 @@ class RunProcessTest {
   }
 
   @Test
+  void shouldStopWithinTenSecondsOfSigtermWhileTheSandboxSpinsAndRedoTheCutOffRunAfterRestart() throws Exception {
+    Endpoints endpoints = stack.newEndpoints();
+    String statusTopic = endpoints.topics().agentStatus().name();
+    run = startFractal("run", "executor",
+        "--bootstrap-servers", endpoints.bootstrapServers(),
+        "--schema-registry-url", endpoints.schemaRegistryUrl(),
+        "--topic-prefix", endpoints.topics().prefix());
+    awaitRecord(statusTopic, AgentStatus.class, s -> s.getNewState() == AgentState.IDLE, READY);
+
+    io.fractalrmo.contracts.ActionItem spinning = Mothers.anActionItem().setTaskId("spin")
+        .setActionId("spin:1")
+        .setInput(Mothers.anInput().setCode("def add(a, b):\n    while True:\n        pass\n")
+            .build())
+        .setConstraints(Mothers.someConstraints().setTimeoutMs(120_000L).build())
+        .build();
+    send(endpoints.topics().actionItems().name(), "spin", spinning);
+    awaitRecord(statusTopic, AgentStatus.class, s -> s.getNewState() == AgentState.BUSY
+        && "spin".equals(s.getTaskId()), WAIT);
+
+    long sigterm = System.nanoTime();
+    run.toHandle().destroy();
+    assertThat(run.waitFor(10, TimeUnit.SECONDS))
+        .as("fractal run executor stops within 10 s of SIGTERM although its sandbox spins")
+        .isTrue();
+    assertThat(run.exitValue()).as("exit code; stderr:\n%s", read("run.err")).isZero();
+    System.out.printf("FIGURE fractal run executor stopped %d ms after SIGTERM, mid-run%n",
+        (System.nanoTime() - sigterm) / 1_000_000);
+    assertThat(readAll(endpoints.topics().executionResults().name(), ExecutionResult.class))
+        .as("the cut-off run is not committed: the next executor does it").isEmpty();
+    assertThat(readAll(endpoints.topics().errors().name(), ErrorEvent.class))
+        .as("a cut-off run is no error either").isEmpty();
+
+    // the next executor redoes it; its operator clips the time limit to 2 s, so it ends quickly
+    run = startFractal("run", "executor", "--set", "limits.max-time-limit-ms=2_000",
+        "--bootstrap-servers", endpoints.bootstrapServers(),
+        "--schema-registry-url", endpoints.schemaRegistryUrl(),
+        "--topic-prefix", endpoints.topics().prefix());
+    ExecutionResult redone = awaitRecord(endpoints.topics().executionResults().name(),
+        ExecutionResult.class, r -> "spin:1".equals(r.getActionId()), READY).value();
+    assertThat(redone.getSuccess()).isFalse();
+    assertThat(redone.getEffectiveTimeoutMs()).isEqualTo(2_000);
+    run.toHandle().destroy();
+    assertThat(run.waitFor(10, TimeUnit.SECONDS)).isTrue();
+    assertThat(readAll(endpoints.topics().executionResults().name(), ExecutionResult.class))
+        .as("redone once after the restart: one result").hasSize(1);
+  }
+
+  @Test
+  void shouldRefuseAMistypedSettingNamingIt() throws Exception {
+    Endpoints endpoints = stack.newEndpoints();
+    run = startFractal("run", "executor", "--set", "sandbox.bubblewrap=flase",
+        "--bootstrap-servers", endpoints.bootstrapServers(),
+        "--schema-registry-url", endpoints.schemaRegistryUrl(),
+        "--topic-prefix", endpoints.topics().prefix());
+    assertThat(run.waitFor(60, TimeUnit.SECONDS)).isTrue();
+    assertThat(run.exitValue()).isEqualTo(1);
+    assertThat(read("run.err"))
+        .contains("setting sandbox.bubblewrap: 'flase' is not a boolean (true or false)");
+  }
+
+  @Test
   void shouldPrintTheHelpOfRunExecutor() {
     StringWriter out = new StringWriter();
     StringWriter err = new StringWriter();
@@ -136,6 +198,8 @@ class RunProcessTest {
     List<String> command = new ArrayList<>(List.of(
         Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx256m",
         "-Djava.io.tmpdir=" + Files.createDirectories(dir.resolve("tmp")),
+        "-D" + io.fractalrmo.runtime.SlotLease.DIRECTORY_PROPERTY + "="
+            + io.fractalrmo.runtime.SlotLease.defaultDirectory(),
         "-cp", System.getProperty("java.class.path"), FractalCommand.class.getName()));
     command.addAll(List.of(args));
     return new ProcessBuilder(command)

@@ -1,5 +1,10 @@
 package io.fractalrmo.registry.server;
 
+import io.fractalrmo.contracts.AgentHealth;
+import io.fractalrmo.runtime.ConsumeLoop;
+import io.fractalrmo.runtime.HealthState;
+import io.fractalrmo.runtime.RetryPolicy;
+import io.fractalrmo.runtime.TopicReader;
 import java.time.Duration;
 import java.util.Collection;
 import java.util.HashMap;
@@ -17,7 +22,6 @@ import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.clients.admin.TopicDescription;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
@@ -26,7 +30,6 @@ import org.apache.kafka.common.IsolationLevel;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.TopicExistsException;
-import org.apache.kafka.common.errors.WakeupException;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.slf4j.Logger;
@@ -53,6 +56,8 @@ import org.slf4j.LoggerFactory;
 final class KafkaSchemaLog implements SchemaLog {
 
   private static final Logger LOG = LoggerFactory.getLogger(KafkaSchemaLog.class);
+  /** How long the reader retries a broker outage before it fails (the registry then says so). */
+  static final Duration READER_RETRY_TIMEOUT = Duration.ofMinutes(5);
 
   private final String bootstrapServers;
   private final String topic;
@@ -65,9 +70,7 @@ final class KafkaSchemaLog implements SchemaLog {
   private Admin admin;
   private KafkaConsumer<String, String> consumer;
   private KafkaProducer<String, String> producer;
-  private Thread reader;
-  private volatile boolean running;
-  private volatile RuntimeException readerFailure;
+  private ConsumeLoop<String, String> reader;
   private long appliedUpTo = -1;
 
   KafkaSchemaLog(String bootstrapServers, String topic, Map<String, Object> clientProps, Duration timeout) {
@@ -97,11 +100,33 @@ final class KafkaSchemaLog implements SchemaLog {
     c.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class);
     c.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class);
     consumer = new KafkaConsumer<>(c);
-    consumer.assign(List.of(partition));
-    consumer.seekToBeginning(List.of(partition));
-    running = true;
-    reader = new Thread(() -> readLoop(applier), "schema-registry-reader-" + topic);
-    reader.setDaemon(true);
+    // The one consume-loop skeleton: a record the applier cannot read is skipped and logged (it
+    // may be another tool's, or a future format: it must not stop the registry); a broker outage
+    // is retried with backoff for up to READER_RETRY_TIMEOUT, then the reader fails and writes
+    // and catch-up waits say why.
+    TopicReader<String, String> tail = new TopicReader<>(r -> {
+      if (r.key() != null) {
+        applier.accept(r.key(), r.value());
+      }
+    }, null, positions -> {
+      Long position = positions.get(partition);
+      if (position != null) {
+        synchronized (appliedLock) {
+          appliedUpTo = position;
+          appliedLock.notifyAll();
+        }
+      }
+    });
+    reader = ConsumeLoop.builder("schema-registry-reader-" + topic, consumer, tail)
+        .assign(ignored -> List.of(partition))
+        .pollTimeout(Duration.ofMillis(200))
+        .retry(RetryPolicy.defaults().withTimeout(READER_RETRY_TIMEOUT))
+        .build();
+    reader.healthState().onChange(h -> {
+      synchronized (appliedLock) {
+        appliedLock.notifyAll(); // a reader that failed ends the waits at once
+      }
+    });
     reader.start();
     awaitCaughtUp();
   }
@@ -147,42 +172,6 @@ final class KafkaSchemaLog implements SchemaLog {
     }
   }
 
-  private void readLoop(BiConsumer<String, String> applier) {
-    while (running) {
-      try {
-        for (ConsumerRecord<String, String> r : consumer.poll(Duration.ofMillis(200))) {
-          if (r.key() == null) {
-            continue;
-          }
-          try {
-            applier.accept(r.key(), r.value());
-          } catch (RuntimeException e) {
-            // A record we cannot read (another tool's, or a future format) must not stop the registry.
-            LOG.warn("skipping unreadable record at offset {} of {}: {}", r.offset(), topic, e.toString());
-          }
-        }
-        long position = consumer.position(partition, Duration.ofSeconds(5));
-        synchronized (appliedLock) {
-          appliedUpTo = position;
-          appliedLock.notifyAll();
-        }
-      } catch (WakeupException e) {
-        return;
-      } catch (RuntimeException e) {
-        if (!running) {
-          return;
-        }
-        LOG.warn("reading {} failed, retrying: {}", topic, e.toString());
-        readerFailure = e;
-        try {
-          Thread.sleep(200); // back-off before polling the broker again
-        } catch (InterruptedException ie) {
-          return;
-        }
-      }
-    }
-  }
-
   @Override
   public void awaitCaughtUp() {
     long deadline = System.nanoTime() + timeout.toNanos();
@@ -218,10 +207,9 @@ final class KafkaSchemaLog implements SchemaLog {
     synchronized (appliedLock) {
       while (appliedUpTo < target) {
         long left = deadline - System.nanoTime();
-        if (left <= 0 || !running) {
-          RuntimeException f = readerFailure;
+        if (left <= 0 || !reader.isRunning()) {
           throw RegistryException.storeError("timed out reading " + topic + " up to offset " + target
-              + " (at " + appliedUpTo + ")" + (f != null ? ": " + f : ""), f);
+              + " (at " + appliedUpTo + ")" + readerState(), reader.failure());
         }
         try {
           appliedLock.wait(Math.max(1, TimeUnit.NANOSECONDS.toMillis(left)));
@@ -233,14 +221,21 @@ final class KafkaSchemaLog implements SchemaLog {
     }
   }
 
+  /** What the reader is doing when it is not simply running, for error messages. */
+  private String readerState() {
+    HealthState.Snapshot h = reader.health();
+    return h.health() == AgentHealth.RUNNING ? "" : "; reader " + h;
+  }
+
   /** Waits until the reader has applied the record at {@code offset}. */
   private void awaitApplied(long offset) {
     long deadline = System.nanoTime() + timeout.toNanos();
     synchronized (appliedLock) {
       while (appliedUpTo <= offset) {
         long left = deadline - System.nanoTime();
-        if (left <= 0 || !running) {
-          throw RegistryException.storeError("timed out reading back offset " + offset + " of " + topic, readerFailure);
+        if (left <= 0 || !reader.isRunning()) {
+          throw RegistryException.storeError("timed out reading back offset " + offset + " of " + topic
+              + readerState(), reader.failure());
         }
         try {
           appliedLock.wait(Math.max(1, TimeUnit.NANOSECONDS.toMillis(left)));
@@ -357,13 +352,10 @@ final class KafkaSchemaLog implements SchemaLog {
 
   @Override
   public void close() {
-    running = false;
-    if (consumer != null) {
-      consumer.wakeup();
-    }
     if (reader != null) {
+      reader.stop(); // the loop closes the consumer
       try {
-        reader.join(5_000);
+        reader.awaitStopped(Duration.ofSeconds(5));
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
       }
@@ -373,9 +365,6 @@ final class KafkaSchemaLog implements SchemaLog {
         producer.close(Duration.ofSeconds(2));
         producer = null;
       }
-    }
-    if (consumer != null) {
-      consumer.close(Duration.ofSeconds(2));
     }
     if (admin != null) {
       admin.close(Duration.ofSeconds(2));

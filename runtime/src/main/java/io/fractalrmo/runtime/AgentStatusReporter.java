@@ -1,10 +1,12 @@
-package io.fractalrmo.agentworkers.worker;
+package io.fractalrmo.runtime;
 
+import io.fractalrmo.contracts.AgentHealth;
 import io.fractalrmo.contracts.AgentState;
 import io.fractalrmo.contracts.AgentStatus;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.Objects;
+import java.util.function.BiFunction;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -16,8 +18,10 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Publishes one agent instance's {@link AgentStatus} to {@code fractal.agent-status}, keyed by
- * agent id: every state change at once, and a heartbeat with the current state every interval
- * (also while a slow handler runs). Uses its own non-transactional producer: a status is a fact about the
+ * agent id: every change of state (IDLE, BUSY, ...) or health (RUNNING, DEGRADED with why, ...)
+ * at once, and a heartbeat with the current state every interval (also while a slow handler
+ * runs). Any long-running consumer reports through it (a worker, the sink): wire its
+ * {@link ConsumeLoop#healthState()} to {@link #health}. Uses its own non-transactional producer: a status is a fact about the
  * agent, not part of any consume-produce transaction. Publishing never throws into the worker.
  */
 public final class AgentStatusReporter implements AutoCloseable {
@@ -25,7 +29,7 @@ public final class AgentStatusReporter implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(AgentStatusReporter.class);
 
   private final Producer<String, byte[]> producer;
-  private final OutputSerializer serializer;
+  private final BiFunction<String, AgentStatus, byte[]> serializer;
   private final String topic;
   private final String agentId;
   private final String agentType;
@@ -36,11 +40,17 @@ public final class AgentStatusReporter implements AutoCloseable {
   private final Object lock = new Object();
   private ScheduledExecutorService heartbeats;
   private AgentState state = AgentState.STARTING;
+  private AgentHealth health = AgentHealth.STARTING;
+  private String healthReason;
   private String taskId;
   private boolean published;
   private boolean closed;
 
-  public AgentStatusReporter(Producer<String, byte[]> producer, OutputSerializer serializer,
+  /**
+   * @param serializer turns a status into the bytes of the topic (the registry's Avro serde)
+   */
+  public AgentStatusReporter(Producer<String, byte[]> producer,
+      BiFunction<String, AgentStatus, byte[]> serializer,
       String topic, String agentId, String agentType, String host, Duration heartbeatInterval,
       Clock clock) {
     this.producer = Objects.requireNonNull(producer, "producer");
@@ -92,6 +102,28 @@ public final class AgentStatusReporter implements AutoCloseable {
     }
   }
 
+  /** The instance's health changed: publish it (with the current state) unless closed. */
+  public void health(HealthState.Snapshot snapshot) {
+    synchronized (lock) {
+      if (closed || (snapshot.health() == health
+          && java.util.Objects.equals(snapshot.reason(), healthReason))) {
+        return;
+      }
+      health = snapshot.health();
+      healthReason = snapshot.reason();
+      publish(null);
+      if (health != AgentHealth.RUNNING) {
+        LOG.info("agent {} health {}", agentId, snapshot);
+      }
+    }
+  }
+
+  public AgentHealth healthState() {
+    synchronized (lock) {
+      return health;
+    }
+  }
+
   public void recordProcessed(long count) {
     processed.addAndGet(count);
   }
@@ -126,9 +158,11 @@ public final class AgentStatusReporter implements AutoCloseable {
           .setProgress(null)
           .setProcessed(processed.get())
           .setHost(host)
+          .setHealth(health)
+          .setHealthReason(healthReason)
           .setUpdatedAt(clock.instant())
           .build();
-      producer.send(new ProducerRecord<>(topic, agentId, serializer.serialize(topic, status)),
+      producer.send(new ProducerRecord<>(topic, agentId, serializer.apply(topic, status)),
           (metadata, e) -> {
             if (e != null) {
               LOG.warn("agent {}: status not published: {}", agentId, e.toString());

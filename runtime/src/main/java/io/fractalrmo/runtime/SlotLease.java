@@ -1,0 +1,134 @@
+package io.fractalrmo.runtime;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.channels.OverlappingFileLockException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.Objects;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A stable instance number on this host: the lowest {@code n} whose lock file
+ * {@code <dir>/<scope>/<n>.lock} this process can lock. The kernel releases the lock when the
+ * process dies, also by SIGKILL, so an instance restarted after a crash gets the number of the one
+ * it replaces — and with it the same identity ({@code group.instance.id}, {@code transactional.id}):
+ * it rejoins the group without a rebalance and fences its predecessor's open transaction at once.
+ * Two live processes never hold the same number. {@link #close()} releases it. The (empty) lock
+ * files stay: removing a file another process may just have opened would let two processes lock
+ * two different files of one name.
+ *
+ * <p>The directory must be shared by the instances of a host ({@link #defaultDirectory()}); the
+ * scope (e.g. the consumer group) keeps unrelated roles and tenants apart.
+ */
+public final class SlotLease implements AutoCloseable {
+
+  private static final Logger LOG = LoggerFactory.getLogger(SlotLease.class);
+  /** Property, then environment variable, naming the directory. */
+  public static final String DIRECTORY_PROPERTY = "fractal.slot-dir";
+  public static final String DIRECTORY_ENV = "FRACTAL_SLOT_DIR";
+  private static final int MAX_SLOTS = 10_000;
+
+  private final int slot;
+  private final Path file;
+  private final FileChannel channel;
+  private final FileLock lock;
+
+  private SlotLease(int slot, Path file, FileChannel channel, FileLock lock) {
+    this.slot = slot;
+    this.file = file;
+    this.channel = channel;
+    this.lock = lock;
+  }
+
+  /**
+   * {@code -Dfractal.slot-dir}, else {@code $FRACTAL_SLOT_DIR}, else
+   * {@code $XDG_RUNTIME_DIR/fractal-slots}, else {@code /tmp/fractal-slots-<user>} — never
+   * {@code java.io.tmpdir}, which may differ between the processes of one host.
+   */
+  public static Path defaultDirectory() {
+    String dir = System.getProperty(DIRECTORY_PROPERTY);
+    if (dir == null || dir.isBlank()) {
+      dir = System.getenv(DIRECTORY_ENV);
+    }
+    if (dir == null || dir.isBlank()) {
+      String xdg = System.getenv("XDG_RUNTIME_DIR");
+      if (xdg != null && !xdg.isBlank() && Files.isDirectory(Path.of(xdg))) {
+        return Path.of(xdg, "fractal-slots");
+      }
+      String user = System.getProperty("user.name", "user").replaceAll("[^A-Za-z0-9._-]", "_");
+      return Path.of("/tmp", "fractal-slots-" + user);
+    }
+    return Path.of(dir);
+  }
+
+  /** The lowest free slot of {@code scope} under {@code directory}. */
+  public static SlotLease acquire(Path directory, String scope) {
+    Objects.requireNonNull(directory, "directory");
+    String safe = scope.replaceAll("[^A-Za-z0-9._-]", "_");
+    Path dir = directory.resolve(safe);
+    for (int n = 0; n < MAX_SLOTS; n++) {
+      SlotLease lease = tryLock(dir, n);
+      if (lease != null) {
+        return lease;
+      }
+    }
+    throw new IllegalStateException("no free instance slot under " + dir);
+  }
+
+  private static SlotLease tryLock(Path dir, int n) {
+    Path file = dir.resolve(n + ".lock");
+    FileChannel channel = null;
+    try {
+      Files.createDirectories(dir);
+      channel = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+      FileLock lock;
+      try {
+        lock = channel.tryLock();
+      } catch (OverlappingFileLockException e) {
+        lock = null; // held by this JVM already
+      }
+      if (lock == null) {
+        channel.close();
+        return null;
+      }
+      return new SlotLease(n, file, channel, lock);
+    } catch (IOException e) {
+      closeQuietly(channel);
+      throw new UncheckedIOException("cannot lock " + file, e);
+    }
+  }
+
+  private static void closeQuietly(FileChannel c) {
+    if (c != null) {
+      try {
+        c.close();
+      } catch (IOException ignored) {
+        // nothing held
+      }
+    }
+  }
+
+  public int slot() {
+    return slot;
+  }
+
+  @Override
+  public void close() {
+    try {
+      lock.release();
+      channel.close();
+    } catch (IOException e) {
+      LOG.debug("releasing slot {}: {}", file, e.toString());
+    }
+  }
+
+  @Override
+  public String toString() {
+    return "slot " + slot + " (" + file + ")";
+  }
+}

@@ -12,6 +12,7 @@ import io.fractalrmo.platform.PlatformException;
 import io.fractalrmo.platform.Ports;
 import io.fractalrmo.platform.TopicProvisioner;
 import io.fractalrmo.platform.kafka.EmbeddedKafka;
+import io.fractalrmo.platform.kafka.KafkaCluster;
 import io.fractalrmo.platform.postgres.EmbeddedPostgres;
 import io.fractalrmo.registry.client.SchemaRegistryClient;
 import io.fractalrmo.registry.server.SchemaRegistryServer;
@@ -119,6 +120,17 @@ public final class LocalStack implements AutoCloseable {
     try {
       if (settings.bootstrapServers().isPresent()) {
         bootstrap = settings.bootstrapServers().get();
+      } else if (settings.brokers() > 1) {
+        if (settings.kafkaPort() != 0) {
+          throw new PlatformException("--kafka-port names one broker's port; with --brokers "
+              + settings.brokers() + " the ports are chosen (and kept in "
+              + dataDir.resolve("kafka-cluster") + ")");
+        }
+        KafkaCluster cluster = KafkaCluster.start(dataDir.resolve("kafka-cluster"),
+            settings.brokers());
+        push("Kafka cluster (" + settings.brokers() + " brokers)", cluster);
+        cluster.pids().forEach((node, pid) -> pids.put("kafka-" + node, pid));
+        bootstrap = cluster.bootstrapServers();
       } else {
         EmbeddedKafka kafka = EmbeddedKafka.start(dataDir.resolve("kafka"), settings.kafkaPort());
         push("Kafka broker", kafka);
@@ -285,7 +297,10 @@ public final class LocalStack implements AutoCloseable {
     return startup;
   }
 
-  /** Pids of the processes the stack started ("kafka", "postgres", "postgres-watchdog"). */
+  /**
+   * Pids of the processes the stack started ("kafka" or "kafka-1".."kafka-N", "postgres",
+   * "postgres-watchdog").
+   */
   public Map<String, Long> childPids() {
     return Map.copyOf(pids);
   }

@@ -114,8 +114,12 @@ public final class PythonAnalysisHelper implements AutoCloseable {
    */
   public Report analyzeProgram(String code, String testCode, String entryPoint,
       Collection<Aspect> aspects) {
-    ObjectNode req = JSON.createObjectNode().put("op", "analyze_program")
-        .put("code", code == null ? "" : code);
+    return report(request(programRequest("analyze_program", code, testCode, entryPoint, aspects)));
+  }
+
+  private static ObjectNode programRequest(String op, String code, String testCode,
+      String entryPoint, Collection<Aspect> aspects) {
+    ObjectNode req = JSON.createObjectNode().put("op", op).put("code", code == null ? "" : code);
     if (testCode != null) {
       req.put("test_code", testCode);
     }
@@ -123,7 +127,7 @@ public final class PythonAnalysisHelper implements AutoCloseable {
       req.put("entry_point", entryPoint);
     }
     aspects.forEach(a -> req.withArray("aspects").add(a.name()));
-    return report(request(req));
+    return req;
   }
 
   /**
@@ -133,16 +137,7 @@ public final class PythonAnalysisHelper implements AutoCloseable {
    */
   public java.util.Map<Aspect, Report> analyzeAspects(String code, String testCode,
       String entryPoint, Collection<Aspect> aspects) {
-    ObjectNode req = JSON.createObjectNode().put("op", "analyze_aspects")
-        .put("code", code == null ? "" : code);
-    if (testCode != null) {
-      req.put("test_code", testCode);
-    }
-    if (entryPoint != null) {
-      req.put("entry_point", entryPoint);
-    }
-    aspects.forEach(a -> req.withArray("aspects").add(a.name()));
-    JsonNode r = request(req);
+    JsonNode r = request(programRequest("analyze_aspects", code, testCode, entryPoint, aspects));
     java.util.Map<Aspect, Report> reports = new java.util.EnumMap<>(Aspect.class);
     for (Aspect a : aspects) {
       JsonNode one = r.path("by_aspect").path(a.name());

@@ -24,8 +24,10 @@ import picocli.CommandLine.Command;
         io.fractalrmo.app.cli.SubmitCommand.class,
         io.fractalrmo.app.cli.StatusCommand.class,
         io.fractalrmo.app.cli.RulesCommand.class,
+        io.fractalrmo.app.chaos.ChaosCommand.class,
         io.fractalrmo.app.replay.ReplayCommand.class,
         io.fractalrmo.app.mcp.McpCommand.class,
+        io.fractalrmo.app.bench.BenchCommand.class,
         CommandLine.HelpCommand.class,
     })
 public final class FractalCommand implements Runnable {

@@ -57,6 +57,38 @@ public final class ChildProcesses {
     return ProcessHandle.of(pid).flatMap(h -> h.info().commandLine()).orElse("");
   }
 
+  /** Whether the pid is a zombie: exited, not yet reaped by its parent (Linux /proc). */
+  public static boolean isZombie(long pid) {
+    try {
+      String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"),
+          StandardCharsets.UTF_8);
+      int close = stat.lastIndexOf(')');
+      return close > 0 && close + 2 < stat.length() && stat.charAt(close + 2) == 'Z';
+    } catch (IOException | RuntimeException e) {
+      return false; // gone, or not Linux
+    }
+  }
+
+  /**
+   * The live processes whose working directory is {@code dir} (Linux /proc; empty elsewhere or
+   * where /proc/PID/cwd cannot be read). PostgreSQL's backends all work in their data directory.
+   */
+  public static java.util.List<ProcessHandle> workingIn(Path dir) {
+    Path target = dir.toAbsolutePath().normalize();
+    java.util.List<ProcessHandle> out = new java.util.ArrayList<>();
+    ProcessHandle.allProcesses().forEach(h -> {
+      try {
+        Path cwd = Files.readSymbolicLink(Path.of("/proc", Long.toString(h.pid()), "cwd"));
+        if (cwd.equals(target) && !isZombie(h.pid()) && h.pid() != ProcessHandle.current().pid()) {
+          out.add(h);
+        }
+      } catch (IOException | RuntimeException e) {
+        // not ours to read, or gone
+      }
+    });
+    return out;
+  }
+
   /**
    * Stops a process left behind by a parent that was killed, when the pid file names a live
    * process whose command line contains {@code marker} (so an unrelated process that reused the

@@ -26,7 +26,8 @@ import java.util.Map;
  * DEPENDENCY cover everything that will run: the solution, the test code and the program they
  * make together ({@link PythonAnalysisHelper#analyzeProgram}); a SECURITY finding is marked
  * blocking as {@link io.fractalrmo.contracts.FindingPolicy} decides. The analysis itself runs in
- * a {@link PythonAnalysisHelper}; when it cannot run, the analysis says so in {@code error} and
+ * a {@link PythonAnalysisHelper} (in a role, one request per task shared by the process's
+ * analyzers: {@link SharedAnalyses}); when it cannot run, the analysis says so in {@code error} and
  * an ErrorEvent is logged. Code or tests over the operator's size limits are not analysed (the
  * plan rejects such a task).
  */
@@ -35,7 +36,7 @@ public final class AspectAnalyzer implements RecordHandler<Task> {
   private final Aspect aspect;
   private final String analyzerId;
   private final TopicCatalog catalog;
-  private final PythonAnalysisHelper helper;
+  private final ProgramAnalysis analysis;
   private final ErrorLogger errors;
   private final Clock clock;
   private final InputLimits limits;
@@ -48,6 +49,30 @@ public final class AspectAnalyzer implements RecordHandler<Task> {
   /** {@code limits}: code or tests over their maximum are not analysed (the plan rejects them). */
   public AspectAnalyzer(Aspect aspect, String analyzerId, TopicCatalog catalog,
       PythonAnalysisHelper helper, Clock clock, InputLimits limits) {
+    this(aspect, analyzerId, catalog,
+        (taskId, code, tests, entry) -> helper.analyzeProgram(code, tests, entry, List.of(aspect)),
+        clock, limits);
+  }
+
+  /**
+   * Taking its report from the analysis the process's analyzers share (one helper request and
+   * one parse per task for every aspect, see {@link SharedAnalyses}).
+   */
+  public AspectAnalyzer(Aspect aspect, String analyzerId, TopicCatalog catalog,
+      SharedAnalyses shared, Clock clock, InputLimits limits) {
+    this(aspect, analyzerId, catalog,
+        (taskId, code, tests, entry) -> shared.analyze(aspect, taskId, code, tests, entry),
+        clock, limits);
+  }
+
+  /** How this analyzer gets the helper's report of a task's program for its aspect. */
+  @FunctionalInterface
+  interface ProgramAnalysis {
+    PythonAnalysisHelper.Report analyze(String taskId, String code, String tests, String entry);
+  }
+
+  private AspectAnalyzer(Aspect aspect, String analyzerId, TopicCatalog catalog,
+      ProgramAnalysis analysis, Clock clock, InputLimits limits) {
     this.limits = limits;
     if (aspect == Aspect.UNKNOWN) {
       throw new IllegalArgumentException("an analyzer needs a concrete aspect");
@@ -55,7 +80,7 @@ public final class AspectAnalyzer implements RecordHandler<Task> {
     this.aspect = aspect;
     this.analyzerId = analyzerId;
     this.catalog = catalog;
-    this.helper = helper;
+    this.analysis = analysis;
     this.clock = clock;
     this.errors = new ErrorLogger(analyzerId, "analyzer", catalog, clock);
   }
@@ -95,8 +120,8 @@ public final class AspectAnalyzer implements RecordHandler<Task> {
     } else {
       try {
         String entry = InputLimits.isPythonIdentifier(task.getEntryPoint()) ? task.getEntryPoint() : null;
-        PythonAnalysisHelper.Report report = helper.analyzeProgram(hasCode ? code : "", tests,
-            entry, List.of(aspect));
+        PythonAnalysisHelper.Report report = analysis.analyze(task.getTaskId(),
+            hasCode ? code : "", tests, entry);
         List<Finding> issues = report.findings();
         ActionType proposed = proposedAction(issues);
         b.setIssues(issues)

@@ -114,8 +114,12 @@ public final class PythonAnalysisHelper implements AutoCloseable {
    */
   public Report analyzeProgram(String code, String testCode, String entryPoint,
       Collection<Aspect> aspects) {
-    ObjectNode req = JSON.createObjectNode().put("op", "analyze_program")
-        .put("code", code == null ? "" : code);
+    return report(request(programRequest("analyze_program", code, testCode, entryPoint, aspects)));
+  }
+
+  private static ObjectNode programRequest(String op, String code, String testCode,
+      String entryPoint, Collection<Aspect> aspects) {
+    ObjectNode req = JSON.createObjectNode().put("op", op).put("code", code == null ? "" : code);
     if (testCode != null) {
       req.put("test_code", testCode);
     }
@@ -123,7 +127,26 @@ public final class PythonAnalysisHelper implements AutoCloseable {
       req.put("entry_point", entryPoint);
     }
     aspects.forEach(a -> req.withArray("aspects").add(a.name()));
-    return report(request(req));
+    return req;
+  }
+
+  /**
+   * {@link #analyzeProgram} for each of {@code aspects} alone, in one request: the helper parses
+   * the solution, the tests and the composed program once and runs every aspect's checks on those
+   * trees, so each aspect's report is what {@code analyzeProgram(..., List.of(aspect))} returns.
+   */
+  public java.util.Map<Aspect, Report> analyzeAspects(String code, String testCode,
+      String entryPoint, Collection<Aspect> aspects) {
+    JsonNode r = request(programRequest("analyze_aspects", code, testCode, entryPoint, aspects));
+    java.util.Map<Aspect, Report> reports = new java.util.EnumMap<>(Aspect.class);
+    for (Aspect a : aspects) {
+      JsonNode one = r.path("by_aspect").path(a.name());
+      if (one.isMissingNode()) {
+        throw new IllegalStateException("the analysis helper returned no report for " + a);
+      }
+      reports.put(a, report(one));
+    }
+    return reports;
   }
 
   private static Report report(JsonNode r) {

@@ -1,6 +1,7 @@
 package io.fractalrmo.agentworkers.roles;
 
 import io.fractalrmo.agentworkers.analyzer.PythonAnalysisHelper;
+import io.fractalrmo.agentworkers.bench.ZeroCost;
 import io.fractalrmo.agentworkers.executor.CodeGenerator;
 import io.fractalrmo.agentworkers.executor.ExecutorHandler;
 import io.fractalrmo.agentworkers.executor.OpenAiCodeGenerator;
@@ -28,7 +29,8 @@ import org.slf4j.LoggerFactory;
  * The workers start once the rule cache has read every rule (bounded wait, then the role fails)
  * and fail with it should its follower fail. Settings: {@link RoleSettings#executor()} (the
  * worker loop, {@code sandbox.*} with the unsafe opt-in, {@code model.*}, the operator's maxima
- * {@code limits.*}).
+ * {@code limits.*}, {@value ZeroCost#SETTING}: benchmark mode, every action answered at
+ * once with a failed result, nothing run).
  */
 public final class ExecutorRole {
 
@@ -49,6 +51,15 @@ public final class ExecutorRole {
       KafkaRuleBook rules = KafkaRuleBook.start(endpoints, serdes);
       shared.add(rules);
       awaitRules(rules, settings.getDuration(RoleSettings.RULES_CATCH_UP));
+      if (settings.getBoolean(ZeroCost.SETTING)) {
+        // benchmark mode: the same workers and group, no sandbox (nothing runs)
+        WorkerSpec<ActionItem> spec = options.applyTo(WorkerSpec.of(NAME, NAME,
+            RoleSupport.groupId(endpoints.topics(), NAME), endpoints.topics().actionItems().name(),
+            ActionItem.class,
+            agentId -> ZeroCost.executor(agentId, endpoints.topics(), Clock.systemUTC())), settings);
+        return RunningRole.startAll(NAME,
+            List.of(() -> WorkerGroup.start(endpoints, spec, options.instances(), serdes)), shared);
+      }
       PythonSandbox sandbox = PythonSandbox.create(RoleSettings.sandboxOptions(settings,
           RoleSupport.warmPool(settings, options)));
       shared.add(0, sandbox);

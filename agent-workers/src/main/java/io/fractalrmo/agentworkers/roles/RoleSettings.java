@@ -1,5 +1,7 @@
 package io.fractalrmo.agentworkers.roles;
 
+import io.fractalrmo.agentworkers.bench.ZeroCost;
+
 import static io.fractalrmo.runtime.settings.SettingsDef.Type.BOOLEAN;
 import static io.fractalrmo.runtime.settings.SettingsDef.Type.DURATION;
 import static io.fractalrmo.runtime.settings.SettingsDef.Type.INT;
@@ -96,12 +98,19 @@ public final class RoleSettings {
     return def;
   }
 
+  /** {@value ZeroCost#SETTING}: the benchmark mode of analyzer, executor and validator. */
+  public static SettingsDef zeroCost(SettingsDef def) {
+    return def.define(ZeroCost.SETTING, BOOLEAN, Boolean.FALSE, null,
+        "benchmark mode: answer each record at once with an output of its real shape, nothing "
+            + "analysed, run or judged, never a success");
+  }
+
   public static SettingsDef analyzer() {
-    return limits(worker("role analyzer"));
+    return zeroCost(limits(worker("role analyzer")));
   }
 
   public static SettingsDef executor() {
-    return limits(sandbox(worker("role executor")))
+    return zeroCost(limits(sandbox(worker("role executor"))))
         .define(MODEL_URL, URL, null, null,
             "OpenAI-compatible chat-completions endpoint for GENERATE_CODE")
         .define(MODEL_NAME, STRING, "gpt-4o-mini", SettingsDef.nonBlank(),
@@ -112,7 +121,7 @@ public final class RoleSettings {
   }
 
   public static SettingsDef validator() {
-    return limits(sandbox(worker("role validator")));
+    return zeroCost(limits(sandbox(worker("role validator"))));
   }
 
   /** The worker loop settings of {@code s} applied to an instance's defaults. */

@@ -1,6 +1,7 @@
 package io.fractalrmo.agentworkers.roles;
 
 import io.fractalrmo.agentworkers.analyzer.PythonAnalysisHelper;
+import io.fractalrmo.agentworkers.bench.ZeroCost;
 import io.fractalrmo.agentworkers.sandbox.PythonSandbox;
 import io.fractalrmo.agentworkers.validator.ValidatorHandler;
 import io.fractalrmo.agentworkers.worker.WorkerGroup;
@@ -18,7 +19,8 @@ import java.util.Map;
  * The validators: {@code instances} workers in group {@code fractal-validator} on
  * {@code fractal.execution-results}, sharing one Python sandbox; each handler slot has its own
  * analysis helper process. Settings: {@link RoleSettings#validator()} ({@code sandbox.*},
- * {@code limits.*} as for {@link ExecutorRole}).
+ * {@code limits.*} as for {@link ExecutorRole}; {@value ZeroCost#SETTING}: benchmark mode, every
+ * result answered at once with a failed outcome, nothing run).
  */
 public final class ValidatorRole {
 
@@ -35,6 +37,15 @@ public final class ValidatorRole {
     RoleSupport.InstanceResources helpers = new RoleSupport.InstanceResources();
     shared.add(helpers);
     try {
+      if (settings.getBoolean(ZeroCost.SETTING)) {
+        // benchmark mode: the same workers and group, no sandbox (nothing runs)
+        WorkerSpec<ExecutionResult> spec = options.applyTo(WorkerSpec.of(NAME, NAME,
+            RoleSupport.groupId(endpoints.topics(), NAME),
+            endpoints.topics().executionResults().name(), ExecutionResult.class,
+            agentId -> ZeroCost.validator(agentId, endpoints.topics(), Clock.systemUTC())), settings);
+        return RunningRole.startAll(NAME,
+            List.of(() -> WorkerGroup.start(endpoints, spec, options.instances(), serdes)), shared);
+      }
       PythonSandbox sandbox = PythonSandbox.create(RoleSettings.sandboxOptions(settings,
           RoleSupport.warmPool(settings, options)));
       shared.add(sandbox);

@@ -407,7 +407,11 @@ public final class PythonSandbox implements AutoCloseable {
         if (warmPoolSize > 0 && pool.size() < warmPoolSize && !closed.get()) {
           // replace the launcher taken once the run is over, so starting the next one does not
           // compete with this run for the CPU
-          refiller.execute(this::refill);
+          try {
+            refiller.execute(this::refill);
+          } catch (java.util.concurrent.RejectedExecutionException closing) {
+            // closed meanwhile: no launcher to replace
+          }
         }
       }
     }
@@ -548,22 +552,33 @@ public final class PythonSandbox implements AutoCloseable {
   /** The result is in once the launcher printed it; its exit and the clean-up are not on the caller's clock. */
   private void cleanUp(Launcher launcher, Path hostWorkDir, boolean stopped) {
     Process process = launcher.process();
-    io.execute(() -> {
-      try {
-        if (!process.waitFor(stopped ? STOP_GRACE_MS : 10_000, TimeUnit.MILLISECONDS)) {
+    try {
+      io.execute(() -> {
+        try {
+          if (!process.waitFor(stopped ? STOP_GRACE_MS : 10_000, TimeUnit.MILLISECONDS)) {
+            destroyTree(process);
+            process.waitFor(STOP_GRACE_MS, TimeUnit.MILLISECONDS);
+          }
+        } catch (InterruptedException e) {
           destroyTree(process);
-          process.waitFor(STOP_GRACE_MS, TimeUnit.MILLISECONDS);
+          Thread.currentThread().interrupt();
+        } finally {
+          forget(process, hostWorkDir);
         }
-      } catch (InterruptedException e) {
-        destroyTree(process);
-        Thread.currentThread().interrupt();
-      } finally {
-        live.remove(process);
-        if (hostWorkDir != null) {
-          deleteTree(hostWorkDir);
-        }
-      }
-    });
+      });
+    } catch (java.util.concurrent.RejectedExecutionException closing) {
+      // the sandbox closed while this run ended (close() stops the clean-up threads): nothing may
+      // outlive it, so the run's processes go now, on the caller's thread
+      destroyTree(process);
+      forget(process, hostWorkDir);
+    }
+  }
+
+  private void forget(Process process, Path hostWorkDir) {
+    live.remove(process);
+    if (hostWorkDir != null) {
+      deleteTree(hostWorkDir);
+    }
   }
 
   private SandboxResult parse(byte[] stdout, Launcher launcher, Program program, boolean warm, Integer uid)

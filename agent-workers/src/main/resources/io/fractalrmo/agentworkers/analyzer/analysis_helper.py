@@ -2,8 +2,8 @@
 
 A long-lived process per worker: one JSON request per stdin line, one JSON response per stdout line.
 It only parses code (ast, symtable, compile) and looks modules up (importlib.util.find_spec); it
-never runs the code it is given. Ops: analyze, analyze_program, compile, missing_imports, defs,
-names.
+never runs the code it is given. Ops: analyze, analyze_program, analyze_aspects (analyze_program
+for several aspects from one parse), compile, missing_imports, defs, names.
 """
 import ast
 import builtins
@@ -34,11 +34,25 @@ def finding(kind, severity, line, description, aspect, blocking=False):
             "aspect": aspect, "blocking": blocking}
 
 
+# Parse trees of the request being handled, by source: the checks only read them, so the aspects
+# of one analyze_aspects request share one parse of the solution, the tests and the program.
+_PARSED = {}
+
+
 def parse(code):
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        tree = ast.parse(code, "main.py")
-    return tree, caught
+    hit = _PARSED.get(code)
+    if hit is None:
+        try:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                tree = ast.parse(code, "main.py")
+            hit = (tree, caught, None)
+        except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
+            hit = (None, None, exc)
+        _PARSED[code] = hit
+    if hit[2] is not None:
+        raise hit[2]
+    return hit[0], hit[1]
 
 
 def syntax_error_doc(exc):
@@ -805,6 +819,10 @@ def handle(req):
     if op == "analyze_program":
         return analyze_program(code, req.get("test_code") or "", req.get("entry_point"),
                                set(req.get("aspects", [])))
+    if op == "analyze_aspects":
+        # what analyze_program answers for each aspect alone, from one parse of each part
+        return {"by_aspect": {a: analyze_program(code, req.get("test_code") or "", req.get("entry_point"), {a})
+                              for a in req.get("aspects", [])}}
     if op == "compile":
         try:
             compile(code, "main.py", "exec", dont_inherit=True)
@@ -846,6 +864,8 @@ def main():
             resp = handle(req)
         except BaseException as exc:  # never die on one bad request
             resp = {"error": "%s: %s" % (type(exc).__name__, exc)}
+        finally:
+            _PARSED.clear()
         resp["id"] = rid
         sys.stdout.write(json.dumps(resp) + "\n")
         sys.stdout.flush()

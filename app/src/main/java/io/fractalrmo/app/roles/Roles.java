@@ -9,6 +9,7 @@ import io.fractalrmo.connectors.outbox.OutboxIngest;
 import io.fractalrmo.connectors.sink.SinkRole;
 import io.fractalrmo.contracts.Aspect;
 import io.fractalrmo.contracts.Endpoints;
+import io.fractalrmo.platform.InstanceIds;
 import io.fractalrmo.runtime.settings.SettingsDef;
 import io.fractalrmo.streams.StreamsOptions;
 import io.fractalrmo.streams.StreamsRole;
@@ -18,6 +19,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
 
 /**
  * The roles of the pipeline, each started from an {@link Endpoints}: {@code fractal up} starts all
@@ -93,9 +95,7 @@ public final class Roles {
   private static final List<Role> ALL = List.of(
       new Role("sink", "PostgreSQL sink: upserts every record topic into its table", true,
           SINK_SETTINGS,
-          (endpoints, settings) -> SinkRole.start(endpoints, settings.values().containsKey("group.id")
-              ? SinkRole.Options.defaults().withGroupId(settings.values().get("group.id"))
-              : SinkRole.Options.defaults())),
+          (endpoints, settings) -> SinkRole.start(endpoints, sinkOptions(settings))),
       new Role("outbox", "Debezium outbox ingest: rows of the outbox table become Tasks on fractal.tasks", true,
           new SettingsDef("role outbox"),
           (endpoints, settings) -> OutboxIngest.start(endpoints,
@@ -103,7 +103,7 @@ public final class Roles {
       new Role("streams", "Kafka Streams app: plan merge, task status, error patterns, protocol updater", false,
           STREAMS_SETTINGS,
           (endpoints, settings) -> {
-            StreamsOptions options = StreamsOptions.defaults(settings.stateDir().resolve("streams"));
+            StreamsOptions options = streamsOptions(settings.stateDir().resolve("streams"));
             // the plan's input contract and maxima: the same limits.* settings the workers read
             return StreamsRole.start(endpoints, options.withSettings(options.settings()
                 .withLimits(RoleSettings.inputLimits(STREAMS_SETTINGS.parse(settings.values())))));
@@ -120,6 +120,38 @@ public final class Roles {
   );
 
   private Roles() {
+  }
+
+  /**
+   * Worker instances {@code fractal up} runs of a role in its one JVM (1 for roles that are not
+   * worker roles).
+   */
+  public static int defaultInstances(String role) {
+    return 1;
+  }
+
+  /**
+   * The sink as a static group member whose id lives in its state directory: restarted on the
+   * same directory (as {@code fractal up} does) it takes its partitions back at once.
+   */
+  static SinkRole.Options sinkOptions(Settings settings) {
+    SinkRole.Options options = SinkRole.Options.defaults()
+        .withInstanceId(InstanceIds.stable(settings.stateDir(), "sink"));
+    String group = settings.values().get("group.id");
+    return group == null ? options : options.withGroupId(group);
+  }
+
+  /**
+   * The streams app as a static member (id kept in its state directory, beside the process id
+   * Streams keeps there for its transactional ids): restarted on the same directory it rejoins
+   * without waiting for its dead predecessor's session (45 s by default) to expire; 15 s is how
+   * long a killed instance's tasks wait for it before the group moves them.
+   */
+  static StreamsOptions streamsOptions(Path stateDir) {
+    return StreamsOptions.defaults(stateDir).withExtraProperties(Map.of(
+        ConsumerConfig.GROUP_INSTANCE_ID_CONFIG, InstanceIds.stable(stateDir, "streams"),
+        ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG, 15_000,
+        ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG, 3_000));
   }
 
   /** Every role this build can run, in the order {@code fractal up} starts them. */

@@ -12,6 +12,7 @@ import io.fractalrmo.platform.PlatformException;
 import io.fractalrmo.platform.Ports;
 import io.fractalrmo.platform.TopicProvisioner;
 import io.fractalrmo.platform.kafka.EmbeddedKafka;
+import io.fractalrmo.platform.kafka.KafkaCluster;
 import io.fractalrmo.platform.postgres.EmbeddedPostgres;
 import io.fractalrmo.registry.client.SchemaRegistryClient;
 import io.fractalrmo.registry.server.SchemaRegistryServer;
@@ -60,6 +61,8 @@ public final class LocalStack implements AutoCloseable {
   private boolean closed;
 
   private static final String LOCK = "data dir lock";
+
+  private static final String ROLE = "role ";
 
   private record Named(String name, AutoCloseable resource) {
   }
@@ -117,6 +120,17 @@ public final class LocalStack implements AutoCloseable {
     try {
       if (settings.bootstrapServers().isPresent()) {
         bootstrap = settings.bootstrapServers().get();
+      } else if (settings.brokers() > 1) {
+        if (settings.kafkaPort() != 0) {
+          throw new PlatformException("--kafka-port names one broker's port; with --brokers "
+              + settings.brokers() + " the ports are chosen (and kept in "
+              + dataDir.resolve("kafka-cluster") + ")");
+        }
+        KafkaCluster cluster = KafkaCluster.start(dataDir.resolve("kafka-cluster"),
+            settings.brokers());
+        push("Kafka cluster (" + settings.brokers() + " brokers)", cluster);
+        cluster.pids().forEach((node, pid) -> pids.put("kafka-" + node, pid));
+        bootstrap = cluster.bootstrapServers();
       } else {
         EmbeddedKafka kafka = EmbeddedKafka.start(dataDir.resolve("kafka"), settings.kafkaPort());
         push("Kafka broker", kafka);
@@ -195,7 +209,8 @@ public final class LocalStack implements AutoCloseable {
         started.add(CompletableFuture.supplyAsync(() -> {
           long begin = System.nanoTime();
           try {
-            AutoCloseable running = role.starter().start(endpoints, Roles.Settings.defaults(dataDir));
+            AutoCloseable running = role.starter().start(endpoints, new Roles.Settings(
+                Roles.defaultInstances(role.name()), Optional.empty(), Map.of(), dataDir));
             LOG.info("role {} started in {} ms", role.name(), (System.nanoTime() - begin) / 1_000_000);
             return running;
           } catch (Exception e) {
@@ -206,7 +221,7 @@ public final class LocalStack implements AutoCloseable {
       RuntimeException failure = null;
       for (int i = 0; i < roles.size(); i++) {
         try {
-          push("role " + roles.get(i).name(), join(started.get(i)));
+          push(ROLE + roles.get(i).name(), join(started.get(i)));
         } catch (RuntimeException e) {
           failure = failure == null ? e : failure;
         }
@@ -282,7 +297,10 @@ public final class LocalStack implements AutoCloseable {
     return startup;
   }
 
-  /** Pids of the processes the stack started ("kafka", "postgres", "postgres-watchdog"). */
+  /**
+   * Pids of the processes the stack started ("kafka" or "kafka-1".."kafka-N", "postgres",
+   * "postgres-watchdog").
+   */
   public Map<String, Long> childPids() {
     return Map.copyOf(pids);
   }
@@ -330,13 +348,41 @@ public final class LocalStack implements AutoCloseable {
     }
     closed = true;
     deleteEndpointsFile();
-    while (!running.isEmpty()) {
-      Named next = running.pop();
+    // The roles are independent of each other (each finishes or abandons its own work, commits
+    // nothing it did not finish): they stop at once, in parallel, so that SIGTERM ends the stack
+    // within seconds; what they all use (registry, database, broker) stops after them, in order.
+    List<Named> roles = new java.util.ArrayList<>();
+    while (!running.isEmpty() && running.peek().name().startsWith(ROLE)) {
+      roles.add(running.pop());
+    }
+    List<Thread> stopping = new java.util.ArrayList<>();
+    for (Named role : roles) {
+      Thread t = new Thread(() -> closeLogged(role), "fractal-stop-" + role.name().substring(ROLE.length()));
+      t.setDaemon(true);
+      t.start();
+      stopping.add(t);
+    }
+    for (Thread t : stopping) {
       try {
-        next.resource().close();
-      } catch (Exception e) {
-        LOG.warn("stopping {}: {}", next.name(), e.toString());
+        t.join();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        LOG.warn("interrupted while the roles stop; stopping the rest at once");
+        break;
       }
+    }
+    while (!running.isEmpty()) {
+      closeLogged(running.pop());
+    }
+  }
+
+  private static void closeLogged(Named next) {
+    long begin = System.nanoTime();
+    try {
+      next.resource().close();
+      LOG.info("{} stopped in {} ms", next.name(), (System.nanoTime() - begin) / 1_000_000);
+    } catch (Exception e) {
+      LOG.warn("stopping {}: {}", next.name(), e.toString());
     }
   }
 

@@ -53,6 +53,12 @@ public final class UpCommand implements Callable<Integer> {
   @Option(names = "--no-roles", description = "Start only the infrastructure, not the pipeline's roles.")
   boolean noRoles;
 
+  @Option(names = "--brokers", paramLabel = "N", defaultValue = "1",
+      description = "Kafka brokers to start (default ${DEFAULT-VALUE}). With 3: a KRaft cluster of three "
+          + "combined broker+controller nodes, replication factor 3, min.insync.replicas 2, so any one "
+          + "broker may die without losing an acknowledged record.")
+  int brokers;
+
   @Option(names = "--http-port", paramLabel = "PORT", defaultValue = "0",
       description = "Port of the dashboard, /metrics, /health and the MCP endpoint (0 = a free one).")
   int httpPort;
@@ -75,7 +81,8 @@ public final class UpCommand implements Callable<Integer> {
         .withPorts(kafkaPort, registryPort, postgresPort)
         .withExternal(external.bootstrapServers(), external.schemaRegistryUrl(), external.jdbcUrl())
         .withCatalog(external.catalog())
-        .withRoles(!noRoles);
+        .withRoles(!noRoles)
+        .withBrokers(brokers);
     if (httpPort != 0) {
       Ports.resolve(httpPort, "the HTTP endpoint", "--http-port");
     }

@@ -107,6 +107,29 @@ class LocalStackTest {
     assertThat(Files.exists(dir.resolve("data").resolve(DataDirLock.FILE_NAME))).isTrue();
   }
 
+  @Test
+  void shouldStartThreeBrokersWithEveryTopicReplicatedThreeTimes() throws Exception {
+    StackSettings settings = StackSettings.defaults(dir.resolve("data")).withRoles(false)
+        .withBrokers(3);
+    try (LocalStack stack = LocalStack.start(settings)) {
+      Endpoints endpoints = stack.endpoints();
+      assertThat(endpoints.bootstrapServers().split(",")).hasSize(3);
+      assertThat(stack.childPids()).containsKeys("kafka-1", "kafka-2", "kafka-3");
+      try (var admin = org.apache.kafka.clients.admin.Admin.create(Map.of(
+          org.apache.kafka.clients.admin.AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG,
+          endpoints.bootstrapServers()))) {
+        List<String> names = endpoints.topics().all().stream()
+            .map(io.fractalrmo.contracts.TopicSpec::name).toList();
+        var topics = admin.describeTopics(names).allTopicNames().get(30, TimeUnit.SECONDS);
+        assertThat(topics.values()).allSatisfy(t -> assertThat(t.partitions())
+            .allSatisfy(p -> assertThat(p.replicas()).as(t.name()).hasSize(3)));
+      }
+      Task task = Mothers.aTask().setTaskId("task-" + UUID.randomUUID()).build();
+      produce(endpoints, task);
+      assertThat(consumeAll(endpoints)).containsExactly(task);
+    }
+  }
+
   private static void produce(Endpoints endpoints, Task task) throws Exception {
     try (Serde<Task> serde = FractalSerdes.value(Task.class, FractalSerdes.config(endpoints.schemaRegistryUrl()));
          KafkaProducer<String, Task> producer = new KafkaProducer<>(Map.of(

@@ -19,7 +19,8 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class UpProcessTest {
 
-  private static final Duration READY = Duration.ofSeconds(150);
+  /** Generous: on a loaded 2-core machine (load 30+) a cold broker alone took 35 s. */
+  private static final Duration READY = Duration.ofSeconds(300);
 
   @TempDir
   Path dir;
@@ -81,7 +82,8 @@ class UpProcessTest {
         || !Files.readString(data.resolve("endpoints.json")).contains("\"pid\" : " + process.pid())) {
       if (!process.isAlive() || System.nanoTime() > deadline) {
         throw new AssertionError("fractal up (" + name + ") not ready; exit "
-            + (process.isAlive() ? "none" : process.exitValue()) + "; stderr:\n"
+            + (process.isAlive() ? "none" : process.exitValue()) + "; stdout:\n"
+            + Files.readString(dir.resolve(name + ".out")) + "\nstderr:\n"
             + Files.readString(dir.resolve(name + ".err")));
       }
       Thread.sleep(100); // polling interval of a deadline-bounded wait for a file

@@ -36,14 +36,19 @@ import java.util.Optional;
 import java.util.Properties;
 import java.util.Set;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.clients.producer.RecordMetadata;
+import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.Serializer;
@@ -79,9 +84,12 @@ public final class OutboxIngest implements AutoCloseable {
    * @param heartbeatInterval how often the connector confirms its position even when the outbox
    *     is idle, so the slot does not pin WAL that other tables write
    * @param agentId names this instance in DLQ headers and logs
+   * @param sendTimeout how long the broker may take to acknowledge a produced event before the
+   *     send counts as failed (and the batch is delivered again)
    */
   public record Options(Path dataDir, Optional<String> sourceJdbcUrl, String slotName,
-      String publicationName, Duration pollInterval, Duration heartbeatInterval, String agentId) {
+      String publicationName, Duration pollInterval, Duration heartbeatInterval, String agentId,
+      Duration sendTimeout) {
 
     public Options {
       Objects.requireNonNull(dataDir, "dataDir");
@@ -91,29 +99,39 @@ public final class OutboxIngest implements AutoCloseable {
       Objects.requireNonNull(pollInterval, "pollInterval");
       Objects.requireNonNull(heartbeatInterval, "heartbeatInterval");
       Objects.requireNonNull(agentId, "agentId");
+      Objects.requireNonNull(sendTimeout, "sendTimeout");
+      if (sendTimeout.toMillis() < 1_000) {
+        throw new IllegalArgumentException("sendTimeout must be at least 1 s");
+      }
     }
 
     public static Options defaults(Path dataDir) {
       return new Options(dataDir, Optional.empty(), "fractal_outbox", "fractal_outbox",
           Duration.ofMillis(50), Duration.ofSeconds(10),
-          "outbox-" + UUID.randomUUID().toString().substring(0, 8));
+          "outbox-" + UUID.randomUUID().toString().substring(0, 8), Duration.ofSeconds(30));
     }
 
     public Options withSlotName(String slot) {
       return new Options(dataDir, sourceJdbcUrl, slot, publicationName, pollInterval,
-          heartbeatInterval, agentId);
+          heartbeatInterval, agentId, sendTimeout);
     }
 
     public Options withSourceJdbcUrl(String url) {
       return new Options(dataDir, Optional.of(url), slotName, publicationName, pollInterval,
-          heartbeatInterval, agentId);
+          heartbeatInterval, agentId, sendTimeout);
+    }
+
+    public Options withSendTimeout(Duration timeout) {
+      return new Options(dataDir, sourceJdbcUrl, slotName, publicationName, pollInterval,
+          heartbeatInterval, agentId, timeout);
     }
   }
 
   private final Options options;
   private final TopicCatalog catalog;
   private final String ledgerJdbcUrl;
-  private final KafkaProducer<byte[], byte[]> producer;
+  private final Map<String, Object> producerConfig;
+  private volatile KafkaProducer<byte[], byte[]> producer;
   private final Serializer<Task> taskSerializer;
   private final DebeziumEngine<ChangeEvent<String, String>> engine;
   private final ExecutorService executor = Executors.newSingleThreadExecutor(
@@ -122,6 +140,7 @@ public final class OutboxIngest implements AutoCloseable {
   private final AtomicLong produced = new AtomicLong();
   private final AtomicLong duplicatesSkipped = new AtomicLong();
   private final AtomicLong deadLettered = new AtomicLong();
+  private final AtomicLong sendFailures = new AtomicLong();
   private final Clock clock = Clock.systemUTC();
   private volatile boolean closing;
   private volatile Throwable failure;
@@ -134,13 +153,18 @@ public final class OutboxIngest implements AutoCloseable {
     String sourceUrl = options.sourceJdbcUrl().orElse(ledgerJdbcUrl);
     Files.createDirectories(options.dataDir());
 
-    Properties p = new Properties();
+    long send = options.sendTimeout().toMillis();
+    Map<String, Object> p = new HashMap<>();
     p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, endpoints.bootstrapServers());
     p.put(ProducerConfig.CLIENT_ID_CONFIG, options.agentId());
     p.put(ProducerConfig.ACKS_CONFIG, "all");
     p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
     p.put(ProducerConfig.LINGER_MS_CONFIG, 5);
-    this.producer = new KafkaProducer<>(p, new ByteArraySerializer(), new ByteArraySerializer());
+    p.put(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, (int) Math.min(30_000, send / 2));
+    p.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, (int) send);
+    p.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, send);
+    this.producerConfig = Map.copyOf(p);
+    this.producer = newProducer();
     this.taskSerializer = FractalSerdes.value(Task.class,
         FractalSerdes.config(endpoints.schemaRegistryUrl())).serializer();
 
@@ -207,6 +231,11 @@ public final class OutboxIngest implements AutoCloseable {
   /** Events delivered again and recognised by their outbox id, since start. */
   public long duplicatesSkipped() {
     return duplicatesSkipped.get();
+  }
+
+  /** Sends the broker did not acknowledge (each retried until it is) since start. */
+  public long sendFailures() {
+    return sendFailures.get();
   }
 
   /** Invalid payloads sent to the DLQ since start. */
@@ -298,19 +327,23 @@ public final class OutboxIngest implements AutoCloseable {
     }
   }
 
+  /**
+   * Produces the batch's events, waits for the broker's acknowledgement of each, and records in
+   * {@code outbox_ingested} exactly those acknowledged. If any send failed it throws (after
+   * recording the others), so the retry produces only what is still missing.
+   */
   private void deliverOnce(List<Outbound> batch) throws SQLException {
     Connection c = ledger();
     Set<String> seen = alreadyProduced(c, batch);
-    Map<String, String> producedNow = new HashMap<>();
-    int dlq = 0;
+    List<Pending> pending = new ArrayList<>();
+    Set<String> inThisBatch = new HashSet<>();
     int dup = 0;
-    int tasks = 0;
     Instant now = clock.instant();
     for (Outbound o : batch) {
       ChangeEvent<String, String> event = o.event();
       String key = event.key();
       if (o.outboxId() != null && (seen.contains(o.outboxId())
-          || producedNow.containsKey(o.outboxId()))) {
+          || !inThisBatch.add(o.outboxId()))) {
         dup++;
         continue;
       }
@@ -318,11 +351,8 @@ public final class OutboxIngest implements AutoCloseable {
       try {
         task = TaskJson.parse(event.value(), key, "outbox", now);
       } catch (InvalidTaskException e) {
-        producer.send(deadLetter(event, o.outboxId(), e));
-        dlq++;
-        if (o.outboxId() != null) {
-          producedNow.put(o.outboxId(), key == null ? "" : key);
-        }
+        pending.add(new Pending(o.outboxId(), key == null ? "" : key, false,
+            send(deadLetter(event, o.outboxId(), e))));
         continue;
       }
       String topic = catalog.tasks().name();
@@ -331,20 +361,90 @@ public final class OutboxIngest implements AutoCloseable {
       if (o.outboxId() != null) {
         headers.add("fractal.outbox.id", o.outboxId().getBytes(StandardCharsets.UTF_8));
       }
-      producer.send(new ProducerRecord<>(topic, null,
-          task.getTaskId().getBytes(StandardCharsets.UTF_8), value, headers));
-      tasks++;
-      if (o.outboxId() != null) {
-        producedNow.put(o.outboxId(), task.getTaskId());
-      }
+      pending.add(new Pending(o.outboxId(), task.getTaskId(), true,
+          send(new ProducerRecord<>(topic, null,
+              task.getTaskId().getBytes(StandardCharsets.UTF_8), value, headers))));
     }
     producer.flush();
+    Map<String, String> acknowledged = new HashMap<>();
+    int tasks = 0;
+    int dlq = 0;
+    Exception firstFailure = null;
+    int failed = 0;
+    for (Pending p : pending) {
+      try {
+        p.ack().get();
+      } catch (ExecutionException e) {
+        failed++;
+        firstFailure = firstFailure == null ? asException(e.getCause()) : firstFailure;
+        continue;
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new IllegalStateException("interrupted while waiting for acknowledgements", e);
+      }
+      if (p.outboxId() != null) {
+        acknowledged.put(p.outboxId(), p.taskId());
+      }
+      if (p.task()) {
+        tasks++;
+      } else {
+        dlq++;
+      }
+    }
     // Recorded after the broker acknowledged: a crash in between re-delivers (at least once);
-    // downstream is idempotent by task id.
-    recordProduced(c, producedNow);
+    // downstream is idempotent by task id. A send that failed is not recorded: it is retried.
+    recordProduced(c, acknowledged);
     produced.addAndGet(tasks);
     deadLettered.addAndGet(dlq);
     duplicatesSkipped.addAndGet(dup);
+    if (failed > 0) {
+      sendFailures.addAndGet(failed);
+      replaceProducer();
+      throw new UndeliveredException(failed + " of " + pending.size()
+          + " outbox event(s) not acknowledged by the broker: " + firstFailure, firstFailure);
+    }
+  }
+
+  /** One produced event waiting for its acknowledgement. */
+  private record Pending(String outboxId, String taskId, boolean task,
+      Future<RecordMetadata> ack) {
+  }
+
+  /** Some sends of a batch were not acknowledged; the batch is delivered again. */
+  static final class UndeliveredException extends RuntimeException {
+    UndeliveredException(String message, Throwable cause) {
+      super(message, cause);
+    }
+  }
+
+  private Future<RecordMetadata> send(ProducerRecord<byte[], byte[]> record) {
+    try {
+      return producer.send(record);
+    } catch (KafkaException e) {
+      // send() itself refuses (e.g. a producer closed or fenced): a failed future, like the rest
+      CompletableFuture<RecordMetadata> failed = new CompletableFuture<>();
+      failed.completeExceptionally(e);
+      return failed;
+    }
+  }
+
+  private static Exception asException(Throwable t) {
+    return t instanceof Exception e ? e : new RuntimeException(t);
+  }
+
+  private KafkaProducer<byte[], byte[]> newProducer() {
+    return new KafkaProducer<>(producerConfig, new ByteArraySerializer(),
+        new ByteArraySerializer());
+  }
+
+  /** After a failed send the producer may be left in an error state: start afresh. */
+  private void replaceProducer() {
+    try {
+      producer.close(Duration.ZERO);
+    } catch (RuntimeException e) {
+      LOG.debug("closing the failed producer: {}", e.toString());
+    }
+    producer = newProducer();
   }
 
   private ProducerRecord<byte[], byte[]> deadLetter(ChangeEvent<String, String> event,

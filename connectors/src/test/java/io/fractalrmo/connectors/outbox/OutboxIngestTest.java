@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.fractalrmo.connectors.migrations.Migrations;
 import io.fractalrmo.connectors.support.Databases;
+import io.fractalrmo.connectors.support.Records;
 import io.fractalrmo.contracts.DlqHeaders;
 import io.fractalrmo.contracts.Endpoints;
 import io.fractalrmo.contracts.Task;
@@ -139,6 +140,37 @@ class OutboxIngestTest {
       assertThat(got).extracting(r -> new String(r.key(), StandardCharsets.UTF_8))
           .doesNotHaveDuplicates().hasSize(n);
     }
+  }
+
+  @Test
+  void shouldRecordARowAsIngestedOnlyOnceTheBrokerAcknowledgedItsTask() throws Exception {
+    // Topics of their own: the broker is made to refuse every write on this tasks topic.
+    Endpoints refusing = stack.newEndpoints().withJdbcUrl(url);
+    String topic = refusing.topics().tasks().name();
+    Records.refuseWrites(refusing, topic, true);
+    String taskId = "task-" + UUID.randomUUID();
+    try (KafkaConsumer<byte[], byte[]> consumer = consumer(topic);
+         OutboxIngest ingest = OutboxIngest.start(refusing,
+             options.withSendTimeout(Duration.ofSeconds(2)))) {
+      try (Connection c = DriverManager.getConnection(url)) {
+        OutboxWriter.insert(c, Mothers.aTask().setTaskId(taskId).build());
+      }
+      Databases.await(WAIT, "a refused send", () -> ingest.sendFailures() >= 1);
+      assertThat(ledgerRows(taskId)).as("recorded as ingested while refused").isZero();
+      assertThat(ingest.produced()).isZero();
+
+      Records.refuseWrites(refusing, topic, false);
+      List<ConsumerRecord<byte[], byte[]>> got = new ArrayList<>();
+      pollUntil(consumer, got, 1);
+      Databases.await(WAIT, "the ledger", () -> ledgerRows(taskId) == 1);
+      assertThat(ingest.produced()).isEqualTo(1);
+      consumer.poll(Duration.ofMillis(500)).forEach(got::add);
+      assertThat(got).extracting(Records::key).containsExactly(taskId);
+    }
+  }
+
+  private static long ledgerRows(String taskId) {
+    return Databases.count(url, "SELECT count(*) FROM outbox_ingested WHERE task_id = ?", taskId);
   }
 
   @Test

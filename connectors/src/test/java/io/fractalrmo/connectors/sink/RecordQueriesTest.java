@@ -28,32 +28,39 @@ class RecordQueriesTest {
   private static String url;
   private static RecordQueries queries;
 
+  private static long offset;
+
+  /** Each row as if from the next offset of partition 0. */
+  private static RowWriter.Position next() {
+    return new RowWriter.Position(0, offset++);
+  }
+
   @BeforeAll
   static void rows() throws Exception {
     url = Databases.fresh(TestStack.sharedWithPostgres());
     Migrations.apply(url);
     queries = new RecordQueries(url);
     try (Connection c = DriverManager.getConnection(url)) {
-      RowWriter.write(c, Mothers.aTask().setTaskId("ok-1").build());
-      RowWriter.write(c, Mothers.anActionItem().setTaskId("ok-1").setActionId("ok-1:1").build());
+      RowWriter.write(c, Mothers.aTask().setTaskId("ok-1").build(), next());
+      RowWriter.write(c, Mothers.anActionItem().setTaskId("ok-1").setActionId("ok-1:1").build(), next());
       RowWriter.write(c, ValidationOutcome.newBuilder().setTaskId("ok-1").setActionId("ok-1:1")
           .setValidatorId("v").setSuccess(true).setLevelRequested(3).setLevelReached(3)
-          .setDurationMs(9L).setValidatedAt(Mothers.T0.plusSeconds(2)).build());
-      RowWriter.write(c, status("ok-1", TaskState.SUCCEEDED, null));
-      RowWriter.write(c, Mothers.aTask().setTaskId("bad-1").build());
+          .setDurationMs(9L).setValidatedAt(Mothers.T0.plusSeconds(2)).build(), next());
+      RowWriter.write(c, status("ok-1", TaskState.SUCCEEDED, null), next());
+      RowWriter.write(c, Mothers.aTask().setTaskId("bad-1").build(), next());
       RowWriter.write(c, Mothers.anErrorEvent().setTaskId("bad-1").setErrorId("e-1")
-          .setOccurredAt(Mothers.T0.plusSeconds(1)).build());
-      RowWriter.write(c, status("bad-1", TaskState.FAILED, "NameError: List"));
+          .setOccurredAt(Mothers.T0.plusSeconds(1)).build(), next());
+      RowWriter.write(c, status("bad-1", TaskState.FAILED, "NameError: List"), next());
       RowWriter.write(c, Mothers.aRule().setRuleId("r-active").setStatus(RuleStatus.ACTIVE)
           .setTrial(TrialSummary.newBuilder().setTrialId("trial-1").setSampleSize(6)
               .setErrorRateWithout(1.0).setErrorRateWith(0.0).setMeanDurationMsWithout(40)
               .setMeanDurationMsWith(45).setDecidedAt(Mothers.T0).setVerdict("helps").build())
-          .build());
+          .build(), next());
       RowWriter.write(c, Mothers.aRule().setRuleId("r-rejected").setStatus(RuleStatus.REJECTED)
-          .build());
+          .build(), next());
       RowWriter.write(c, Mothers.aRule().setRuleId("r-retired").setStatus(RuleStatus.RETIRED)
-          .build());
-      RowWriter.tombstoneRule(c, "r-retired", Mothers.T0);
+          .build(), next());
+      RowWriter.tombstoneRule(c, "r-retired", Mothers.T0, next());
     }
   }
 

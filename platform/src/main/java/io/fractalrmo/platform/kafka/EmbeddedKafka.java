@@ -5,26 +5,11 @@ import io.fractalrmo.platform.PlatformException;
 import io.fractalrmo.platform.Ports;
 import io.fractalrmo.platform.ServiceDir;
 import java.io.IOException;
-import java.io.OutputStream;
-import java.io.UncheckedIOException;
-import java.io.Writer;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
-import java.util.Properties;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.TimeUnit;
-import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.AdminClientConfig;
-import org.apache.kafka.clients.admin.CreateTopicsOptions;
-import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.common.Uuid;
-import org.apache.kafka.common.errors.TopicExistsException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -36,7 +21,8 @@ import org.slf4j.LoggerFactory;
  * is stopped by {@link #close()}, by the JVM's shutdown hook, and — should this JVM be killed
  * outright — by itself when it sees its standard input close. A broker left running by an earlier
  * run on the same directory is stopped before a new one starts. Settings suit a single node:
- * replication factor 1 and min ISR 1 for the offsets, transaction and share-state topics.
+ * replication factor 1 and min ISR 1 for the offsets, transaction and share-state topics. For
+ * several nodes see {@link KafkaCluster}.
  */
 public final class EmbeddedKafka implements AutoCloseable {
 
@@ -45,21 +31,14 @@ public final class EmbeddedKafka implements AutoCloseable {
   /** How long {@link #start} waits for the broker to become ready. */
   public static final Duration START_TIMEOUT = Duration.ofSeconds(
       Long.getLong("fractal.kafka.start-timeout-seconds", 90));
-  private static final Duration STOP_TIMEOUT = Duration.ofSeconds(20);
-  private static final String HEAP = System.getProperty("fractal.kafka.heap", "-Xmx768m");
 
   private final Path dataDir;
-  private final int port;
-  private final Process process;
-  private final Thread shutdownHook;
+  private final KafkaNode node;
   private volatile boolean closed;
 
-  private EmbeddedKafka(Path dataDir, int port, Process process) {
+  private EmbeddedKafka(Path dataDir, KafkaNode node) {
     this.dataDir = dataDir;
-    this.port = port;
-    this.process = process;
-    this.shutdownHook = new Thread(this::stopProcess, "fractal-kafka-stop");
-    Runtime.getRuntime().addShutdownHook(shutdownHook);
+    this.node = node;
   }
 
   /** Starts a broker on a free port with its data under {@code dataDir}. */
@@ -80,8 +59,8 @@ public final class EmbeddedKafka implements AutoCloseable {
     ServiceDir serviceDir = ServiceDir.open(dataDir, "fractal-broker.properties",
         "ports and cluster id of the embedded broker; reused on the next start");
     Path dir = serviceDir.path();
-    Path pidFile = dir.resolve("broker.pid");
-    ChildProcesses.stopLeftover(pidFile, BrokerMain.class.getName(), STOP_TIMEOUT);
+    ChildProcesses.stopLeftover(dir.resolve("broker.pid"), BrokerMain.class.getName(),
+        KafkaNode.STOP_TIMEOUT);
 
     int brokerPort = port != 0
         ? Ports.resolve(port, "Kafka", "--kafka-port") : serviceDir.previousPortOrFree("port");
@@ -98,55 +77,13 @@ public final class EmbeddedKafka implements AutoCloseable {
     serviceDir.set("cluster.id", clusterId);
     serviceDir.store();
 
-    Path logDir = dir.resolve("logs");
-    Path serverProperties = dir.resolve("server.properties");
-    writeServerProperties(serverProperties, logDir, brokerPort, controllerPort);
-    Path log4j = dir.resolve("log4j2-broker.properties");
-    writeLog4j(log4j);
-
-    Path out = dir.resolve("broker.log");
-    List<String> command = new ArrayList<>(ChildProcesses.ownSessionPrefix());
-    command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-    command.add("-Xms256m");
-    command.add(HEAP);
-    command.add("-XX:+UseG1GC");
-    command.add("-XX:MaxGCPauseMillis=20");
-    // C1 only: halves the broker's CPU to ready (≈ 5.4 → 2.8 CPU-s measured on 2 shared cores)
-    // with no measurable loss of produce throughput for one local node; override with
-    // FRACTAL_KAFKA_JVM_OPTS=-XX:TieredStopAtLevel=4.
-    command.add("-XX:TieredStopAtLevel=1");
-    command.add("-XX:+ExitOnOutOfMemoryError");
-    command.add("-Djava.awt.headless=true");
-    command.add("-Dlog4j2.configurationFile=" + log4j.toUri());
-    command.add("-Dlog4j.shutdownHookEnabled=false");
-    // Extra JVM options for the broker, e.g. FRACTAL_KAFKA_JVM_OPTS="-Xmx2g" (split on spaces).
-    String extra = System.getProperty("fractal.kafka.jvm-options", System.getenv().getOrDefault("FRACTAL_KAFKA_JVM_OPTS", ""));
-    for (String option : extra.trim().split("\\s+")) {
-      if (!option.isEmpty()) {
-        command.add(option);
-      }
-    }
-    command.add("-cp");
-    command.add(absoluteClassPath());
-    command.add(BrokerMain.class.getName());
-    command.add(serverProperties.toString());
-    command.add(logDir.toString());
-    command.add(clusterId);
-
-    Process process;
+    KafkaNode node = new KafkaNode(new KafkaNode.Spec(1, dir, brokerPort, controllerPort,
+        "1@127.0.0.1:" + controllerPort, clusterId, 1, 1, null));
+    node.start();
+    EmbeddedKafka kafka = new EmbeddedKafka(dir, node);
     try {
-      process = new ProcessBuilder(command)
-          .directory(dir.toFile())
-          .redirectErrorStream(true)
-          .redirectOutput(ProcessBuilder.Redirect.appendTo(out.toFile()))
-          .start();
-    } catch (IOException e) {
-      throw new PlatformException("cannot start the Kafka broker JVM: " + e.getMessage(), e);
-    }
-    ChildProcesses.writePid(pidFile, process.pid());
-    EmbeddedKafka kafka = new EmbeddedKafka(dir, brokerPort, process);
-    try {
-      kafka.awaitReady(started.plus(START_TIMEOUT), out);
+      KafkaReadiness.await(kafka.bootstrapServers(), 1, List.of(node),
+          started.plus(START_TIMEOUT), START_TIMEOUT);
     } catch (RuntimeException e) {
       kafka.close();
       throw e;
@@ -158,11 +95,11 @@ public final class EmbeddedKafka implements AutoCloseable {
 
   /** {@code 127.0.0.1:PORT} of the PLAINTEXT listener. */
   public String bootstrapServers() {
-    return "127.0.0.1:" + port;
+    return node.address();
   }
 
   public int port() {
-    return port;
+    return node.port();
   }
 
   public Path dataDir() {
@@ -171,16 +108,37 @@ public final class EmbeddedKafka implements AutoCloseable {
 
   /** The broker's process id (for measurements and diagnostics). */
   public long pid() {
-    return process.pid();
+    return node.pid();
   }
 
   public boolean isRunning() {
-    return process.isAlive();
+    return node.isRunning();
   }
 
   /** Closes the broker's standard input, as the death of this JVM would (for tests). */
   void closeStdinAsIfParentDied() throws IOException {
-    process.getOutputStream().close();
+    node.closeStdinAsIfParentDied();
+  }
+
+  /**
+   * Kills the broker with SIGKILL (a crash: no clean shutdown), for fault tests; {@link #restart}
+   * brings it back on the same directory and port.
+   */
+  public void kill() {
+    node.kill();
+  }
+
+  /** Starts the broker again after {@link #kill} (or a crash), and waits until it is ready. */
+  public void restart() {
+    Instant started = Instant.now();
+    if (node.isRunning()) {
+      node.stop();
+    }
+    node.start();
+    KafkaReadiness.await(bootstrapServers(), 1, List.of(node), started.plus(START_TIMEOUT),
+        START_TIMEOUT);
+    LOG.info("Kafka broker restarted at {} in {} ms", bootstrapServers(),
+        Duration.between(started, Instant.now()).toMillis());
   }
 
   /** Stops the broker (controlled shutdown, forced after a deadline) and waits for it to exit. */
@@ -190,179 +148,7 @@ public final class EmbeddedKafka implements AutoCloseable {
       return;
     }
     closed = true;
-    stopProcess();
-    try {
-      Runtime.getRuntime().removeShutdownHook(shutdownHook);
-    } catch (IllegalStateException e) {
-      // the JVM is already shutting down; the hook does the same work
-    }
-    try {
-      Files.deleteIfExists(dataDir.resolve("broker.pid"));
-    } catch (IOException e) {
-      LOG.debug("could not delete the broker pid file", e);
-    }
-  }
-
-  private void stopProcess() {
-    if (!process.isAlive()) {
-      return;
-    }
-    process.destroy(); // SIGTERM: Kafka's shutdown hook closes the log cleanly
-    try {
-      if (!process.waitFor(STOP_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)) {
-        LOG.warn("Kafka broker did not stop within {}; killing it", STOP_TIMEOUT);
-        process.destroyForcibly();
-        process.waitFor(10, TimeUnit.SECONDS);
-      }
-    } catch (InterruptedException e) {
-      process.destroyForcibly();
-      Thread.currentThread().interrupt();
-    }
-    try {
-      OutputStream stdin = process.getOutputStream();
-      stdin.close();
-    } catch (IOException e) {
-      // already closed
-    }
-  }
-
-  private void awaitReady(Instant deadline, Path out) {
-    Map<String, Object> config = Map.of(
-        AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers(),
-        AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, 3000,
-        AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, 5000,
-        AdminClientConfig.RECONNECT_BACKOFF_MAX_MS_CONFIG, 200,
-        AdminClientConfig.RETRY_BACKOFF_MAX_MS_CONFIG, 200);
-    String lastProblem = "no answer yet";
-    // Wait for the listener first: an admin client polling a closed port only fills the log.
-    while (!acceptsConnections() && Instant.now().isBefore(deadline)) {
-      if (!process.isAlive()) {
-        break;
-      }
-      pause(100);
-    }
-    try (Admin admin = Admin.create(config)) {
-      while (Instant.now().isBefore(deadline)) {
-        if (!process.isAlive()) {
-          throw new PlatformException("the Kafka broker exited with code " + process.exitValue()
-              + " while starting; its log (" + out + ") ends with:\n" + ChildProcesses.tail(out, 3000));
-        }
-        try {
-          if (!admin.describeCluster().nodes().get(3, TimeUnit.SECONDS).isEmpty()) {
-            // validateOnly: succeeds only once the controller sees an unfenced broker to place replicas on
-            admin.createTopics(List.of(new NewTopic("fractal-readiness-probe", 1, (short) 1)),
-                new CreateTopicsOptions().validateOnly(true)).all().get(3, TimeUnit.SECONDS);
-            return;
-          }
-          lastProblem = "no broker registered yet";
-        } catch (ExecutionException e) {
-          if (e.getCause() instanceof TopicExistsException) {
-            return;
-          }
-          lastProblem = String.valueOf(e.getCause());
-        } catch (java.util.concurrent.TimeoutException e) {
-          lastProblem = "timed out waiting for an answer";
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-          throw new PlatformException("interrupted while waiting for the Kafka broker", e);
-        }
-        pause(100);
-      }
-    }
-    throw new PlatformException("the Kafka broker at " + bootstrapServers() + " was not ready within "
-        + START_TIMEOUT.toSeconds() + " s (" + lastProblem + "); see " + out);
-  }
-
-  private boolean acceptsConnections() {
-    try (java.net.Socket socket = new java.net.Socket()) {
-      socket.connect(new java.net.InetSocketAddress(java.net.InetAddress.getLoopbackAddress(), port), 500);
-      return true;
-    } catch (IOException e) {
-      return false;
-    }
-  }
-
-  private static void pause(long millis) {
-    try {
-      Thread.sleep(millis); // polling interval of a deadline-bounded readiness wait
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new PlatformException("interrupted while waiting for the Kafka broker", e);
-    }
-  }
-
-  /** This JVM's class path with every entry absolute (the broker runs in its data dir). */
-  private static String absoluteClassPath() {
-    StringBuilder out = new StringBuilder();
-    for (String entry : System.getProperty("java.class.path").split(java.io.File.pathSeparator)) {
-      if (entry.isEmpty()) {
-        continue;
-      }
-      if (out.length() > 0) {
-        out.append(java.io.File.pathSeparatorChar);
-      }
-      out.append(Path.of(entry).toAbsolutePath().normalize());
-    }
-    return out.toString();
-  }
-
-  private static void writeServerProperties(Path file, Path logDir, int port, int controllerPort) {
-    String controller = "127.0.0.1:" + controllerPort;
-    String text = String.join("\n",
-        "# Written by fractal on every start; edits are overwritten.",
-        "process.roles=broker,controller",
-        "node.id=1",
-        // Static voter set: the controller port may change between runs without re-formatting.
-        "controller.quorum.voters=1@" + controller,
-        "listeners=PLAINTEXT://127.0.0.1:" + port + ",CONTROLLER://" + controller,
-        "advertised.listeners=PLAINTEXT://127.0.0.1:" + port,
-        "controller.listener.names=CONTROLLER",
-        "inter.broker.listener.name=PLAINTEXT",
-        "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
-        "log.dirs=" + logDir,
-        "num.partitions=3",
-        "default.replication.factor=1",
-        "min.insync.replicas=1",
-        "offsets.topic.replication.factor=1",
-        "offsets.topic.num.partitions=10",
-        "transaction.state.log.replication.factor=1",
-        "transaction.state.log.min.isr=1",
-        "transaction.state.log.num.partitions=10",
-        "share.coordinator.state.topic.replication.factor=1",
-        "share.coordinator.state.topic.min.isr=1",
-        "group.initial.rebalance.delay.ms=0",
-        "num.network.threads=2",
-        "num.io.threads=4",
-        "num.recovery.threads.per.data.dir=2",
-        "log.cleaner.dedupe.buffer.size=16777216",
-        "log.cleaner.threads=1",
-        "auto.create.topics.enable=false", // a mistyped topic name fails loudly instead of creating a topic
-        "")
-        .replace("\\", "\\\\");
-    try {
-      Files.writeString(file, text, StandardCharsets.UTF_8);
-    } catch (IOException e) {
-      throw new PlatformException("cannot write " + file + ": " + e.getMessage(), e);
-    }
-  }
-
-  private static void writeLog4j(Path file) {
-    String text = String.join("\n",
-        "status = warn",
-        "appender.console.type = Console",
-        "appender.console.name = console",
-        "appender.console.layout.type = PatternLayout",
-        "appender.console.layout.pattern = [%d] %p %m (%c)%n",
-        "rootLogger.level = warn",
-        "rootLogger.appenderRef.console.ref = console",
-        "logger.server.name = kafka.server.KafkaRaftServer",
-        "logger.server.level = info",
-        "");
-    try {
-      Files.writeString(file, text, StandardCharsets.UTF_8);
-    } catch (IOException e) {
-      throw new PlatformException("cannot write " + file + ": " + e.getMessage(), e);
-    }
+    node.close();
   }
 
   @Override

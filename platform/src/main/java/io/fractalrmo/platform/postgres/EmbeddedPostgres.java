@@ -130,6 +130,9 @@ public final class EmbeddedPostgres implements AutoCloseable {
         // Bounds the WAL a stalled outbox slot can pin while the ingest is down (see README).
         "-c", "max_slot_wal_keep_size=1GB",
         "-c", "max_connections=60",
+        // After a crash, PostgreSQL first fsyncs every file of the data directory one by one
+        // (2+ s here); one syncfs() of the file system gives the same guarantee at once.
+        "-c", "recovery_init_sync_method=syncfs",
         "-c", "shared_buffers=32MB",
         "-c", "huge_pages=off",
         "-c", "timezone=UTC",
@@ -181,6 +184,39 @@ public final class EmbeddedPostgres implements AutoCloseable {
 
   public boolean isRunning() {
     return watchdog.isAlive();
+  }
+
+  /**
+   * Freezes the server as a paused VM or container would: SIGSTOP to the postmaster, then to
+   * each of its processes (every backend is its own process group, so a group signal does not
+   * reach them). Connections stay open and hang; {@link #resume()} thaws them. For fault tests.
+   */
+  public void pause() {
+    pid().ifPresent(pid -> signalServer(pid, "STOP"));
+  }
+
+  /** Thaws a server frozen by {@link #pause()}. */
+  public void resume() {
+    pid().ifPresent(pid -> signalServer(pid, "CONT"));
+  }
+
+  /**
+   * Sends {@code signal} ("STOP", "CONT") to a postmaster and every process below it: STOP to
+   * the postmaster first (it forks no new backend then), CONT to it last.
+   */
+  public static void signalServer(long postmasterPid, String signal) {
+    Optional<ProcessHandle> postmaster = ProcessHandle.of(postmasterPid);
+    if (postmaster.isEmpty()) {
+      return;
+    }
+    boolean stop = "STOP".equals(signal);
+    if (stop) {
+      ChildProcesses.signal(postmasterPid, signal);
+    }
+    postmaster.get().descendants().forEach(h -> ChildProcesses.signal(h.pid(), signal));
+    if (!stop) {
+      ChildProcesses.signal(postmasterPid, signal);
+    }
   }
 
   /** A new connection to database {@code fractal}; the caller closes it. */
@@ -326,6 +362,12 @@ public final class EmbeddedPostgres implements AutoCloseable {
     return prefix;
   }
 
+  /**
+   * Makes way for a new server on {@code pgData}: stops a postmaster left running by an earlier
+   * run, and waits (bounded) for the processes of a killed one to be gone — a killed postmaster
+   * that is not yet reaped still owns its pid, and PostgreSQL then refuses to start ("lock file
+   * already exists"); its orphaned backends still hold the old shared memory.
+   */
   private static void stopLeftover(Path pgData) {
     Path pidFile = pgData.resolve("postmaster.pid");
     Optional<Long> pid = ChildProcesses.readPid(pidFile);
@@ -333,15 +375,35 @@ public final class EmbeddedPostgres implements AutoCloseable {
       return;
     }
     Optional<ProcessHandle> handle = ProcessHandle.of(pid.get()).filter(ProcessHandle::isAlive);
-    if (handle.isEmpty() || !ChildProcesses.commandLine(pid.get()).contains(pgData.toString())) {
-      return; // postgres itself removes a stale postmaster.pid whose process is gone
+    if (handle.isPresent() && ChildProcesses.commandLine(pid.get()).contains(pgData.toString())) {
+      LOG.warn("Stopping PostgreSQL (pid {}) left behind by an earlier run on {}", pid.get(), pgData);
+      ChildProcesses.signal(pid.get(), "INT");
+      if (!ChildProcesses.waitForExit(handle.get(), STOP_TIMEOUT)) {
+        handle.get().destroyForcibly();
+        ChildProcesses.waitForExit(handle.get(), Duration.ofSeconds(10));
+      }
     }
-    LOG.warn("Stopping PostgreSQL (pid {}) left behind by an earlier run on {}", pid.get(), pgData);
-    ChildProcesses.signal(pid.get(), "INT");
-    if (!ChildProcesses.waitForExit(handle.get(), STOP_TIMEOUT)) {
-      handle.get().destroyForcibly();
-      ChildProcesses.waitForExit(handle.get(), Duration.ofSeconds(10));
+    // postgres itself removes a stale postmaster.pid whose process is gone; wait until it is
+    // gone indeed (a zombie awaiting its reaper) and until no orphaned backend works in pgdata.
+    long deadline = System.nanoTime() + Duration.ofSeconds(15).toNanos();
+    while (System.nanoTime() < deadline) {
+      boolean zombie = ChildProcesses.isZombie(pid.get());
+      List<ProcessHandle> orphans = ChildProcesses.workingIn(pgData);
+      if (!zombie && orphans.isEmpty()) {
+        return;
+      }
+      if (!orphans.isEmpty() && System.nanoTime() > deadline - Duration.ofSeconds(10).toNanos()) {
+        // backends notice their postmaster's death within a second or so; these did not
+        orphans.forEach(ProcessHandle::destroyForcibly);
+      }
+      try {
+        Thread.sleep(50); // polling interval of a deadline-bounded wait
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return;
+      }
     }
+    LOG.warn("processes of an earlier PostgreSQL on {} are still around; starting anyway", pgData);
   }
 
   /** Whether every directory from {@code dir} up to the root may be entered by any user. */

@@ -139,6 +139,9 @@ final class PlanMergeProcessor implements Processor<String, SpecificRecord, Stri
     context.forward(new Record<>(taskId, plan, ts));
     forget(taskId);
     planned.put(taskId, context.currentSystemTimeMs());
+    // a plan is visible once its transaction commits: ask for that after this poll's records,
+    // instead of waiting for the commit interval (under load one commit covers many plans)
+    context.commit();
   }
 
   private Map<Aspect, AspectAnalysis> arrived(String taskId) {

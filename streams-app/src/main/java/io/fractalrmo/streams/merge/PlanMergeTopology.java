@@ -4,7 +4,6 @@ import io.fractalrmo.contracts.ActionItem;
 import io.fractalrmo.contracts.AspectAnalysis;
 import io.fractalrmo.contracts.Task;
 import io.fractalrmo.contracts.TopicCatalog;
-import io.fractalrmo.streams.JsonSerde;
 import io.fractalrmo.streams.RecordSerdes;
 import io.fractalrmo.streams.Sources;
 import io.fractalrmo.streams.StreamsSettings;
@@ -39,16 +38,21 @@ public final class PlanMergeTopology {
   public static void addTo(Sources sources, TopicCatalog topics, StreamsSettings settings) {
     StreamsBuilder builder = sources.builder();
     RecordSerdes serdes = sources.serdes();
+    // Cached: a task's records mostly arrive and are planned within one commit interval, and the
+    // cache folds its puts and deletes into one write per key (RocksDB and changelog) per commit.
+    // The processor forwards its plans itself, so caching delays no output.
     builder.addStateStore(Stores.keyValueStoreBuilder(
-        Stores.persistentKeyValueStore(TASKS_STORE), Serdes.String(), serdes.value(Task.class)));
+        Stores.persistentKeyValueStore(TASKS_STORE), Serdes.String(), serdes.value(Task.class))
+        .withCachingEnabled());
     builder.addStateStore(Stores.keyValueStoreBuilder(
         Stores.persistentKeyValueStore(ANALYSES_STORE), Serdes.String(),
-        serdes.value(AspectAnalysis.class)));
+        serdes.value(AspectAnalysis.class)).withCachingEnabled());
     builder.addStateStore(Stores.keyValueStoreBuilder(
         Stores.persistentKeyValueStore(PENDING_STORE), Serdes.String(),
-        JsonSerde.of(PendingPlan.class)));
+        new PendingPlanSerde()).withCachingEnabled());
     builder.addStateStore(Stores.keyValueStoreBuilder(
-        Stores.persistentKeyValueStore(PLANNED_STORE), Serdes.String(), Serdes.Long()));
+        Stores.persistentKeyValueStore(PLANNED_STORE), Serdes.String(), Serdes.Long())
+        .withCachingEnabled());
 
     Sources.records(sources.stream(topics.tasks(), Task.class))
         .merge(Sources.records(sources.stream(topics.analyses(), AspectAnalysis.class)),

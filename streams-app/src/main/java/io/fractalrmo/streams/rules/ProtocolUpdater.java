@@ -517,6 +517,7 @@ final class ProtocolUpdater implements Processor<String, SpecificRecord, String,
   private void publish(ProtocolRule rule, long now) {
     rules.put(rule.getRuleId(), rule);
     context.forward(new Record<>(rule.getRuleId(), rule, now));
+    context.commit(); // every agent waits for a rule change: visible after this poll's records
   }
 
   private Instant firstFailure(String ruleId, Instant known) {

@@ -52,6 +52,9 @@ final class TaskStatusProcessor implements Processor<String, SpecificRecord, Str
     if (after != null && after != before) {
       statuses.put(taskId, after);
       context.forward(new Record<>(taskId, after, record.timestamp()));
+      if (StatusMachine.terminal(after.getState())) {
+        context.commit(); // a final status is what clients wait for: visible after this poll
+      }
     }
   }
 

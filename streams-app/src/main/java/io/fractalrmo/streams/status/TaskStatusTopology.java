@@ -37,7 +37,10 @@ public final class TaskStatusTopology {
   public static void addTo(Sources sources, TopicCatalog topics, StreamsSettings settings) {
     sources.builder().addStateStore(Stores.keyValueStoreBuilder(
         Stores.persistentKeyValueStore(STATUS_STORE), Serdes.String(),
-        sources.serdes().value(TaskStatus.class)));
+        sources.serdes().value(TaskStatus.class))
+        // a task moves through its states within a few commit intervals: the cache folds them
+        // into one write per commit (the processor forwards each status itself)
+        .withCachingEnabled());
     Sources.records(sources.stream(topics.tasks(), Task.class))
         .merge(Sources.records(sources.stream(topics.analyses(), AspectAnalysis.class)),
             Named.as("status-merge-analyses"))

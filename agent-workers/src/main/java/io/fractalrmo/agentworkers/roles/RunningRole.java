@@ -42,6 +42,12 @@ public final class RunningRole implements AutoCloseable, Supervised {
     return groups;
   }
 
+  /** The role's rule cache, when it has one (executor, validator). */
+  public java.util.Optional<io.fractalrmo.agentworkers.rules.KafkaRuleBook> ruleBook() {
+    return shared.stream().filter(io.fractalrmo.agentworkers.rules.KafkaRuleBook.class::isInstance)
+        .map(io.fractalrmo.agentworkers.rules.KafkaRuleBook.class::cast).findFirst();
+  }
+
   /** Every worker instance of the role. */
   public List<TransactionalWorker<?>> workers() {
     List<TransactionalWorker<?>> all = new ArrayList<>();

@@ -121,6 +121,7 @@ public final class TransactionalWorker<V extends SpecificRecord> implements Runn
   private final java.util.concurrent.CountDownLatch runEnded =
       new java.util.concurrent.CountDownLatch(1);
   private volatile long committedRecords;
+  private volatile java.util.function.LongConsumer handled = nanos -> { };
   private volatile long dlqRecords;
 
   /**
@@ -227,6 +228,15 @@ public final class TransactionalWorker<V extends SpecificRecord> implements Runn
   /** Input records whose transaction was committed (DLQ'd ones included). */
   public long committedRecords() {
     return committedRecords;
+  }
+
+  /**
+   * Called with the nanoseconds each handler call took that returned (not one that threw or was
+   * cut off), on the handler's thread: metrics hang a latency histogram here. It may be set at
+   * any time (the worker reads it per call); the default does nothing.
+   */
+  public void onHandled(java.util.function.LongConsumer listener) {
+    handled = java.util.Objects.requireNonNull(listener);
   }
 
   /** Records committed to the DLQ. */
@@ -1221,8 +1231,10 @@ public final class TransactionalWorker<V extends SpecificRecord> implements Runn
         return;
       }
       List<Outgoing> outputs;
+      long began = System.nanoTime();
       try {
         outputs = handler.handle(record.key(), value);
+        handled.accept(System.nanoTime() - began);
       } catch (Exception e) {
         if (task.cutOff || shutdown) {
           return; // interrupted by a stop or revocation: discarded

@@ -13,17 +13,21 @@ import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tags;
+import io.micrometer.core.instrument.Timer;
 import io.micrometer.core.instrument.binder.kafka.KafkaClientMetrics;
 import io.micrometer.core.instrument.binder.kafka.KafkaStreamsMetrics;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 
 /**
  * The meters of running roles and of the pipeline's topics, bound to one registry. Counters are
  * read from what the roles already count (TransactionalWorker's committed and DLQ'd records, the
  * sink's rows, the outbox's produced events) and from the live view of the topics (tasks per
- * state, error events per category, sandbox runs per isolation, the DLQ), so nothing here touches
- * a worker loop.
+ * state, error events per category, sandbox runs per isolation, the DLQ); the handler latency per
+ * stage comes from the worker's {@code onHandled} listener and the rule-cache gauges from the
+ * role's rule book.
  */
 public final class RoleMetrics implements AutoCloseable {
 
@@ -48,7 +52,21 @@ public final class RoleMetrics implements AutoCloseable {
         FunctionCounter.builder("fractal.worker.dead.lettered", w, TransactionalWorker::dlqRecords)
             .description("Input records the worker sent to the DLQ").baseUnit("records").tags(wt)
             .register(registry);
+        Timer handler = Timer.builder("fractal.worker.handler")
+            .description("How long the handler of this stage took per record (analysis, "
+                + "execution, validation ...), from its call to its outputs")
+            .publishPercentileHistogram().minimumExpectedValue(Duration.ofMillis(1))
+            .maximumExpectedValue(Duration.ofMinutes(2)).tags(wt).register(registry);
+        w.onHandled(nanos -> handler.record(nanos, TimeUnit.NANOSECONDS));
       }
+      r.ruleBook().ifPresent(book -> {
+        Gauge.builder("fractal.rules.cache.lag", book, b -> b.lag())
+            .description("Rule records this role's rule cache has not read yet")
+            .baseUnit("records").tags(tags).register(registry);
+        Gauge.builder("fractal.rules.cache.active", book, b -> b.activeRules().size())
+            .description("ACTIVE rules this role's rule cache holds").baseUnit("rules").tags(tags)
+            .register(registry);
+      });
     } else if (running instanceof StreamsRole s) {
       KafkaStreamsMetrics metrics = new KafkaStreamsMetrics(s.kafkaStreams(), tags);
       metrics.bindTo(registry);

@@ -310,6 +310,17 @@ class ObservabilityEndToEndTest {
           .isGreaterThanOrEqualTo(before.sum("fractal_sandbox_runs_total", "outcome=\"all\"") + 1);
       assertThat(after.sum("fractal_sink_written_rows_total")).isGreaterThan(before.sum("fractal_sink_written_rows_total"));
       assertThat(after.has("fractal_dlq_records")).isTrue();
+      // handler latency per stage, a histogram that counts the calls of this task
+      for (String role : List.of("executor", "validator")) {
+        assertThat(after.sum("fractal_worker_handler_seconds_count", "role=\"" + role + "\""))
+            .as("%s handler calls timed", role).isGreaterThanOrEqualTo(
+                before.sum("fractal_worker_handler_seconds_count", "role=\"" + role + "\"") + 1);
+        assertThat(after.has("fractal_worker_handler_seconds_bucket", "role=\"" + role + "\""))
+            .as("%s handler latency histogram", role).isTrue();
+        // the rule cache: how far behind it is (caught up here) and what it holds
+        assertThat(after.has("fractal_rules_cache_lag_records", "role=\"" + role + "\"")).isTrue();
+        assertThat(after.has("fractal_rules_cache_active_rules", "role=\"" + role + "\"")).isTrue();
+      }
 
       // consumer lag of the pipeline's groups, read with the admin client
       long lagDeadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();

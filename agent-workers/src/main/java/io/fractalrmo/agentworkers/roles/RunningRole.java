@@ -48,6 +48,12 @@ public final class RunningRole implements AutoCloseable, Supervised {
         .map(io.fractalrmo.agentworkers.rules.KafkaRuleBook.class::cast).findFirst();
   }
 
+  /** The role's sandbox, when it runs code (executor, validator). */
+  public java.util.Optional<io.fractalrmo.agentworkers.sandbox.PythonSandbox> sandbox() {
+    return shared.stream().filter(io.fractalrmo.agentworkers.sandbox.PythonSandbox.class::isInstance)
+        .map(io.fractalrmo.agentworkers.sandbox.PythonSandbox.class::cast).findFirst();
+  }
+
   /** Every worker instance of the role. */
   public List<TransactionalWorker<?>> workers() {
     List<TransactionalWorker<?>> all = new ArrayList<>();

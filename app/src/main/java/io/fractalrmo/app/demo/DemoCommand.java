@@ -137,6 +137,7 @@ public final class DemoCommand implements Callable<Integer> {
       out.println("  PostgreSQL (JDBC)        " + e.jdbcUrl().orElse("-"));
       writer.flush();
       UpCommand.printHttp(writer, observe);
+      UpCommand.printSandbox(writer, stack);
       writer.flush();
       out.println("  kcat -b " + e.bootstrapServers() + " -t " + e.topics().taskStatus().name()
           + " -s value=avro -r " + e.schemaRegistryUrl() + " -C");

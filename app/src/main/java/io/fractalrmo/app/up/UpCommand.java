@@ -124,6 +124,18 @@ public final class UpCommand implements Callable<Integer> {
     return ExitCodes.OK;
   }
 
+  /**
+   * How the executor's sandbox confines untrusted code, as its start-up self-test found it (the
+   * layers in force, or why it refuses to run code), as {@code fractal up} and {@code fractal
+   * demo} print it.
+   */
+  public static void printSandbox(PrintWriter out, LocalStack stack) {
+    if (stack.roles().get("executor") instanceof io.fractalrmo.agentworkers.roles.RunningRole r) {
+      r.sandbox().ifPresent(s -> out.println("  Sandbox (executor)       "
+          + s.confinement().describe() + "; bubblewrap: " + s.confinement().bubblewrap()));
+    }
+  }
+
   /** The HTTP endpoints, as {@code fractal up} and {@code fractal demo} print them. */
   public static void printHttp(PrintWriter out, StackObservability observe) {
     out.println("  Dashboard                " + observe.url() + "/");
@@ -141,6 +153,7 @@ public final class UpCommand implements Callable<Integer> {
     out.println("  Schema registry          " + e.schemaRegistryUrl());
     out.println("  PostgreSQL (JDBC)        " + e.jdbcUrl().orElse("-"));
     printHttp(out, observe);
+    printSandbox(out, stack);
     out.println("  written to               " + stack.endpointsFile());
     if (logs != null) {
       out.println("  role logs                " + logs.file());

@@ -44,14 +44,16 @@ public final class RunningRole implements AutoCloseable, Supervised {
 
   /** The role's rule cache, when it has one (executor, validator). */
   public java.util.Optional<io.fractalrmo.agentworkers.rules.KafkaRuleBook> ruleBook() {
-    return shared.stream().filter(io.fractalrmo.agentworkers.rules.KafkaRuleBook.class::isInstance)
-        .map(io.fractalrmo.agentworkers.rules.KafkaRuleBook.class::cast).findFirst();
+    return sharedOf(io.fractalrmo.agentworkers.rules.KafkaRuleBook.class);
   }
 
   /** The role's sandbox, when it runs code (executor, validator). */
   public java.util.Optional<io.fractalrmo.agentworkers.sandbox.PythonSandbox> sandbox() {
-    return shared.stream().filter(io.fractalrmo.agentworkers.sandbox.PythonSandbox.class::isInstance)
-        .map(io.fractalrmo.agentworkers.sandbox.PythonSandbox.class::cast).findFirst();
+    return sharedOf(io.fractalrmo.agentworkers.sandbox.PythonSandbox.class);
+  }
+
+  private <T> java.util.Optional<T> sharedOf(Class<T> type) {
+    return shared.stream().filter(type::isInstance).map(type::cast).findFirst();
   }
 
   /** Every worker instance of the role. */

@@ -51,7 +51,10 @@ public final class LocalStack implements AutoCloseable {
 
   private static final Logger LOG = LoggerFactory.getLogger(LocalStack.class);
   /** How long start-up keeps trying a registration the registry is too slow to answer. */
-  private static final Duration REGISTER_PATIENCE = Duration.ofSeconds(90);
+  private static final io.fractalrmo.runtime.RetryPolicy REGISTER_RETRY =
+      io.fractalrmo.runtime.RetryPolicy.defaults()
+          .withBackoff(Duration.ofMillis(200), Duration.ofSeconds(2))
+          .withTimeout(Duration.ofSeconds(90));
 
   private final Path dataDir;
   private final Deque<Named> running = new ArrayDeque<>();
@@ -262,21 +265,23 @@ public final class LocalStack implements AutoCloseable {
    */
   private static void registerPatiently(SchemaRegistryClient client, String subject,
       org.apache.avro.Schema schema) throws Exception {
-    long deadline = System.nanoTime() + REGISTER_PATIENCE.toNanos();
-    for (int attempt = 1; ; attempt++) {
+    io.fractalrmo.runtime.RetryPolicy.Retry retry = REGISTER_RETRY.start();
+    while (true) {
       try {
         client.register(subject, schema);
         return;
       } catch (IOException e) {
-        if (System.nanoTime() > deadline) {
+        Optional<Duration> delay = retry.nextDelay();
+        if (delay.isEmpty()) {
           throw e;
         }
-        LOG.warn("registering {} (attempt {}) failed, trying again: {}", subject, attempt,
+        LOG.warn("registering {} (attempt {}) failed, trying again: {}", subject, retry.attempts(),
             e.getMessage());
-        Thread.sleep(Math.min(2_000, 200L * attempt));
+        Thread.sleep(delay.get().toMillis());
       }
     }
   }
+
 
   /** The endpoints of the running stack (topics of the settings' catalogue). */
   public Endpoints endpoints() {
@@ -326,8 +331,8 @@ public final class LocalStack implements AutoCloseable {
     List<Named> inOrder = new java.util.ArrayList<>(running);
     java.util.Collections.reverse(inOrder);
     for (Named n : inOrder) {
-      if (n.name().startsWith("role ")) {
-        roles.put(n.name().substring("role ".length()), n.resource());
+      if (n.name().startsWith(ROLE)) {
+        roles.put(n.name().substring(ROLE.length()), n.resource());
       }
     }
     return roles;

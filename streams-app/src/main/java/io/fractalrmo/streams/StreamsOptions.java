@@ -16,7 +16,9 @@ import java.util.Optional;
  * @param maxThreadReplacements a failed stream thread is replaced this many times, then the
  *     application shuts down
  * @param replicationFactor of internal topics; -1 = the broker's default
- * @param startTimeout how long {@link StreamsRole#start} waits for RUNNING
+ * @param startTimeout how long {@link StreamsRole#start} waits for RUNNING without progress (no
+ *     state change, no changelog record restored); while it progresses, up to
+ *     {@value StreamsRole#START_CAP_FACTOR} times this
  * @param closeTimeout how long close() waits
  * @param settings topology tunables
  * @param extraProperties any further Streams/client properties (win over the above)

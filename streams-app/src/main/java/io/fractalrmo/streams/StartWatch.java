@@ -12,7 +12,8 @@ import org.apache.kafka.streams.processor.StateRestoreListener;
 
 /**
  * How {@link StreamsRole#start} waits for RUNNING: not for a fixed time, but for as long as the
- * application makes progress — a state change, or a batch of changelog records restored — with
+ * application makes progress — a state change, a stream thread's state or tasks changing, or a batch of changelog
+ * records restored — with
  * a cap. On a loaded machine a rebalance plus the restoration of wiped stores (after a crash
  * under exactly-once the stores are rebuilt from their changelogs) can take minutes, all of it
  * progress; an application that is stuck (no broker, a group that never settles) shows none and
@@ -38,6 +39,8 @@ final class StartWatch implements StateRestoreListener {
   private final AtomicLong restored = new AtomicLong();
   private final AtomicLong toRestore = new AtomicLong();
   private final AtomicLong restoring = new AtomicLong();
+  private volatile java.util.function.Supplier<String> threads = () -> "";
+  private String lastThreads = "";
 
   /** How {@link #await} waits between looks (real: on a monitor that progress notifies). */
   @FunctionalInterface
@@ -57,6 +60,17 @@ final class StartWatch implements StateRestoreListener {
 
   StartWatch(Duration stallTimeout, Duration cap) {
     this(stallTimeout, cap, System::nanoTime, null);
+  }
+
+  /**
+   * What the stream threads are doing (their states and assigned tasks, as
+   * {@code KafkaStreams.metadataForLocalThreads()} tells): looked at on every pass of
+   * {@link #await}; a change counts as progress (a thread that joined the group, got its tasks,
+   * began restoring), so a slow rebalance with nothing to restore is not taken for a stall.
+   */
+  StartWatch watchingThreads(java.util.function.Supplier<String> fingerprint) {
+    this.threads = fingerprint;
+    return this;
   }
 
   /** To be called from the application's state listener. */
@@ -117,6 +131,11 @@ final class StartWatch implements StateRestoreListener {
           || s == KafkaStreams.State.NOT_RUNNING || s == KafkaStreams.State.PENDING_SHUTDOWN) {
         return Outcome.FAILED;
       }
+      String fingerprint = fingerprint();
+      if (!fingerprint.equals(lastThreads)) {
+        lastThreads = fingerprint;
+        progress(nanoClock.getAsLong());
+      }
       long now = nanoClock.getAsLong();
       if (now - lastProgress.get() >= stallTimeout.toNanos()) {
         return Outcome.STALLED;
@@ -134,6 +153,15 @@ final class StartWatch implements StateRestoreListener {
     }
   }
 
+  private String fingerprint() {
+    try {
+      String f = threads.get();
+      return f == null ? "" : f;
+    } catch (RuntimeException e) {
+      return lastThreads; // e.g. the application is closing: no news
+    }
+  }
+
   private void waitForProgress(long nanos) throws InterruptedException {
     synchronized (lock) {
       TimeUnit.NANOSECONDS.timedWait(lock, nanos);
@@ -144,11 +172,12 @@ final class StartWatch implements StateRestoreListener {
   String describe() {
     long now = nanoClock.getAsLong();
     return String.format(Locale.ROOT, "state %s for %.0f s, %.0f s since start, last progress"
-            + " %.0f s ago; restored %d of %d changelog records (%d partitions restoring)",
+            + " %.0f s ago; restored %d of %d changelog records (%d partitions restoring);"
+        + " threads %s",
         state.get() == null ? "CREATED" : state.get(),
         (now - lastStateChange.get()) / 1e9, (now - startedAt) / 1e9,
         (now - lastProgress.get()) / 1e9, restored.get(), toRestore.get(),
-        Math.max(0, restoring.get()));
+        Math.max(0, restoring.get()), lastThreads.isEmpty() ? "-" : lastThreads);
   }
 
   Duration stallTimeout() {

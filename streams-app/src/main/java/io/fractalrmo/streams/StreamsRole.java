@@ -23,7 +23,7 @@ public final class StreamsRole implements AutoCloseable {
 
   private static final Logger LOG = LoggerFactory.getLogger(StreamsRole.class);
   /** Start-up may take this many times {@link StreamsOptions#startTimeout()} while it progresses. */
-  static final int START_CAP_FACTOR = 10;
+  static final int START_CAP_FACTOR = 5;
 
   private final KafkaStreams streams;
   private final StreamsOptions options;
@@ -50,7 +50,8 @@ public final class StreamsRole implements AutoCloseable {
     KafkaStreams streams = new KafkaStreams(topology, props);
     StreamsRole role = new StreamsRole(streams, options);
     StartWatch watch = new StartWatch(options.startTimeout(),
-        options.startTimeout().multipliedBy(START_CAP_FACTOR));
+        options.startTimeout().multipliedBy(START_CAP_FACTOR))
+        .watchingThreads(() -> threadsOf(streams));
     streams.setStateListener((now, before) -> {
       LOG.info("streams {} -> {}", before, now);
       watch.onStateChange(now);
@@ -83,6 +84,20 @@ public final class StreamsRole implements AutoCloseable {
     LOG.info("streams app {} running against {}", props.get(StreamsConfig.APPLICATION_ID_CONFIG),
         endpoints.bootstrapServers());
     return role;
+  }
+
+  /** Each stream thread's state and how many active/standby tasks it holds, e.g. "1:RUNNING 5/0". */
+  static String threadsOf(KafkaStreams streams) {
+    StringBuilder out = new StringBuilder();
+    for (org.apache.kafka.streams.ThreadMetadata t : streams.metadataForLocalThreads()) {
+      if (out.length() > 0) {
+        out.append(", ");
+      }
+      String name = t.threadName();
+      out.append(name.substring(name.lastIndexOf('-') + 1)).append(':').append(t.threadState())
+          .append(' ').append(t.activeTasks().size()).append('/').append(t.standbyTasks().size());
+    }
+    return out.toString();
   }
 
   static Properties properties(Endpoints endpoints, StreamsOptions options) {

@@ -88,6 +88,28 @@ class StartWatchTest {
   }
 
   @Test
+  void shouldCountAStreamThreadJoiningAndGettingItsTasksAsProgress() throws InterruptedException {
+    SteppingClock clock = new SteppingClock();
+    AtomicReference<String> threads = new AtomicReference<>("1:STARTING 0/0");
+    StartWatch watch = new StartWatch(Duration.ofSeconds(60), Duration.ofSeconds(600), clock::read,
+        nanos -> { }).watchingThreads(threads::get);
+    watch.onStateChange(KafkaStreams.State.REBALANCING);
+    // a slow rebalance with nothing to restore: the thread's state changes at 50 s and 100 s
+    clock.onTick.set(s -> {
+      if (s == 50) {
+        threads.set("1:PARTITIONS_ASSIGNED 0/0");
+      } else if (s == 100) {
+        threads.set("1:PARTITIONS_ASSIGNED 9/0");
+      } else if (s == 150) {
+        watch.onStateChange(KafkaStreams.State.RUNNING);
+      }
+    });
+
+    assertThat(watch.await(Duration.ofSeconds(15), s -> { })).isEqualTo(StartWatch.Outcome.RUNNING);
+    assertThat(watch.describe()).contains("threads 1:PARTITIONS_ASSIGNED 9/0");
+  }
+
+  @Test
   void shouldGiveUpAtTheCapEvenWhileProgressing() throws InterruptedException {
     SteppingClock clock = new SteppingClock();
     StartWatch watch = new StartWatch(Duration.ofSeconds(60), Duration.ofSeconds(300), clock::read, nanos -> { });

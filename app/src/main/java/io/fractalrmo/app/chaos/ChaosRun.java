@@ -180,8 +180,10 @@ final class ChaosRun {
       if (feeder != null) {
         feeder.stop();
       }
+      // all at once: each stops on its own (20 s each, one after the other, added up to minutes)
+      roles.forEach(r -> r.process.requestStop());
       for (RoleInstance r : roles) {
-        r.process.stop(Duration.ofSeconds(20));
+        r.process.awaitStopped(Duration.ofSeconds(20));
       }
       if (passed && !options.keep()) {
         FileTrees.deleteTree(dir);

@@ -47,6 +47,9 @@ public final class StreamsRole implements AutoCloseable {
         endpoints.schemaRegistryUrl()));
     Topology topology = FractalTopology.build(endpoints.topics(), options.settings(), serdes);
     LOG.debug("streams topology:\n{}", topology.describe());
+    // after a crash: skip Streams' open-find-corrupt-wipe round of every store (see the class)
+    UncleanStateDirs.remove(java.nio.file.Path.of(props.getProperty(StreamsConfig.STATE_DIR_CONFIG))
+        .resolve(props.getProperty(StreamsConfig.APPLICATION_ID_CONFIG)));
     KafkaStreams streams = new KafkaStreams(topology, props);
     StreamsRole role = new StreamsRole(streams, options);
     StartWatch watch = new StartWatch(options.startTimeout(),

@@ -4,6 +4,7 @@ import io.fractalrmo.contracts.ActionItem;
 import io.fractalrmo.contracts.Aspect;
 import io.fractalrmo.contracts.AspectAnalysis;
 import io.fractalrmo.contracts.Task;
+import io.fractalrmo.streams.CommitPacer;
 import io.fractalrmo.streams.StreamsSettings;
 import java.util.ArrayList;
 import java.util.EnumMap;
@@ -34,6 +35,7 @@ final class PlanMergeProcessor implements Processor<String, SpecificRecord, Stri
   private static final StringSerializer PREFIX = new StringSerializer();
 
   private final StreamsSettings.Merge settings;
+  private final CommitPacer pacer;
   private ProcessorContext<String, ActionItem> context;
   private KeyValueStore<String, Task> tasks;
   private KeyValueStore<String, AspectAnalysis> analyses;
@@ -41,8 +43,9 @@ final class PlanMergeProcessor implements Processor<String, SpecificRecord, Stri
   private KeyValueStore<String, Long> planned;
   private long lateRecords;
 
-  PlanMergeProcessor(StreamsSettings.Merge settings) {
+  PlanMergeProcessor(StreamsSettings.Merge settings, CommitPacer pacer) {
     this.settings = settings;
+    this.pacer = pacer;
   }
 
   @Override
@@ -139,9 +142,9 @@ final class PlanMergeProcessor implements Processor<String, SpecificRecord, Stri
     context.forward(new Record<>(taskId, plan, ts));
     forget(taskId);
     planned.put(taskId, context.currentSystemTimeMs());
-    // a plan is visible once its transaction commits: ask for that after this poll's records,
-    // instead of waiting for the commit interval (under load one commit covers many plans)
-    context.commit();
+    // a plan is visible once its transaction commits: ask for that now rather than at the commit
+    // interval, paced so that a burst of plans shares its transactions
+    pacer.outputReady(context);
   }
 
   private Map<Aspect, AspectAnalysis> arrived(String taskId) {

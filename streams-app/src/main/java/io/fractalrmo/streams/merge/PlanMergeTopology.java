@@ -57,7 +57,7 @@ public final class PlanMergeTopology {
     Sources.records(sources.stream(topics.tasks(), Task.class))
         .merge(Sources.records(sources.stream(topics.analyses(), AspectAnalysis.class)),
             Named.as("merge-tasks-and-analyses"))
-        .process(() -> new PlanMergeProcessor(settings.merge()), Named.as("merge-plan"),
+        .process(() -> new PlanMergeProcessor(settings.merge(), sources.pacer()), Named.as("merge-plan"),
             TASKS_STORE, ANALYSES_STORE, PENDING_STORE, PLANNED_STORE)
         .mapValues(new Holdout(settings.rules().live().holdoutShare())::mark,
             Named.as("merge-holdout"))

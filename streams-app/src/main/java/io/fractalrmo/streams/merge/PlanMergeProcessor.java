@@ -30,14 +30,15 @@ import org.slf4j.LoggerFactory;
  * records arriving after the plan are counted and ignored.
  *
  * <p>The deadline is for an analyzer that is gone, not for one that is behind: past its
- * deadline a task still waits for a missing aspect whose analyses of other tasks of this
- * partition keep arriving (one within the last analysis timeout, wall clock) unless that aspect
- * has already analysed tasks that came an analysis timeout or more after this one (event time:
- * it skipped this task), and at most {@value #BEHIND_CAP_FACTOR} analysis timeouts in all. (A
- * burst of 164 tasks on a loaded 2-core machine took the analyzers longer than 15 s, and 163 were
- * planned without their analyses although every analyzer was working through them.) What was
- * heard from each aspect is kept in memory only: after a restart an aspect counts as gone until
- * its next analysis arrives, as before.
+ * deadline a task still waits for a missing aspect whose analyses of other tasks keep arriving
+ * (one within the last analysis timeout, wall clock, on any partition of this instance: {@link
+ * AnalyzerLiveness}) unless that aspect has already analysed tasks of this partition that came an
+ * analysis timeout or more after this one (event time: it skipped this task), and at most
+ * {@value #BEHIND_CAP_FACTOR} analysis timeouts in all. (A burst of 164 tasks on a loaded 2-core
+ * machine took the analyzers longer than 15 s, and 163 were planned without their analyses
+ * although every analyzer was working through them.) What was heard from each aspect is kept in
+ * memory only: after a restart an aspect counts as gone until its next analysis arrives, as
+ * before.
  */
 final class PlanMergeProcessor implements Processor<String, SpecificRecord, String, ActionItem> {
 
@@ -55,16 +56,17 @@ final class PlanMergeProcessor implements Processor<String, SpecificRecord, Stri
   private KeyValueStore<String, PendingPlan> pending;
   private KeyValueStore<String, Long> planned;
   private long lateRecords;
-  /** Wall-clock time of the last analysis of each aspect seen here (absent: none yet). */
-  private final Map<Aspect, Long> lastHeard = new EnumMap<>(Aspect.class);
+  private final AnalyzerLiveness liveness;
   /** Per aspect, the latest first-record time (event time) of a task it analysed here. */
   private final Map<Aspect, Long> reached = new EnumMap<>(Aspect.class);
   private long partialPlans;
   private long lastPartialLog = Long.MIN_VALUE;
 
-  PlanMergeProcessor(StreamsSettings.Merge settings, CommitPacer pacer) {
+  PlanMergeProcessor(StreamsSettings.Merge settings, CommitPacer pacer,
+      AnalyzerLiveness liveness) {
     this.settings = settings;
     this.pacer = pacer;
+    this.liveness = liveness;
   }
 
   @Override
@@ -89,7 +91,7 @@ final class PlanMergeProcessor implements Processor<String, SpecificRecord, Stri
       return;
     }
     if (value instanceof AspectAnalysis a && a.getAspect() != Aspect.UNKNOWN) {
-      lastHeard.put(a.getAspect(), context.currentSystemTimeMs());
+      liveness.heard(a.getAspect(), context.currentSystemTimeMs());
     }
     if (planned.get(taskId) != null) {
       lateRecords++;
@@ -150,8 +152,7 @@ final class PlanMergeProcessor implements Processor<String, SpecificRecord, Stri
       if (arrived.containsKey(a)) {
         continue;
       }
-      Long heard = lastHeard.get(a);
-      boolean working = heard != null && now - heard < timeout;
+      boolean working = liveness.working(a, now, timeout);
       boolean skipped = reached.getOrDefault(a, Long.MIN_VALUE) >= first + timeout;
       if (working && !skipped) {
         return false; // behind: its analysis of this task is still to come

@@ -59,6 +59,12 @@ final class PlanMergeProcessor implements Processor<String, SpecificRecord, Stri
   private final AnalyzerLiveness liveness;
   /** Per aspect, the latest first-record time (event time) of a task it analysed here. */
   private final Map<Aspect, Long> reached = new EnumMap<>(Aspect.class);
+  /**
+   * No pending task is due before both of these (stream time, wall clock), as far as this
+   * processor knows; MIN_VALUE: unknown (after a restart, or while tasks wait past their deadline).
+   */
+  private long nextStreamDeadline = Long.MIN_VALUE;
+  private long nextWallDeadline = Long.MIN_VALUE;
   private long partialPlans;
   private long lastPartialLog = Long.MIN_VALUE;
 
@@ -118,8 +124,13 @@ final class PlanMergeProcessor implements Processor<String, SpecificRecord, Stri
     long now = context.currentSystemTimeMs();
     PendingPlan p = pending.get(taskId);
     long timeout = settings.analysisTimeout().toMillis();
-    p = p == null ? new PendingPlan(record.timestamp() + timeout, now + timeout, now,
-        record.timestamp()) : p.seen(record.timestamp());
+    if (p == null) {
+      p = new PendingPlan(record.timestamp() + timeout, now + timeout, now, record.timestamp());
+      nextStreamDeadline = Math.min(nextStreamDeadline, p.streamDeadline());
+      nextWallDeadline = Math.min(nextWallDeadline, p.wallDeadline());
+    } else {
+      p = p.seen(record.timestamp());
+    }
     pending.put(taskId, p);
     if (value instanceof AspectAnalysis analysis) {
       reached.merge(analysis.getAspect(), firstRecordTs(p), Math::max);
@@ -169,28 +180,43 @@ final class PlanMergeProcessor implements Processor<String, SpecificRecord, Stri
   private void flushDue() {
     long streamTime = context.currentStreamTimeMs();
     long now = context.currentSystemTimeMs();
+    if (streamTime < nextStreamDeadline && now < nextWallDeadline) {
+      return; // no pending task can be due yet: the store is not scanned twice a second for nothing
+    }
     List<KeyValue<String, PendingPlan>> due = new ArrayList<>();
+    long nextStream = Long.MAX_VALUE;
+    long nextWall = Long.MAX_VALUE;
     try (KeyValueIterator<String, PendingPlan> it = pending.all()) {
       while (it.hasNext()) {
         KeyValue<String, PendingPlan> kv = it.next();
         if (kv.value.due(streamTime, now)) {
           due.add(kv);
+        } else {
+          nextStream = Math.min(nextStream, kv.value.streamDeadline());
+          nextWall = Math.min(nextWall, kv.value.wallDeadline());
         }
       }
     }
+    boolean stillDue = false;
     for (KeyValue<String, PendingPlan> kv : due) {
       Task task = tasks.get(kv.key);
       if (task != null) {
         Map<Aspect, AspectAnalysis> arrived = arrived(kv.key);
         if (due(kv.value, arrived, streamTime, now)) {
           emit(kv.key, task, arrived, kv.value.lastEventTs());
+        } else {
+          stillDue = true; // waiting for an aspect that is behind: looked at again next time
         }
       } else if (now >= kv.value.firstSeenWall() + settings.orphanTimeout().toMillis()) {
         LOG.warn("analyses of task {} arrived but the task did not within {}: dropping them",
             kv.key, settings.orphanTimeout());
         forget(kv.key);
+      } else {
+        stillDue = true;
       }
     }
+    nextStreamDeadline = stillDue ? Long.MIN_VALUE : nextStream;
+    nextWallDeadline = stillDue ? Long.MIN_VALUE : nextWall;
   }
 
   private void emit(String taskId, Task task, Map<Aspect, AspectAnalysis> arrived, long ts) {

@@ -20,6 +20,7 @@ public final class Sources {
   private final StreamsBuilder builder;
   private final RecordSerdes serdes;
   private final Map<String, KStream<String, ?>> streams = new HashMap<>();
+  private final CommitPacer pacer = CommitPacer.defaults();
 
   public Sources(StreamsBuilder builder, RecordSerdes serdes) {
     this.builder = builder;
@@ -32,6 +33,11 @@ public final class Sources {
 
   public RecordSerdes serdes() {
     return serdes;
+  }
+
+  /** The commit requests of this topology's processors, paced (one pacer per topology). */
+  public CommitPacer pacer() {
+    return pacer;
   }
 
   @SuppressWarnings("unchecked")

@@ -90,8 +90,8 @@ public final class BenchCommand implements Callable<Integer> {
   Path reportFile;
 
   @Option(names = "--profile", paramLabel = "DIR",
-      description = "Record JFR profiles into DIR: this JVM during the work phase, the embedded "
-          + "broker over the whole run; their top items go into the report.")
+      description = "Record JFR profiles into DIR: this JVM during the work and plumbing phases, "
+          + "the embedded broker over the whole run; their top items go into the report.")
   Path profileDir;
 
   @Option(names = "--verbose", description = "Show the roles' log lines here instead of in DIR/logs/fractal.log.")
@@ -180,8 +180,11 @@ public final class BenchCommand implements Callable<Integer> {
 
   private static void addProfiles(ObjectNode report, Profile profile) throws Exception {
     ArrayNode tops = report.putArray("profile");
-    for (Map.Entry<String, String> f : Map.of("fractal JVM (work phase)",
-        "main-work.jfr", "Kafka broker (whole run)", "broker.jfr").entrySet()) {
+    Map<String, String> files = new java.util.LinkedHashMap<>();
+    files.put("fractal JVM (work phase)", "main-work.jfr");
+    files.put("fractal JVM (plumbing phase)", "main-plumbing.jfr");
+    files.put("Kafka broker (whole run)", "broker.jfr");
+    for (Map.Entry<String, String> f : files.entrySet()) {
       Path file = profile.dir().resolve(f.getValue());
       if (!Files.isRegularFile(file)) {
         continue;

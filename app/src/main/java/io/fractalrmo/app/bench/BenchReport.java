@@ -74,6 +74,15 @@ final class BenchReport {
         stages.append(e.getKey()).append(" +").append(f0(e.getValue())).append("  ");
       }
       b.append(String.format(Locale.ROOT, "%-34s %s%n", "latency: stages p50 ms", stages.toString().trim()));
+      StringBuilder visible = new StringBuilder();
+      for (Iterator<Map.Entry<String, JsonNode>> it = l.path("visible_ms_p50").fields(); it.hasNext(); ) {
+        Map.Entry<String, JsonNode> e = it.next();
+        visible.append(e.getKey()).append(" +").append(f0(e.getValue())).append("  ");
+      }
+      if (visible.length() > 0) {
+        b.append(String.format(Locale.ROOT, "%-34s %s%n", "latency: visible p50 ms",
+            visible.toString().trim()));
+      }
     }
 
     JsonNode pl = r.path("plumbing");

@@ -46,6 +46,20 @@ final class Follower implements AutoCloseable {
     volatile long firstMs = -1;
     volatile long lastMs = -1;
     private final List<Long> seen = java.util.Collections.synchronizedList(new ArrayList<>());
+    /** Per key: when its first and its last record were seen (wall ms). */
+    private final Map<String, long[]> byKey = new ConcurrentHashMap<>();
+
+    /** When the first record of {@code key} was seen here, or -1. */
+    long firstSeen(String key) {
+      long[] t = byKey.get(key);
+      return t == null ? -1 : t[0];
+    }
+
+    /** When the last record of {@code key} was seen here, or -1. */
+    long lastSeen(String key) {
+      long[] t = byKey.get(key);
+      return t == null ? -1 : t[1];
+    }
 
     /** Records/s among those seen at or after {@code fromMs}: count over first-to-last span. */
     double ratePerSecondSince(long fromMs) {
@@ -89,6 +103,8 @@ final class Follower implements AutoCloseable {
   private final boolean trialItems;
   private final Map<String, Hop> hops = new LinkedHashMap<>();
   private final Map<String, Final> finals = new ConcurrentHashMap<>();
+  /** The tasks with a final status, in the order their final status was seen. */
+  private final List<String> finalKeys = java.util.Collections.synchronizedList(new ArrayList<>());
   private final Map<String, Map<String, Long>> ruleSeen = new ConcurrentHashMap<>();
   private final List<ActionItem> trials = new CopyOnWriteArrayList<>();
   private final Thread thread;
@@ -126,6 +142,18 @@ final class Follower implements AutoCloseable {
 
   Hop hop(TopicSpec topic) {
     return hops.get(topic.name());
+  }
+
+  /** How many tasks have a final status so far (any task). */
+  int finalCount() {
+    return finalKeys.size();
+  }
+
+  /** The tasks whose final status was the {@code from}-th seen and later. */
+  List<String> finalsFrom(int from) {
+    synchronized (finalKeys) {
+      return List.copyOf(finalKeys.subList(Math.min(from, finalKeys.size()), finalKeys.size()));
+    }
   }
 
   Final finalOf(String taskId) {
@@ -185,6 +213,10 @@ final class Follower implements AutoCloseable {
             h.records++;
             h.bytes += r.value() == null ? 0 : r.value().length;
             h.seen.add(now);
+            if (r.key() != null) {
+              h.byKey.compute(r.key(), (k, t) -> t == null ? new long[] {now, now}
+                  : new long[] {t[0], now});
+            }
           }
           if (r.value() == null || r.key() == null) {
             continue;
@@ -192,7 +224,9 @@ final class Follower implements AutoCloseable {
           if (r.topic().equals(statusTopic)) {
             TaskStatus s = statuses.deserialize(r.topic(), r.headers(), r.value());
             if (FINAL.contains(s.getState())) {
-              finals.putIfAbsent(r.key(), new Final(s, now));
+              if (finals.putIfAbsent(r.key(), new Final(s, now)) == null) {
+                finalKeys.add(r.key());
+              }
             }
           } else if (r.topic().equals(ruleTopic)) {
             ProtocolRule rule = rules.deserialize(r.topic(), r.headers(), r.value());

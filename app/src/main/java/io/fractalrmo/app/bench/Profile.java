@@ -16,7 +16,7 @@ import jdk.jfr.consumer.RecordingFile;
 
 /**
  * JFR, which the JDK carries, for {@code fractal bench --profile DIR}: a recording of this JVM
- * during one phase, the broker child's recording over the whole run (started with its JVM), and
+ * during the work and the plumbing phases, the broker child's recording over the whole run (started with its JVM), and
  * the top items of each: execution samples by thread, by the method on top of the stack, and by
  * the first frame in fractal's own code.
  */
@@ -46,6 +46,9 @@ final class Profile {
 
   void start() throws Exception {
     recording = new Recording(Configuration.getConfiguration("profile"));
+    // 'profile' samples every 10 ms (at most a few threads per period): too few samples of a
+    // 15 s phase to rank the items below the first few
+    recording.enable("jdk.ExecutionSample").withPeriod(java.time.Duration.ofMillis(2));
     recording.setName("fractal-bench");
     recording.start();
   }

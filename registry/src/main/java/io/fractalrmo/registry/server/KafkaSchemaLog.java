@@ -94,9 +94,10 @@ final class KafkaSchemaLog implements SchemaLog {
     c.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
     c.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
     c.put(ConsumerConfig.CLIENT_ID_CONFIG, "schema-registry-reader");
-    // A delayed fetch is not woken when a commit marker moves the last stable offset: poll often
-    // so a write is read back (and visible) within tens of milliseconds.
-    c.put(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, 20);
+    // fetch.max.wait.ms stays Kafka's 500 ms: a parked read_committed fetch is answered when a
+    // commit marker moves the last stable offset (4.3 broker, measured: commit -> visible p50
+    // 19 ms, max 250 ms, under load 36). At 20 ms this idle reader sent 50 fetches a second, the
+    // largest share of an idle stack's broker requests.
     c.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class);
     c.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class);
     consumer = new KafkaConsumer<>(c);

@@ -4,6 +4,7 @@ import io.fractalrmo.contracts.ActionItem;
 import io.fractalrmo.contracts.Aspect;
 import io.fractalrmo.contracts.AspectAnalysis;
 import io.fractalrmo.contracts.Task;
+import io.fractalrmo.streams.CommitPacer;
 import io.fractalrmo.streams.StreamsSettings;
 import java.util.ArrayList;
 import java.util.EnumMap;
@@ -27,22 +28,51 @@ import org.slf4j.LoggerFactory;
  * deadline passes by stream time or wall-clock time, from what arrived. A task that breaks its
  * input contract is planned (rejected) the moment it arrives and never stored. Analyses or task
  * records arriving after the plan are counted and ignored.
+ *
+ * <p>The deadline is for an analyzer that is gone, not for one that is behind: past its
+ * deadline a task still waits for a missing aspect whose analyses of other tasks keep arriving
+ * (one within the last analysis timeout, wall clock, on any partition of this instance: {@link
+ * AnalyzerLiveness}) unless that aspect has already analysed tasks of this partition that came an
+ * analysis timeout or more after this one (event time: it skipped this task), and at most
+ * {@value #BEHIND_CAP_FACTOR} analysis timeouts in all. (A burst of 164 tasks on a loaded 2-core
+ * machine took the analyzers longer than 15 s, and 163 were planned without their analyses
+ * although every analyzer was working through them.) What was heard from each aspect is kept in
+ * memory only: after a restart an aspect counts as gone until its next analysis arrives, as
+ * before.
  */
 final class PlanMergeProcessor implements Processor<String, SpecificRecord, String, ActionItem> {
 
   private static final Logger LOG = LoggerFactory.getLogger(PlanMergeProcessor.class);
   private static final StringSerializer PREFIX = new StringSerializer();
+  /** A task waits for aspects that are behind at most this many analysis timeouts. */
+  static final int BEHIND_CAP_FACTOR = 8;
+  private static final long PARTIAL_PLAN_LOG_INTERVAL_MS = 10_000;
 
   private final StreamsSettings.Merge settings;
+  private final CommitPacer pacer;
   private ProcessorContext<String, ActionItem> context;
   private KeyValueStore<String, Task> tasks;
   private KeyValueStore<String, AspectAnalysis> analyses;
   private KeyValueStore<String, PendingPlan> pending;
   private KeyValueStore<String, Long> planned;
   private long lateRecords;
+  private final AnalyzerLiveness liveness;
+  /** Per aspect, the latest first-record time (event time) of a task it analysed here. */
+  private final Map<Aspect, Long> reached = new EnumMap<>(Aspect.class);
+  /**
+   * No pending task is due before both of these (stream time, wall clock), as far as this
+   * processor knows; MIN_VALUE: unknown (after a restart, or while tasks wait past their deadline).
+   */
+  private long nextStreamDeadline = Long.MIN_VALUE;
+  private long nextWallDeadline = Long.MIN_VALUE;
+  private long partialPlans;
+  private long lastPartialLog = Long.MIN_VALUE;
 
-  PlanMergeProcessor(StreamsSettings.Merge settings) {
+  PlanMergeProcessor(StreamsSettings.Merge settings, CommitPacer pacer,
+      AnalyzerLiveness liveness) {
     this.settings = settings;
+    this.pacer = pacer;
+    this.liveness = liveness;
   }
 
   @Override
@@ -65,6 +95,9 @@ final class PlanMergeProcessor implements Processor<String, SpecificRecord, Stri
     String taskId = record.key() != null ? record.key() : taskIdOf(value);
     if (value == null || taskId == null) {
       return;
+    }
+    if (value instanceof AspectAnalysis a && a.getAspect() != Aspect.UNKNOWN) {
+      liveness.heard(a.getAspect(), context.currentSystemTimeMs());
     }
     if (planned.get(taskId) != null) {
       lateRecords++;
@@ -91,41 +124,99 @@ final class PlanMergeProcessor implements Processor<String, SpecificRecord, Stri
     long now = context.currentSystemTimeMs();
     PendingPlan p = pending.get(taskId);
     long timeout = settings.analysisTimeout().toMillis();
-    p = p == null ? new PendingPlan(record.timestamp() + timeout, now + timeout, now,
-        record.timestamp()) : p.seen(record.timestamp());
+    if (p == null) {
+      p = new PendingPlan(record.timestamp() + timeout, now + timeout, now, record.timestamp());
+      nextStreamDeadline = Math.min(nextStreamDeadline, p.streamDeadline());
+      nextWallDeadline = Math.min(nextWallDeadline, p.wallDeadline());
+    } else {
+      p = p.seen(record.timestamp());
+    }
     pending.put(taskId, p);
+    if (value instanceof AspectAnalysis analysis) {
+      reached.merge(analysis.getAspect(), firstRecordTs(p), Math::max);
+    }
     Task task = tasks.get(taskId);
     if (task != null) {
       Map<Aspect, AspectAnalysis> arrived = arrived(taskId);
       if (arrived.keySet().containsAll(PlanPolicy.ASPECTS)
-          || p.due(context.currentStreamTimeMs(), now)) {
+          || due(p, arrived, context.currentStreamTimeMs(), now)) {
         emit(taskId, task, arrived, p.lastEventTs());
       }
     }
   }
 
+  /**
+   * Whether a task still missing analyses is planned now: its deadline passed and no missing
+   * aspect is merely behind (see the class comment), or it waited its longest.
+   */
+  private boolean due(PendingPlan p, Map<Aspect, AspectAnalysis> arrived, long streamTime,
+      long now) {
+    if (!p.due(streamTime, now)) {
+      return false;
+    }
+    long timeout = settings.analysisTimeout().toMillis();
+    if (now >= p.firstSeenWall() + BEHIND_CAP_FACTOR * timeout) {
+      return true;
+    }
+    long first = firstRecordTs(p);
+    for (Aspect a : PlanPolicy.ASPECTS) {
+      if (arrived.containsKey(a)) {
+        continue;
+      }
+      boolean working = liveness.working(a, now, timeout);
+      boolean skipped = reached.getOrDefault(a, Long.MIN_VALUE) >= first + timeout;
+      if (working && !skipped) {
+        return false; // behind: its analysis of this task is still to come
+      }
+    }
+    return true;
+  }
+
+  /** The event time of a pending task's first record (its stream deadline less the timeout). */
+  private long firstRecordTs(PendingPlan p) {
+    return p.streamDeadline() - settings.analysisTimeout().toMillis();
+  }
+
   private void flushDue() {
     long streamTime = context.currentStreamTimeMs();
     long now = context.currentSystemTimeMs();
+    if (streamTime < nextStreamDeadline && now < nextWallDeadline) {
+      return; // no pending task can be due yet: the store is not scanned twice a second for nothing
+    }
     List<KeyValue<String, PendingPlan>> due = new ArrayList<>();
+    long nextStream = Long.MAX_VALUE;
+    long nextWall = Long.MAX_VALUE;
     try (KeyValueIterator<String, PendingPlan> it = pending.all()) {
       while (it.hasNext()) {
         KeyValue<String, PendingPlan> kv = it.next();
         if (kv.value.due(streamTime, now)) {
           due.add(kv);
+        } else {
+          nextStream = Math.min(nextStream, kv.value.streamDeadline());
+          nextWall = Math.min(nextWall, kv.value.wallDeadline());
         }
       }
     }
+    boolean stillDue = false;
     for (KeyValue<String, PendingPlan> kv : due) {
       Task task = tasks.get(kv.key);
       if (task != null) {
-        emit(kv.key, task, arrived(kv.key), kv.value.lastEventTs());
+        Map<Aspect, AspectAnalysis> arrived = arrived(kv.key);
+        if (due(kv.value, arrived, streamTime, now)) {
+          emit(kv.key, task, arrived, kv.value.lastEventTs());
+        } else {
+          stillDue = true; // waiting for an aspect that is behind: looked at again next time
+        }
       } else if (now >= kv.value.firstSeenWall() + settings.orphanTimeout().toMillis()) {
         LOG.warn("analyses of task {} arrived but the task did not within {}: dropping them",
             kv.key, settings.orphanTimeout());
         forget(kv.key);
+      } else {
+        stillDue = true;
       }
     }
+    nextStreamDeadline = stillDue ? Long.MIN_VALUE : nextStream;
+    nextWallDeadline = stillDue ? Long.MIN_VALUE : nextWall;
   }
 
   private void emit(String taskId, Task task, Map<Aspect, AspectAnalysis> arrived, long ts) {
@@ -134,14 +225,25 @@ final class PlanMergeProcessor implements Processor<String, SpecificRecord, Stri
       LOG.info("task {} rejected at plan time: {}", taskId, PlanPolicy.rejectionReason(plan));
     }
     if (!plan.getMissingAspects().isEmpty()) {
-      LOG.info("task {} planned without the analyses of {}", taskId, plan.getMissingAspects());
+      // one line per interval, not per plan: a burst planned at its deadline logged each task
+      partialPlans++;
+      long wall = context.currentSystemTimeMs();
+      if (lastPartialLog == Long.MIN_VALUE || wall - lastPartialLog >= PARTIAL_PLAN_LOG_INTERVAL_MS) {
+        LOG.info("task {} planned without the analyses of {} ({} task(s) planned without all"
+            + " analyses here since the last such line)", taskId, plan.getMissingAspects(),
+            partialPlans);
+        partialPlans = 0;
+        lastPartialLog = wall;
+      } else {
+        LOG.debug("task {} planned without the analyses of {}", taskId, plan.getMissingAspects());
+      }
     }
     context.forward(new Record<>(taskId, plan, ts));
     forget(taskId);
     planned.put(taskId, context.currentSystemTimeMs());
-    // a plan is visible once its transaction commits: ask for that after this poll's records,
-    // instead of waiting for the commit interval (under load one commit covers many plans)
-    context.commit();
+    // a plan is visible once its transaction commits: ask for that now rather than at the commit
+    // interval, paced so that a burst of plans shares its transactions
+    pacer.outputReady(context);
   }
 
   private Map<Aspect, AspectAnalysis> arrived(String taskId) {

@@ -38,6 +38,7 @@ public final class PlanMergeTopology {
   public static void addTo(Sources sources, TopicCatalog topics, StreamsSettings settings) {
     StreamsBuilder builder = sources.builder();
     RecordSerdes serdes = sources.serdes();
+    AnalyzerLiveness liveness = new AnalyzerLiveness();
     // Cached: a task's records mostly arrive and are planned within one commit interval, and the
     // cache folds its puts and deletes into one write per key (RocksDB and changelog) per commit.
     // The processor forwards its plans itself, so caching delays no output.
@@ -57,7 +58,8 @@ public final class PlanMergeTopology {
     Sources.records(sources.stream(topics.tasks(), Task.class))
         .merge(Sources.records(sources.stream(topics.analyses(), AspectAnalysis.class)),
             Named.as("merge-tasks-and-analyses"))
-        .process(() -> new PlanMergeProcessor(settings.merge()), Named.as("merge-plan"),
+        .process(() -> new PlanMergeProcessor(settings.merge(), sources.pacer(), liveness),
+            Named.as("merge-plan"),
             TASKS_STORE, ANALYSES_STORE, PENDING_STORE, PLANNED_STORE)
         .mapValues(new Holdout(settings.rules().live().holdoutShare())::mark,
             Named.as("merge-holdout"))

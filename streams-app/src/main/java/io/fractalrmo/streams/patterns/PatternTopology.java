@@ -3,6 +3,7 @@ package io.fractalrmo.streams.patterns;
 import io.fractalrmo.contracts.ErrorEvent;
 import io.fractalrmo.contracts.ErrorPattern;
 import io.fractalrmo.contracts.TopicCatalog;
+import io.fractalrmo.streams.CommitSoon;
 import io.fractalrmo.streams.JsonSerde;
 import io.fractalrmo.streams.RecordSerdes;
 import io.fractalrmo.streams.Sources;
@@ -56,6 +57,7 @@ public final class PatternTopology {
     KStream<String, ErrorPattern> patterns = sources.stream(topics.errors(), ErrorEvent.class)
         .filter((k, e) -> e != null && e.getTrialId() == null, Named.as("pattern-skip-trials"))
         .selectKey((k, e) -> PatternKey.of(e), Named.as("pattern-key"))
+        .processValues(CommitSoon.supplier(sources.pacer()), Named.as("pattern-key-commit"))
         .repartition(Repartitioned.with(Serdes.String(), errorSerde).withName(REPARTITION))
         .processValues(() -> new LateEventCounter(p), Named.as("pattern-count-late"), LATE_STORE)
         .groupByKey(Grouped.with("pattern-grouped", Serdes.String(), errorSerde))

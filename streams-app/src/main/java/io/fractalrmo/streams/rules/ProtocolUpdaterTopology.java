@@ -9,6 +9,7 @@ import io.fractalrmo.contracts.RuleSample;
 import io.fractalrmo.contracts.RuleTrial;
 import io.fractalrmo.contracts.TopicCatalog;
 import io.fractalrmo.contracts.ValidationOutcome;
+import io.fractalrmo.streams.CommitSoon;
 import io.fractalrmo.streams.JsonSerde;
 import io.fractalrmo.streams.RecordSerdes;
 import io.fractalrmo.streams.Sources;
@@ -139,6 +140,7 @@ public final class ProtocolUpdaterTopology {
             Named.as("rules-patterns-with-fix"))
         .selectKey((k, p) -> RuleIds.ruleId(p.getPatternKey(), p.getSuggestedAction()),
             Named.as("rules-pattern-rule-id"))
+        .processValues(CommitSoon.supplier(sources.pacer()), Named.as("rules-patterns-commit"))
         .repartition(Repartitioned.with(Serdes.String(), serdes.value(ErrorPattern.class))
             .withName("rules-patterns-by-rule"));
 
@@ -146,6 +148,8 @@ public final class ProtocolUpdaterTopology {
             topics.validationOutcomes(), ValidationOutcome.class)
         .filter((k, o) -> o != null && o.getTrial() != null, Named.as("rules-trial-outcomes"))
         .selectKey((k, o) -> o.getTrial().getRuleId(), Named.as("rules-outcome-rule-id"))
+        // the trial is decided when they arrive: readable after this iteration, not the interval
+        .processValues(CommitSoon.supplier(sources.pacer()), Named.as("rules-outcomes-commit"))
         .repartition(Repartitioned.with(Serdes.String(), serdes.value(ValidationOutcome.class))
             .withName("rules-outcomes-by-rule"));
 

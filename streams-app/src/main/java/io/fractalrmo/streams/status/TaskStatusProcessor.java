@@ -11,6 +11,7 @@ import io.fractalrmo.contracts.Task;
 import io.fractalrmo.contracts.TaskState;
 import io.fractalrmo.contracts.TaskStatus;
 import io.fractalrmo.contracts.ValidationOutcome;
+import io.fractalrmo.streams.CommitPacer;
 import io.fractalrmo.streams.merge.PlanPolicy;
 import io.fractalrmo.streams.status.StatusMachine.Step;
 import java.util.ArrayList;
@@ -29,8 +30,13 @@ import org.apache.kafka.streams.state.KeyValueStore;
  */
 final class TaskStatusProcessor implements Processor<String, SpecificRecord, String, TaskStatus> {
 
+  private final CommitPacer pacer;
   private ProcessorContext<String, TaskStatus> context;
   private KeyValueStore<String, TaskStatus> statuses;
+
+  TaskStatusProcessor(CommitPacer pacer) {
+    this.pacer = pacer;
+  }
 
   @Override
   public void init(ProcessorContext<String, TaskStatus> context) {
@@ -53,7 +59,7 @@ final class TaskStatusProcessor implements Processor<String, SpecificRecord, Str
       statuses.put(taskId, after);
       context.forward(new Record<>(taskId, after, record.timestamp()));
       if (StatusMachine.terminal(after.getState())) {
-        context.commit(); // a final status is what clients wait for: visible after this poll
+        pacer.outputReady(context); // a final status is what clients wait for
       }
     }
   }

@@ -51,7 +51,7 @@ public final class TaskStatusTopology {
         .merge(Sources.records(
             sources.stream(topics.validationOutcomes(), ValidationOutcome.class)),
             Named.as("status-merge-outcomes"))
-        .process(TaskStatusProcessor::new, Named.as("status-track"), STATUS_STORE)
+        .process(() -> new TaskStatusProcessor(sources.pacer()), Named.as("status-track"), STATUS_STORE)
         .to(topics.taskStatus().name(), sources.produced(TaskStatus.class, "sink-task-status"));
   }
 }

@@ -26,6 +26,7 @@ import org.apache.kafka.streams.TestOutputTopic;
 import org.apache.kafka.streams.TopologyTestDriver;
 import org.apache.kafka.streams.test.TestRecord;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Nested;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
@@ -277,5 +278,87 @@ class PlanMergeTopologyTest {
     tasks.pipeInput("task-1", aTask().build(), T0);
     allFive("task-1", T0);
     assertThat(plans.readValuesToList()).hasSize(1);
+  }
+
+  /**
+   * Past its deadline a task waits for an aspect that is behind (its analyses of other tasks keep
+   * arriving), not for one that is gone, skipped the task, or keeps it waiting too long.
+   */
+  @Nested
+  class AnAspectThatIsBehind {
+
+    /** task-1 and all its analyses but PERFORMANCE's, at T0. */
+    private void taskOneWithoutPerformance() {
+      tasks.pipeInput("task-1", aTask().build(), T0);
+      for (Aspect a : PlanPolicy.ASPECTS) {
+        if (a != Aspect.PERFORMANCE) {
+          analyses.pipeInput("task-1", analysis("task-1", a), T0);
+        }
+      }
+    }
+
+    /** PERFORMANCE's analysis of another task of the same burst (its first record at T0). */
+    private void performanceAnalyses(String taskId) {
+      tasks.pipeInput(taskId, aTask().setTaskId(taskId).build(), T0);
+      analyses.pipeInput(taskId, analysis(taskId, Aspect.PERFORMANCE), T0);
+    }
+
+    private List<ActionItem> plansOfTaskOne() {
+      return plans.readKeyValuesToList().stream().filter(kv -> kv.key.equals("task-1"))
+          .map(kv -> kv.value).toList();
+    }
+
+    @Test
+    void shouldWaitPastTheDeadlineWhileItsAnalysesOfOtherTasksArrive() {
+      taskOneWithoutPerformance();
+      driver.advanceWallClockTime(Duration.ofSeconds(2));
+      performanceAnalyses("task-2");
+      driver.advanceWallClockTime(Duration.ofSeconds(2)); // 4 s: past the 3 s deadline
+      assertThat(plansOfTaskOne()).isEmpty();
+
+      analyses.pipeInput("task-1", analysis("task-1", Aspect.PERFORMANCE), T0);
+      assertThat(plansOfTaskOne()).singleElement()
+          .satisfies(p -> assertThat(p.getMissingAspects()).isEmpty());
+    }
+
+    @Test
+    void shouldPlanWithoutItOnceItFellSilentForATimeout() {
+      taskOneWithoutPerformance();
+      driver.advanceWallClockTime(Duration.ofSeconds(2));
+      performanceAnalyses("task-2"); // heard at 2 s
+      driver.advanceWallClockTime(Duration.ofMillis(2_500)); // 4.5 s: heard 2.5 s ago
+      assertThat(plansOfTaskOne()).isEmpty();
+      driver.advanceWallClockTime(Duration.ofMillis(1_000)); // 5.5 s: silent for 3.5 s
+      assertThat(plansOfTaskOne()).singleElement()
+          .satisfies(p -> assertThat(p.getMissingAspects()).containsExactly(Aspect.PERFORMANCE));
+    }
+
+    @Test
+    void shouldPlanWithoutItOnceItAnalysedATaskThatCameATimeoutLater() {
+      taskOneWithoutPerformance();
+      performanceAnalyses("task-2");
+      // a task 3.5 s later moves stream time past task-1's deadline; PERFORMANCE is working
+      tasks.pipeInput("task-9", aTask().setTaskId("task-9").build(), T0.plusMillis(3_500));
+      assertThat(plansOfTaskOne()).isEmpty();
+      // ... and has analysed task-9 without task-1: it skipped task-1
+      analyses.pipeInput("task-9", analysis("task-9", Aspect.PERFORMANCE), T0.plusMillis(3_500));
+      driver.advanceWallClockTime(Duration.ofMillis(500)); // the next check of the deadlines
+      assertThat(plansOfTaskOne()).singleElement()
+          .satisfies(p -> assertThat(p.getMissingAspects()).containsExactly(Aspect.PERFORMANCE));
+    }
+
+    @Test
+    void shouldWaitAtMostEightTimeoutsInAll() {
+      taskOneWithoutPerformance();
+      int n = 0;
+      for (int s = 2; s <= 22; s += 2) { // PERFORMANCE heard every 2 s, never for task-1
+        driver.advanceWallClockTime(Duration.ofSeconds(2));
+        performanceAnalyses("task-" + (10 + n++));
+      }
+      assertThat(plansOfTaskOne()).isEmpty(); // 22 s
+      driver.advanceWallClockTime(Duration.ofMillis(2_500)); // 24.5 s: 8 x 3 s passed
+      assertThat(plansOfTaskOne()).singleElement()
+          .satisfies(p -> assertThat(p.getMissingAspects()).containsExactly(Aspect.PERFORMANCE));
+    }
   }
 }

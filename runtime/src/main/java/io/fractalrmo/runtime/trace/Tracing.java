@@ -124,6 +124,26 @@ public final class Tracing implements AutoCloseable {
     }
   }
 
+  /**
+   * The context in a {@value #TRACEPARENT} value (as {@link #traceparent} writes it, e.g. kept in
+   * a state store), or an invalid one.
+   */
+  public static SpanContext contextOf(String traceparent) {
+    if (traceparent == null || traceparent.length() > MAX_TRACEPARENT_BYTES) {
+      return SpanContext.getInvalid();
+    }
+    return parentOf(new org.apache.kafka.common.header.internals.RecordHeaders().add(TRACEPARENT,
+        traceparent.getBytes(StandardCharsets.ISO_8859_1)));
+  }
+
+  /** The {@value #TRACEPARENT} value of a context, or null when it is invalid. */
+  public static String traceparent(SpanContext sc) {
+    if (sc == null || !sc.isValid()) {
+      return null;
+    }
+    return "00-" + sc.getTraceId() + "-" + sc.getSpanId() + "-" + sc.getTraceFlags().asHex();
+  }
+
   /** A hop that is the child of the record with {@code parentHeaders} (a new trace if none). */
   public Hop start(String name, String agent, Headers parentHeaders) {
     return start(name, agent, parentOf(parentHeaders), List.of(), -1);

@@ -1252,9 +1252,10 @@ public final class TransactionalWorker<V extends SpecificRecord> implements Runn
         return;
       }
       List<Outgoing> outputs;
-      // this record's hop of its task's trace: child of the hop that wrote it (a new trace when
-      // its trace headers are missing or malformed); its outputs carry the hop on
-      Hop hop = tracing.start(settings.role(), settings.agentId(), record.headers());
+      // this record's hop of its task's trace: child of the hop that wrote it (of the record's
+      // origin when its trace headers are missing or malformed); its outputs carry the hop on
+      Hop hop = tracing.start(settings.role(), settings.agentId(), record.headers(),
+          record.topic(), record.partition(), record.offset());
       long began = System.nanoTime();
       try {
         outputs = handler.handle(record.key(), value);

@@ -144,6 +144,45 @@ public final class Tracing implements AutoCloseable {
     return "00-" + sc.getTraceId() + "-" + sc.getSpanId() + "-" + sc.getTraceFlags().asHex();
   }
 
+  /**
+   * The parent of a hop handling a record: the hop that wrote it, or — when its headers carry no
+   * valid context (an upstream producer that does not trace, a malformed header) — the record's
+   * <em>origin</em>, a remote context derived from its topic, partition and offset. Every hop
+   * that reads that record (the five analyzers, the plan, the status) then joins one trace
+   * instead of starting one each; the origin span itself is not on any topic.
+   */
+  public static SpanContext parentOf(Headers headers, String topic, int partition, long offset) {
+    SpanContext sc = parentOf(headers);
+    return sc.isValid() ? sc : origin(topic, partition, offset);
+  }
+
+  /** The origin context of a record without a valid trace context (see {@link #parentOf}). */
+  public static SpanContext origin(String topic, int partition, long offset) {
+    byte[] h;
+    try {
+      h = java.security.MessageDigest.getInstance("SHA-256").digest(
+          (topic + "/" + partition + "/" + offset).getBytes(StandardCharsets.UTF_8));
+    } catch (java.security.NoSuchAlgorithmException e) {
+      throw new IllegalStateException("SHA-256 is missing", e);
+    }
+    h[0] |= 1; // never the all-zero (invalid) id
+    h[16] |= 1;
+    return SpanContext.createFromRemoteParent(
+        io.opentelemetry.api.trace.TraceId.fromBytes(java.util.Arrays.copyOfRange(h, 0, 16)),
+        io.opentelemetry.api.trace.SpanId.fromBytes(java.util.Arrays.copyOfRange(h, 16, 24)),
+        io.opentelemetry.api.trace.TraceFlags.getSampled(),
+        io.opentelemetry.api.trace.TraceState.getDefault());
+  }
+
+  /** A hop handling a consumed record: the child of {@link #parentOf(Headers, String, int, long)}. */
+  public Hop start(String name, String agent, Headers headers, String topic, int partition,
+      long offset) {
+    if (tracer == null) {
+      return Hop.NONE;
+    }
+    return start(name, agent, parentOf(headers, topic, partition, offset), List.of(), -1);
+  }
+
   /** A hop that is the child of the record with {@code parentHeaders} (a new trace if none). */
   public Hop start(String name, String agent, Headers parentHeaders) {
     return start(name, agent, parentOf(parentHeaders), List.of(), -1);

@@ -145,6 +145,24 @@ class TracingTest {
   }
 
   @Test
+  void hopsOfOneUntracedRecordShareTheTraceOfItsOrigin() {
+    Headers none = new RecordHeaders();
+    Hop a = tracing.start("analyzer-syntax", "a", none, "fractal.tasks", 2, 41);
+    Hop b = tracing.start("analyzer-logic", "b", with(Tracing.TRACEPARENT, "junk"), "fractal.tasks", 2, 41);
+    Hop other = tracing.start("analyzer-syntax", "a", none, "fractal.tasks", 2, 42);
+    SpanContext origin = Tracing.origin("fractal.tasks", 2, 41);
+    assertThat(origin.isValid()).isTrue();
+    assertThat(a.context().getTraceId()).isEqualTo(origin.getTraceId())
+        .isEqualTo(b.context().getTraceId()).isNotEqualTo(other.context().getTraceId());
+    Headers out = new RecordHeaders();
+    a.writeTo(out);
+    assertThat(SpanRecord.of(out).orElseThrow().parentSpanId()).isEqualTo(origin.getSpanId());
+    assertThat(Tracing.contextOf(Tracing.traceparent(a.context()))).isEqualTo(
+        SpanContext.createFromRemoteParent(a.context().getTraceId(), a.context().getSpanId(),
+            a.context().getTraceFlags(), io.opentelemetry.api.trace.TraceState.getDefault()));
+  }
+
+  @Test
   void offWritesNoHeaders() {
     Headers out = new RecordHeaders();
     Tracing.off().start("x", "y", with(Tracing.TRACEPARENT, "00-" + TRACE + "-" + SPAN + "-01"))

@@ -84,7 +84,7 @@ final class PlanMergeProcessor implements Processor<String, SpecificRecord, Stri
     if (tracing.enabled() && (value instanceof Task || value instanceof AspectAnalysis an
         && an.getAspect() != Aspect.UNKNOWN)) {
       // the plan is a fan-in: keep each input's trace context for its hop's parent and links
-      String traceparent = Tracing.traceparent(Tracing.parentOf(record.headers()));
+      String traceparent = Tracing.traceparent(StreamsHops.parentOf(context, record.headers()));
       if (traceparent != null) {
         traces.put(taskId + (value instanceof AspectAnalysis a ? "|" + a.getAspect().name()
             : TASK_TRACE), traceparent);

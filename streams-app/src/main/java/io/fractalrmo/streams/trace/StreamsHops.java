@@ -33,7 +33,23 @@ public final class StreamsHops {
       return record;
     }
     return record.withHeaders(headers(tracing.start(name, agent(context),
-        Tracing.parentOf(cause), List.of(), -1)));
+        parentOf(context, cause), List.of(), -1)));
+  }
+
+  /**
+   * The context in {@code headers}, or — when they carry none (or a malformed one) — the origin of
+   * the record being processed ({@link Tracing#parentOf(Headers, String, int, long)}): the hops
+   * of one untraced task record still share a trace. Invalid in a punctuation.
+   */
+  public static SpanContext parentOf(ProcessorContext<?, ?> context, Headers headers) {
+    SpanContext sc = Tracing.parentOf(headers);
+    if (sc.isValid() || headers == null) {
+      return sc;
+    }
+    return context.recordMetadata()
+        .filter(m -> m.topic() != null)
+        .map(m -> Tracing.origin(m.topic(), m.partition(), m.offset()))
+        .orElse(SpanContext.getInvalid());
   }
 
   /** Headers of a hop with a parent (invalid: a new trace) and links, begun at startMillis. */

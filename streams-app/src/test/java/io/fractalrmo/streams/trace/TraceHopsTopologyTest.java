@@ -155,7 +155,7 @@ class TraceHopsTopologyTest {
   }
 
   @Test
-  void shouldStartANewTraceForAHostileTraceparentAndStillPlan() {
+  void shouldIgnoreAHostileTraceparentAndStartTheTraceAtTheTasksOrigin() {
     fixture.start((topics, serdes) -> FractalTopology.build(topics, StreamsSettings.demo(),
         serdes), T0);
     TestInputTopic<String, Task> tasks = fixture.input(TopicCatalog::tasks, Task.class);
@@ -174,8 +174,11 @@ class TraceHopsTopologyTest {
     }
     TestRecord<String, ActionItem> plan = actions.readRecord();
     SpanRecord hop = hopOf(plan);
-    assertThat(hop.parentSpanId()).as("a new trace").isNull();
-    assertThat(hop.links()).isEmpty();
+    // a new trace: the task record's origin (what the analyzers of that record join too)
+    var origin = Tracing.origin(fixture.topics().tasks().name(), 0, 0);
+    assertThat(hop.traceId()).isEqualTo(origin.getTraceId());
+    assertThat(hop.parentSpanId()).isEqualTo(origin.getSpanId());
+    assertThat(hop.links()).hasSize(5);
     assertThat(plan.headers().toArray()).hasSize(2);
   }
 }

@@ -473,9 +473,14 @@ public final class PythonSandbox implements AutoCloseable {
       header.set("read_exec", JSON.valueToTree(readExec));
       ObjectNode parts = header.putObject("program");
       parts.put("solution", program.solution());
-      parts.put("tests", program.tests());
       parts.put("entry_point", program.entryPoint());
-      send(process, header);
+      // the tests follow the header as a payload of their own, which the launcher reads only
+      // after the solution's process has been forked: no copy of them is ever in its memory
+      byte[] tests = program.tests() == null ? null : JSON.writeValueAsBytes(program.tests());
+      if (tests != null) {
+        header.put("tests_bytes", tests.length);
+      }
+      send(process, header, tests);
       long started = System.nanoTime();
       long backstop = limits.timeoutMs() + BACKSTOP_GRACE_MS;
       byte[] line;
@@ -537,16 +542,33 @@ public final class PythonSandbox implements AutoCloseable {
     }
   }
 
-  /** One run's header, one line; the launcher's input stays open for the next run. */
-  private static void send(Process process, ObjectNode header) {
+  /**
+   * One run: its header's length as a decimal line, the header (JSON), then the tests (a JSON
+   * string, {@code tests_bytes} long) if it has any. The runner reads exactly these bytes, never
+   * ahead, so the tests stay in the pipe until it has forked the run's child. The launcher's
+   * input stays open for the next run.
+   */
+  private static void send(Process process, ObjectNode header, byte[] tests) {
     try {
       OutputStream stdin = process.getOutputStream();
-      stdin.write(JSON.writeValueAsBytes(header));
-      stdin.write('\n');
+      stdin.write(frame(header, tests));
       stdin.flush();
     } catch (IOException e) {
       log.debug("launcher stdin closed early", e);
     }
+  }
+
+  /** A run's input as the launcher reads it (see {@link #send}); {@code tests} may be null. */
+  static byte[] frame(ObjectNode header, byte[] tests) throws IOException {
+    byte[] head = JSON.writeValueAsBytes(header);
+    java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream(
+        head.length + 12 + (tests == null ? 0 : tests.length));
+    out.write((head.length + "\n").getBytes(StandardCharsets.US_ASCII));
+    out.write(head);
+    if (tests != null) {
+      out.write(tests);
+    }
+    return out.toByteArray();
   }
 
   /** The result is in once the launcher printed it; its exit and the clean-up are not on the caller's clock. */
@@ -737,7 +759,7 @@ public final class PythonSandbox implements AutoCloseable {
         params.put("host_file", hostFile.toString());
         params.put("host_dir", hostDir.toString());
         params.put("worker_pid", ProcessHandle.current().pid());
-        send(l.process(), header);
+        send(l.process(), header, null);
         try {
           byte[] line = l.next(60_000);
           result = line == null ? null : JSON.readTree(new String(line, StandardCharsets.UTF_8).strip());

@@ -52,8 +52,13 @@ at most what the program writes between two checks). With bubblewrap the work di
 fixed size, which bounds it hard, and the same check applies the per-run bound.
 
 The harness (proof of completion). In the child, after confinement, the harness compiles the
-solution and the tests. With tests it then forks the solution's process S BEFORE anything untrusted
-runs; the child itself (T, the process the runner judges) runs only the tests and alone reports:
+solution. With tests it then forks the solution's process S BEFORE anything untrusted runs, and
+before the tests exist in any process S is a copy of: a run's input is its header (length-prefixed,
+read without read-ahead) followed by the tests, which the runner reads only after forking the child
+and passes on through a pipe that the child reads only after forking S (S closes its end); S waits
+for T's go-ahead, which T gives once the tests compiled. So the solution cannot read the assertions
+it is judged by. The child itself (T, the process the runner judges) runs only the tests and alone
+reports:
   S   keeps nothing of T's but its end of a stream socket pair to T and stdout/stderr (every other
       descriptor, the report channel first, is closed), makes a session of its own (kill(0) does
       not reach T), adds a nested Landlock domain of its own (Landlock denies ptrace and
@@ -89,8 +94,8 @@ process, out of order or duplicated voids the run's evidence ("ReportForged"). T
 Why the tests' verdict cannot be forged: untrusted code never runs in T. S holds a copy of T's
 memory from before the fork (the nonce among it) but no way to use it: it has no descriptor of the
 report channel, cannot obtain one (pidfd_getfd and ptrace denied, /proc/<T>/fd across Landlock
-domains denied, T never sends descriptors), and anything it sent would carry its own pid. All S
-can send T is data that T decodes into plain values. What S can do to T is end or kill it, which
+domains denied, T never sends descriptors), and anything it sent would carry its own pid. Nor can it
+read the tests: they were never in the memory it copied. All S can send T is data that T decodes into plain values. What S can do to T is end or kill it, which
 is never success. Without Landlock and seccomp (the "unsafe" opt-in), T makes itself undumpable,
 which keeps an unprivileged S of the same uid from ptrace and /proc/<T>/mem, not one running as
 root.
@@ -880,6 +885,12 @@ def _solution_process(sock, solution_code, sources, workdir):
     sys.path[0] = workdir
     sys.dont_write_bytecode = True
     try:
+        go = _recv(sock)  # T compiled the tests (or it ended: then nothing runs)
+    except (OSError, ValueError):
+        go = None
+    if go != {"op": "go"}:
+        _exit(0)
+    try:
         exec(solution_code, g)
     except BaseException as exc:
         doc = _exception_doc(exc, sources)
@@ -937,11 +948,9 @@ def _harness(report, hdr, prepared, applied):
     _callable, _getattr, _hasattr, _isinstance = callable, getattr, hasattr, isinstance
     _compile, _exec, _dict = compile, exec, dict
     solution = program["solution"]
-    tests = program.get("tests")
+    tests_fd = hdr.get("tests_fd")  # the tests arrive on it, read only once S is forked
     entry = program.get("entry_point")
     sources = {SOLUTION_FILE: solution}
-    if tests is not None:
-        sources[TESTS_FILE] = tests
     streams = (sys.stdout, sys.stderr)
 
     def flush():
@@ -979,13 +988,7 @@ def _harness(report, hdr, prepared, applied):
         solution_code = _compile(solution, SOLUTION_FILE, "exec")
     except BaseException as exc:
         fail("SOLUTION", exc, 1)
-    tests_code = None
-    if tests is not None:
-        try:
-            tests_code = _compile(tests, TESTS_FILE, "exec")
-        except BaseException as exc:
-            fail("TESTS", exc, 1)
-    if tests_code is None:
+    if tests_fd is None:
         # a solution-only run: the harness attests the module's end in the same process, which
         # the program can reach; only the tests' verdict (below) is proof it cannot forge
         module = type(sys)("__main__")
@@ -1005,8 +1008,6 @@ def _harness(report, hdr, prepared, applied):
         report("solution_done", last=True)
         _exit(0)
 
-    # the code of a top-level "def check" in the tests: the check the harness will call
-    check_codes = [c for c in tests_code.co_consts if _hasattr(c, "co_name") and c.co_name == "check"]
     classes = {n: c for n, c in builtins.__dict__.items()
                if _isinstance(c, type) and issubclass(c, BaseException)}
     me = os.getpid()
@@ -1044,12 +1045,36 @@ def _harness(report, hdr, prepared, applied):
             _prctl(4, 0)  # PR_SET_DUMPABLE
         except OSError:
             pass
+    # only now the tests: S, forked without them, holds no copy of them in its memory (nor did
+    # the runner or this process before the fork), so a solution cannot read the assertions
+    link = _SolutionLink(t_end, pid, classes)
+    try:
+        raw = _read_exact(tests_fd, int(hdr["tests_bytes"]))
+        os.close(tests_fd)
+        if raw is None:
+            raise OSError("the sandbox's runner did not pass the tests on")
+        tests = json.loads(raw)
+    except BaseException as exc:
+        link.kill()
+        fail("TESTS", exc, 1, {"type": "SandboxError", "message": "the tests did not arrive: %s"
+                               % exc, "traceback": None, "line": None})
+    sources[TESTS_FILE] = tests
+    try:
+        tests_code = _compile(tests, TESTS_FILE, "exec")
+    except BaseException as exc:
+        link.kill()
+        fail("TESTS", exc, 1)
+    # the code of a top-level "def check" in the tests: the check the harness will call
+    check_codes = [c for c in tests_code.co_consts if _hasattr(c, "co_name") and c.co_name == "check"]
+    try:
+        _send(t_end, {"op": "go"})  # S runs the solution from here on
+    except OSError:
+        pass  # S is gone: its first answer below says how
     # T imports nothing from the work dir, which S can write (nor from the launcher's dir)
     unsafe = (os.path.abspath(workdir), _LAUNCHER_DIR)
     sys.path[:] = [p for p in sys.path if p and not any(
         os.path.abspath(p) == u or os.path.abspath(p).startswith(u + os.sep) for u in unsafe)]
     sys.path_importer_cache.clear()
-    link = _SolutionLink(t_end, pid, classes)
     try:
         first = link.receive("before its module finished")
         if "failed" in first:
@@ -1534,6 +1559,13 @@ def run_once(hdr, prepared):
     signal.set_wakeup_fd(wake_w)
     signal.signal(signal.SIGCHLD, lambda *_: None)
     nonce = os.urandom(16)
+    tests_bytes = hdr.get("tests_bytes")
+    tests_r = tests_w = None
+    if tests_bytes is not None:
+        # the tests are still in this runner's input: they reach the child through this pipe
+        # after the fork, and the child reads them only after forking the solution's process
+        tests_r, tests_w = os.pipe()
+        hdr["tests_fd"] = tests_r
 
     start = time.monotonic()
     pid = os.fork()
@@ -1544,13 +1576,17 @@ def run_once(hdr, prepared):
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
             rep_fd = rep_child.detach()
             rep_parent.close()
-            for fd in (out_r, err_r, wake_r, wake_w):
+            for fd in (out_r, err_r, wake_r, wake_w) + ((tests_w,) if tests_w is not None else ()):
                 os.close(fd)
             box = [nonce]
             del nonce  # from here on the nonce lives only in the reporter's closure
-            _child(hdr, prepared, out_w, err_w, rep_fd, box, ())
+            _child(hdr, prepared, out_w, err_w, rep_fd, box,
+                   (tests_r,) if tests_r is not None else ())
         finally:
             os._exit(122)  # a child never returns into the launcher
+    if tests_r is not None:
+        os.close(tests_r)
+        _pass_tests(0, int(tests_bytes), tests_w)
     os.close(out_w)
     os.close(err_w)
     rep_child.close()
@@ -1818,6 +1854,57 @@ def _wipe(dirs):
     return clean
 
 
+def _read_exact(fd, n):
+    """Exactly n bytes of fd (unbuffered: nothing beyond them leaves the pipe), or None at EOF."""
+    buf = bytearray()
+    while len(buf) < n:
+        chunk = os.read(fd, min(n - len(buf), 1 << 20))
+        if not chunk:
+            return None
+        buf += chunk
+    return bytes(buf)
+
+
+def _read_header(fd):
+    """A run's header: its length as a decimal line, then that many bytes of JSON. Read without
+    read-ahead (unlike sys.stdin), so the tests that follow stay in the pipe, out of this
+    process's memory, until the run's child (and its solution's process) has been forked."""
+    digits = b""
+    while True:
+        c = os.read(fd, 1)
+        if not c:
+            return None
+        if c == b"\n":
+            break
+        if not c.isdigit() or len(digits) >= 10:
+            raise ValueError("a run header must start with its length")
+        digits += c
+    return _read_exact(fd, int(digits)) if digits else None
+
+
+def _pass_tests(fd, n, out):
+    """The runner's side of the tests' hand-over: reads them from its input once the run's child
+    exists and writes them to the child's pipe (from a thread: the child reads them only after
+    it forked the solution's process, and they may not fit a pipe's buffer)."""
+    import _thread
+
+    def run():
+        try:
+            data = _read_exact(fd, n)
+            if data is not None:
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(out, view):]
+        except OSError:
+            pass  # the child ended: it has no use for them
+        finally:
+            try:
+                os.close(out)
+            except OSError:
+                pass
+    _thread.start_new_thread(run, ())
+
+
 def _serve(prepared, zygote):
     """A runner: forked from the zygote for ONE run; says it is ready, runs it, reports, exits.
     Everything of the run (its header, its output, its nonce) lives and dies in this process, so
@@ -1844,8 +1931,8 @@ def _serve(prepared, zygote):
         prepared = dict(prepared, seccomp=seccomp_program(prepared["arch"], prepared["guarded"] + (me,)))
     sys.stdout.write(json.dumps(info) + "\n")  # the pool hands out only launchers that said so
     sys.stdout.flush()
-    raw = sys.stdin.buffer.readline()  # a warm runner waits here for its run
-    if not raw.strip() or _terminating[0]:
+    raw = _read_header(0)  # a warm runner waits here for its run
+    if not raw or not raw.strip() or _terminating[0]:
         os._exit(EXIT_NO_MORE_RUNS)
     hdr = json.loads(raw)
     _running[0] = True

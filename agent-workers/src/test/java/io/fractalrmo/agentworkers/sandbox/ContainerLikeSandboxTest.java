@@ -215,8 +215,7 @@ class ContainerLikeSandboxTest {
       assertThat(ready.path("ready").asBoolean()).isTrue();
       assertThat(ready.path("subreaper").asBoolean()).isTrue();
       try (OutputStream in = p.getOutputStream()) {
-        in.write(JSON.writeValueAsBytes(header));
-        in.write('\n');
+        in.write(PythonSandbox.frame(header, null));
       }
       JsonNode result = JSON.readTree(out.readLine());
       assertThat(p.waitFor(30, TimeUnit.SECONDS)).isTrue();

@@ -255,6 +255,34 @@ class SandboxCheatTest {
   }
 
   @Test
+  void shouldNotLetTheSolutionReadTheTestsItIsJudgedBy() {
+    // a solution that looks for its tests' assertions (to answer exactly what they ask) in every
+    // object the garbage collector knows and in every frame of its stack: the tests never were in
+    // the memory of its process, so it finds nothing, while the honest run still passes
+    String marker = "candidate([1.0, 2.0, 3.9, 4.0, 5.0, 2.2], 0.3)";
+    assertThat(problem.test()).contains(marker);
+    String peek = "\nimport gc, sys\n"
+        + "_key = ''.join(reversed(" + pyString(new StringBuilder(marker).reverse().toString()) + "))\n"
+        + "def _hit(v):\n    return type(v) is str and v is not _key and _key in v\n"
+        + "_found = []\n"
+        + "for _o in gc.get_objects():\n"
+        + "    _vals = _o.values() if isinstance(_o, dict) else (_o if isinstance(_o, (list, tuple)) else ())\n"
+        + "    if any(_hit(_v) for _v in list(_vals)):\n        _found.append('gc')\n        break\n"
+        + "_f = sys._getframe()\n"
+        + "while _f is not None:\n"
+        + "    if any(_hit(_v) for _v in list(_f.f_locals.values())):\n        _found.append('frame')\n"
+        + "    _f = _f.f_back\n"
+        + "print('PEEKED ' + ','.join(_found) if _found else 'BLIND')\n";
+    SandboxResult r = runWithTests(problem.solution() + peek);
+    assertThat(r.stdout()).as("%s", r.error()).contains("BLIND").doesNotContain("PEEKED");
+    assertThat(r.success()).as("%s", r.error()).isTrue();
+  }
+
+  private static String pyString(String s) {
+    return "'" + s.replace("\\", "\\\\").replace("'", "\\'") + "'";
+  }
+
+  @Test
   void shouldReportTestsThatDoNotCompileAsATestFailureBeforeAnythingRuns() {
     SandboxResult r = sandbox.run(Program.withTests("print('solution ran')\n",
         "def check(candidate):\n    assert candidate(\n", "f"), SandboxLimits.defaults());

@@ -12,14 +12,12 @@ import io.fractalrmo.app.demo.Problem;
 import io.fractalrmo.app.demo.RuleView;
 import io.fractalrmo.app.demo.TaskOutcome;
 import io.fractalrmo.contracts.RuleTrial;
-import io.fractalrmo.contracts.Task;
 import io.fractalrmo.registry.serde.FractalSerdes;
 import io.fractalrmo.registry.testing.TestStack;
 import io.fractalrmo.streams.StreamsSettings;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -27,12 +25,8 @@ import java.util.Properties;
 import java.util.function.Supplier;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerConfig;
-import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.StringDeserializer;
-import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -55,7 +49,6 @@ class LearningLoopTest {
   private static TestStack stack;
   private static Pipeline pipeline;
   private static DemoWatcher watcher;
-  private static KafkaProducer<String, Task> producer;
   private static List<Problem> problems;
   private static final FaultInjector INJECTOR = new FaultInjector(11, TIME_LIMIT_MS);
 
@@ -64,26 +57,13 @@ class LearningLoopTest {
     problems = HumanEvalProblems.load();
     stack = TestStack.shared(); // one broker per test JVM; stopped when the JVM exits
     pipeline = Pipeline.start(stack, stateDir, StreamsSettings.demo());
-    watcher = new DemoWatcher(pipeline.endpoints(), pipeline.serdeConfig(),
-        line -> System.out.println("[loop] " + line));
-    watcher.start();
-    Map<String, Object> p = new HashMap<>();
-    p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, stack.bootstrapServers());
-    p.put(ProducerConfig.ACKS_CONFIG, "all");
-    producer = new KafkaProducer<>(p, new StringSerializer(),
-        FractalSerdes.value(Task.class, pipeline.serdeConfig()).serializer());
+    watcher = pipeline.watch("loop");
   }
 
   @AfterAll
   static void stopPipeline() {
-    if (producer != null) {
-      producer.close(Duration.ofSeconds(5));
-    }
-    if (watcher != null) {
-      watcher.close();
-    }
     if (pipeline != null) {
-      pipeline.close();
+      pipeline.close(); // its watcher and producer too
     }
   }
 
@@ -154,9 +134,8 @@ class LearningLoopTest {
       String id = prefix + "-" + (i++) + "-" + code.problem().number();
       long now = System.currentTimeMillis();
       watcher.expect(id, now);
-      producer.send(new ProducerRecord<>(pipeline.endpoints().topics().tasks().name(), id,
-          // "on" said explicitly: never picked for the live holdout
-          DemoRunner.task(id, code, TIME_LIMIT_MS, Map.of("fractal.rules", "on"), now))).get();
+      // "on" said explicitly: never picked for the live holdout
+      pipeline.submit(id, DemoRunner.task(id, code, TIME_LIMIT_MS, Map.of("fractal.rules", "on"), now));
       ids.add(id);
     }
     return ids;

@@ -12,7 +12,6 @@ import io.fractalrmo.app.demo.Problem;
 import io.fractalrmo.app.replay.ReplayReport;
 import io.fractalrmo.app.replay.ReplayRunner;
 import io.fractalrmo.contracts.ErrorEvent;
-import io.fractalrmo.contracts.Task;
 import io.fractalrmo.contracts.TaskStatus;
 import io.fractalrmo.registry.serde.FractalSerdes;
 import io.fractalrmo.registry.testing.TestStack;
@@ -29,12 +28,8 @@ import java.util.Map;
 import java.util.Optional;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerConfig;
-import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.StringDeserializer;
-import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -62,29 +57,19 @@ class ReplayEndToEndTest {
     List<FaultedCode> canonical = problems.stream()
         .map(p -> injector.inject(p, Fault.NONE)).flatMap(Optional::stream).limit(2).toList();
     TestStack stack = TestStack.shared(); // one broker per test JVM
-    try (Pipeline pipeline = Pipeline.start(stack, dir.resolve("streams"), StreamsSettings.demo());
-        DemoWatcher watcher = new DemoWatcher(pipeline.endpoints(), pipeline.serdeConfig(),
-            line -> System.out.println("[replay] " + line))) {
-      watcher.start();
+    try (Pipeline pipeline = Pipeline.start(stack, dir.resolve("streams"), StreamsSettings.demo())) {
+      DemoWatcher watcher = pipeline.watch("replay");
       Instant periodStart = Instant.now().minusSeconds(1);
       List<String> ids = new ArrayList<>();
-      Map<String, Object> p = new HashMap<>();
-      p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, stack.bootstrapServers());
-      p.put(ProducerConfig.ACKS_CONFIG, "all");
-      try (KafkaProducer<String, Task> producer = new KafkaProducer<>(p, new StringSerializer(),
-          FractalSerdes.value(Task.class, pipeline.serdeConfig()).serializer())) {
-        int i = 0;
-        List<FaultedCode> all = new ArrayList<>(imports);
-        all.addAll(canonical);
-        for (FaultedCode code : all) {
-          String id = "live-" + (i++) + "-" + code.problem().number();
-          long now = System.currentTimeMillis();
-          watcher.expect(id, now);
-          producer.send(new ProducerRecord<>(pipeline.endpoints().topics().tasks().name(), id,
-              DemoRunner.task(id, code, TIME_LIMIT_MS, Map.of("fractal.rules", "on"), now)))
-              .get();
-          ids.add(id);
-        }
+      int i = 0;
+      List<FaultedCode> all = new ArrayList<>(imports);
+      all.addAll(canonical);
+      for (FaultedCode code : all) {
+        String id = "live-" + (i++) + "-" + code.problem().number();
+        long now = System.currentTimeMillis();
+        watcher.expect(id, now);
+        pipeline.submit(id, DemoRunner.task(id, code, TIME_LIMIT_MS, Map.of("fractal.rules", "on"), now));
+        ids.add(id);
       }
       long deadline = System.currentTimeMillis() + DEADLINE.toMillis();
       while (!ids.stream().allMatch(id -> watcher.outcome(id).finished())

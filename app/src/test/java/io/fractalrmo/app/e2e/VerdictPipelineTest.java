@@ -122,7 +122,6 @@ class VerdictPipelineTest {
   static Path stateDir;
   private static Pipeline pipeline;
   private static DemoWatcher watcher;
-  private static KafkaProducer<String, Task> producer;
   private static final Map<String, String> ids = new LinkedHashMap<>();
   private static boolean confined;
 
@@ -135,14 +134,7 @@ class VerdictPipelineTest {
     pipeline = Pipeline.start(stack, stateDir, StreamsSettings.demo(),
         Map.of("limits.max-time-limit-ms", Long.toString(MAX_TIME_LIMIT_MS)),
         endpoints -> writeBlockAndAlertRule(endpoints, stack));
-    watcher = new DemoWatcher(pipeline.endpoints(), pipeline.serdeConfig(),
-        line -> System.out.println("[verdict] " + line));
-    watcher.start();
-    Map<String, Object> p = new HashMap<>();
-    p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, stack.bootstrapServers());
-    p.put(ProducerConfig.ACKS_CONFIG, "all");
-    producer = new KafkaProducer<>(p, new StringSerializer(),
-        FractalSerdes.value(Task.class, pipeline.serdeConfig()).serializer());
+    watcher = pipeline.watch("verdict");
 
     int i = 0;
     for (Object[] c : cheats()) {
@@ -166,14 +158,8 @@ class VerdictPipelineTest {
 
   @AfterAll
   static void stop() {
-    if (producer != null) {
-      producer.close(Duration.ofSeconds(5));
-    }
-    if (watcher != null) {
-      watcher.close();
-    }
     if (pipeline != null) {
-      pipeline.close();
+      pipeline.close(); // its watcher and producer too
     }
   }
 
@@ -293,8 +279,7 @@ class VerdictPipelineTest {
     String id = prefix + "-" + System.nanoTime();
     long now = System.currentTimeMillis();
     watcher.expect(id, now);
-    producer.send(new ProducerRecord<>(pipeline.endpoints().topics().tasks().name(), id,
-        Task.newBuilder(task).setTaskId(id).setSubmittedAt(Instant.ofEpochMilli(now)).build())).get();
+    pipeline.submit(id, Task.newBuilder(task).setTaskId(id).setSubmittedAt(Instant.ofEpochMilli(now)).build());
     ids.put(name, id);
   }
 

@@ -78,16 +78,7 @@ public class AvroDeserializer<T> implements Deserializer<T> {
     if (config == null) {
       throw new IllegalStateException("AvroDeserializer used before configure()");
     }
-    if (data.length < WireFormat.HEADER_SIZE) {
-      throw new SerializationException("truncated record on topic " + topic + ": " + data.length
-          + " bytes, fewer than the 5-byte header (magic byte 0x00 + schema id) of Confluent's wire format");
-    }
-    if (data[0] != WireFormat.MAGIC_BYTE) {
-      throw new SerializationException(String.format(
-          "unknown magic byte 0x%02x on topic %s: not Confluent's wire format (expected 0x00)",
-          data[0] & 0xff, topic));
-    }
-    int id = WireFormat.schemaId(data);
+    int id = Frames.header(topic, data);
     DatumReader<Object> reader = readers.get(id);
     if (reader == null) {
       reader = readerFor(topic, id);
@@ -115,20 +106,7 @@ public class AvroDeserializer<T> implements Deserializer<T> {
   }
 
   private DatumReader<Object> readerFor(String topic, int id) {
-    Schema writer;
-    try {
-      writer = client.schemaById(id);
-    } catch (RestClientException e) {
-      if (e.status() == 404) {
-        throw new SerializationException("unknown schema id " + id + " on topic " + topic
-            + ": the registry has no such schema (" + e.getMessage() + ")", e);
-      }
-      throw new SerializationException("schema id " + id + " on topic " + topic
-          + " refused by the registry: " + e.getMessage(), e);
-    } catch (IOException | RuntimeException e) {
-      throw new SerializationException("cannot fetch schema id " + id + " for topic " + topic
-          + " from the registry " + client.config().urls() + ": " + e.getMessage(), e);
-    }
+    Schema writer = Frames.lookUp(client, topic, id, () -> client.schemaById(id));
     Schema reader = readerSchema;
     SpecificData model = null;
     if (readerType != null) {

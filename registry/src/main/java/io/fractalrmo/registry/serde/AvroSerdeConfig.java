@@ -57,10 +57,15 @@ public final class AvroSerdeConfig {
     }
 
     public String subject(String topic, boolean isKey, Schema schema) {
+      return subject(topic, isKey, schema.getFullName());
+    }
+
+    /** The subject for {@code topic} and a schema whose full name is {@code recordName}. */
+    public String subject(String topic, boolean isKey, String recordName) {
       return switch (this) {
         case TOPIC_NAME -> topic + (isKey ? "-key" : "-value");
-        case RECORD_NAME -> schema.getFullName();
-        case TOPIC_RECORD_NAME -> topic + "-" + schema.getFullName();
+        case RECORD_NAME -> recordName;
+        case TOPIC_RECORD_NAME -> topic + "-" + recordName;
       };
     }
   }
@@ -76,9 +81,7 @@ public final class AvroSerdeConfig {
   AvroSerdeConfig(Map<String, ?> props, boolean isKey) {
     this.autoRegister = bool(props, AUTO_REGISTER_SCHEMAS, true);
     this.useLatestVersion = bool(props, USE_LATEST_VERSION, false);
-    Object ttl = props.get(LATEST_CACHE_TTL_SEC);
-    long ttlSec = ttl == null ? -1 : Long.parseLong(ttl.toString().trim());
-    this.latestCacheTtlMillis = ttlSec < 0 ? -1 : ttlSec * 1000;
+    this.latestCacheTtlMillis = cacheTtlMillis(props);
     this.normalize = bool(props, NORMALIZE_SCHEMAS, false);
     this.specificReader = bool(props, SPECIFIC_AVRO_READER, false);
     this.subjectNameStrategy = SubjectNameStrategy.parse(
@@ -86,7 +89,15 @@ public final class AvroSerdeConfig {
     this.readerType = type(props.get(isKey ? SPECIFIC_AVRO_KEY_TYPE : SPECIFIC_AVRO_VALUE_TYPE));
   }
 
-  private static boolean bool(Map<String, ?> props, String key, boolean dflt) {
+  /** {@code latest.cache.ttl.sec} in milliseconds; -1: for the serde's life. */
+  static long cacheTtlMillis(Map<String, ?> props) {
+    Object ttl = props.get(LATEST_CACHE_TTL_SEC);
+    long ttlSec = ttl == null ? -1 : Long.parseLong(ttl.toString().trim());
+    return ttlSec < 0 ? -1 : ttlSec * 1000;
+  }
+
+  /** A boolean setting, strictly true or false. */
+  static boolean bool(Map<String, ?> props, String key, boolean dflt) {
     Object v = props.get(key);
     if (v == null) {
       return dflt;
@@ -101,7 +112,8 @@ public final class AvroSerdeConfig {
     throw new ConfigException(key, v, "must be true or false");
   }
 
-  private static Class<?> type(Object v) {
+  /** A class setting: a Class, or a class name loaded by the context (else this) class loader. */
+  static Class<?> type(Object v) {
     if (v == null) {
       return null;
     }
@@ -109,10 +121,11 @@ public final class AvroSerdeConfig {
       return c;
     }
     try {
-      return Class.forName(v.toString().trim(), true, Thread.currentThread().getContextClassLoader() != null
-          ? Thread.currentThread().getContextClassLoader() : AvroSerdeConfig.class.getClassLoader());
+      ClassLoader cl = Thread.currentThread().getContextClassLoader() != null
+          ? Thread.currentThread().getContextClassLoader() : AvroSerdeConfig.class.getClassLoader();
+      return Class.forName(v.toString().trim(), true, cl);
     } catch (ClassNotFoundException e) {
-      throw new ConfigException("reader class " + v + " not found");
+      throw new ConfigException("class " + v + " not found");
     }
   }
 }

@@ -6,7 +6,7 @@ import io.fractalrmo.registry.schema.ParsedSchema;
 import java.io.IOException;
 import org.apache.kafka.common.errors.SerializationException;
 
-/** The header checks and writer-schema look-up the JSON Schema and Protobuf deserializers share. */
+/** The header checks and writer-schema look-up every deserializer of the wire format shares. */
 final class Frames {
 
   private Frames() {
@@ -26,10 +26,15 @@ final class Frames {
     return WireFormat.schemaId(data);
   }
 
-  static ParsedSchema writerSchema(SchemaRegistryClient client, String topic, int id, String expectedType) {
-    ParsedSchema s;
+  /** How a deserializer fetches a writer's schema from the registry. */
+  interface Lookup<S> {
+    S get() throws IOException, RestClientException;
+  }
+
+  /** The writer's schema of {@code id}; any failure is a SerializationException that says why. */
+  static <S> S lookUp(SchemaRegistryClient client, String topic, int id, Lookup<S> lookup) {
     try {
-      s = client.parsed(id);
+      return lookup.get();
     } catch (RestClientException e) {
       if (e.status() == 404) {
         throw new SerializationException("unknown schema id " + id + " on topic " + topic
@@ -41,6 +46,10 @@ final class Frames {
       throw new SerializationException("cannot fetch schema id " + id + " for topic " + topic
           + " from the registry " + client.config().urls() + ": " + e.getMessage(), e);
     }
+  }
+
+  static ParsedSchema writerSchema(SchemaRegistryClient client, String topic, int id, String expectedType) {
+    ParsedSchema s = lookUp(client, topic, id, () -> client.parsed(id));
     if (!s.schemaType().equals(expectedType)) {
       throw new SerializationException("schema id " + id + " on topic " + topic + " is of type "
           + s.schemaType() + ", not " + expectedType);

@@ -1,7 +1,6 @@
 package io.fractalrmo.registry.serde;
 
 import java.util.Map;
-import org.apache.kafka.common.config.ConfigException;
 
 /**
  * Settings of the JSON Schema and Protobuf serdes, under Confluent's property names where
@@ -45,9 +44,7 @@ public final class SchemaSerdeConfig {
     this.isKey = isKey;
     this.autoRegister = bool(props, AUTO_REGISTER_SCHEMAS, true);
     this.useLatestVersion = bool(props, USE_LATEST_VERSION, false);
-    Object ttl = props.get(LATEST_CACHE_TTL_SEC);
-    long ttlSec = ttl == null ? -1 : Long.parseLong(ttl.toString().trim());
-    this.latestCacheTtlMillis = ttlSec < 0 ? -1 : ttlSec * 1000;
+    this.latestCacheTtlMillis = AvroSerdeConfig.cacheTtlMillis(props);
     this.normalize = bool(props, NORMALIZE_SCHEMAS, false);
     this.failInvalid = bool(props, JSON_FAIL_INVALID_SCHEMA, true);
     Object strategyName = props.get(isKey ? AvroSerdeConfig.KEY_SUBJECT_NAME_STRATEGY
@@ -61,41 +58,14 @@ public final class SchemaSerdeConfig {
 
   /** The subject for {@code topic} and a record named {@code recordName}. */
   String subject(String topic, String recordName) {
-    return switch (strategy) {
-      case TOPIC_NAME -> topic + (isKey ? "-key" : "-value");
-      case RECORD_NAME -> recordName;
-      case TOPIC_RECORD_NAME -> topic + "-" + recordName;
-    };
+    return strategy.subject(topic, isKey, recordName);
   }
 
   private static boolean bool(Map<String, ?> props, String key, boolean dflt) {
-    Object v = props.get(key);
-    if (v == null) {
-      return dflt;
-    }
-    if (v instanceof Boolean b) {
-      return b;
-    }
-    String s = v.toString().trim();
-    if (s.equalsIgnoreCase("true") || s.equalsIgnoreCase("false")) {
-      return Boolean.parseBoolean(s);
-    }
-    throw new ConfigException(key, v, "must be true or false");
+    return AvroSerdeConfig.bool(props, key, dflt);
   }
 
   private static Class<?> type(Object v) {
-    if (v == null) {
-      return null;
-    }
-    if (v instanceof Class<?> c) {
-      return c;
-    }
-    try {
-      ClassLoader cl = Thread.currentThread().getContextClassLoader() != null
-          ? Thread.currentThread().getContextClassLoader() : SchemaSerdeConfig.class.getClassLoader();
-      return Class.forName(v.toString().trim(), true, cl);
-    } catch (ClassNotFoundException e) {
-      throw new ConfigException("class " + v + " not found");
-    }
+    return AvroSerdeConfig.type(v);
   }
 }

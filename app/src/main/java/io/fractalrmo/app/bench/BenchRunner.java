@@ -692,7 +692,7 @@ final class BenchRunner {
 
   /**
    * What metrics and tracing cost: the zero-cost plumbing workload (where the pipeline's own
-   * work is all there is) run off, on, off, on in this run, each on fresh topics. Off: no trace
+   * work is all there is) run off, on, on, off in this run, each on fresh topics. Off: no trace
    * headers, no metrics bound. On: trace headers on every record (the process's tracing, as
    * {@code fractal up} runs it) and every role's meters — Kafka's client and Streams metrics
    * included — bound to a Prometheus registry scraped every 5 s.
@@ -705,8 +705,10 @@ final class BenchRunner {
     List<double[]> on = new ArrayList<>();
     ArrayNode runs = node.putArray("runs");
     try {
+      // off, on, on, off: a linear drift of the machine (warm-up, other load) cancels out
       for (int round = 0; round < 2; round++) {
-        for (boolean enabled : new boolean[] {false, true}) {
+        for (boolean enabled : round == 0 ? new boolean[] {false, true}
+            : new boolean[] {true, false}) {
           io.fractalrmo.runtime.trace.Tracing.setProcess(enabled ? base
               : io.fractalrmo.runtime.trace.Tracing.off());
           double[] r = telemetryRun("telemetry " + (enabled ? "on" : "off") + " #" + (round + 1),

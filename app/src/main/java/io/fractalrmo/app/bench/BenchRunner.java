@@ -705,7 +705,10 @@ final class BenchRunner {
     List<double[]> on = new ArrayList<>();
     ArrayNode runs = node.putArray("runs");
     try {
-      // off, on, on, off: a linear drift of the machine (warm-up, other load) cancels out
+      // a first run, not counted, warms the JIT (the first run here cost 60 % more CPU per task)
+      io.fractalrmo.runtime.trace.Tracing.setProcess(base);
+      telemetryRun("telemetry warm-up (not counted)", "tw", true, node.putArray("warm_up"));
+      // off, on, on, off: a linear drift of the machine (other load) cancels out
       for (int round = 0; round < 2; round++) {
         for (boolean enabled : round == 0 ? new boolean[] {false, true}
             : new boolean[] {true, false}) {

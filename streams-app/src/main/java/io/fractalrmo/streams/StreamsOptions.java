@@ -16,7 +16,11 @@ import java.util.Optional;
  * @param maxThreadReplacements a failed stream thread is replaced this many times, then the
  *     application shuts down
  * @param replicationFactor of internal topics; -1 = the broker's default
- * @param startTimeout how long {@link StreamsRole#start} waits for RUNNING
+ * @param startTimeout how long {@link StreamsRole#start} waits for RUNNING without progress (no
+ *     state change, no thread state or task change, no changelog record restored; 120 s by
+ *     default: a rebalance with nothing to restore can take a minute on a loaded machine);
+ *     while it progresses, up to
+ *     {@value StreamsRole#START_CAP_FACTOR} times this
  * @param closeTimeout how long close() waits
  * @param settings topology tunables
  * @param extraProperties any further Streams/client properties (win over the above)
@@ -35,7 +39,7 @@ public record StreamsOptions(Optional<String> applicationId, Path stateDir, int 
 
   public static StreamsOptions defaults(Path stateDir) {
     return new StreamsOptions(Optional.empty(), stateDir, 1, Duration.ofMillis(100), 3,
-        (short) -1, Duration.ofSeconds(60), Duration.ofSeconds(30), StreamsSettings.demo(),
+        (short) -1, Duration.ofSeconds(120), Duration.ofSeconds(30), StreamsSettings.demo(),
         Map.of());
   }
 

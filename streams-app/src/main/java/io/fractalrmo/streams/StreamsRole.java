@@ -2,10 +2,8 @@ package io.fractalrmo.streams;
 
 import io.fractalrmo.contracts.Endpoints;
 import io.fractalrmo.registry.serde.FractalSerdes;
+import java.time.Duration;
 import java.util.Properties;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicReference;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.common.serialization.Serdes;
 import org.apache.kafka.streams.CloseOptions;
@@ -24,6 +22,8 @@ import org.slf4j.LoggerFactory;
 public final class StreamsRole implements AutoCloseable {
 
   private static final Logger LOG = LoggerFactory.getLogger(StreamsRole.class);
+  /** Start-up may take this many times {@link StreamsOptions#startTimeout()} while it progresses. */
+  static final int START_CAP_FACTOR = 5;
 
   private final KafkaStreams streams;
   private final StreamsOptions options;
@@ -35,33 +35,48 @@ public final class StreamsRole implements AutoCloseable {
     this.shutdownHook = new Thread(this::closeQuietly, "fractal-streams-shutdown");
   }
 
-  /** Starts the role; returns once every stream thread is RUNNING, throws if it cannot. */
+  /**
+   * Starts the role; returns once every stream thread is RUNNING. Waits as long as start-up makes
+   * progress (a state change, changelog records restored) — no progress for
+   * {@link StreamsOptions#startTimeout()}, more than {@value #START_CAP_FACTOR} times that in all,
+   * or ERROR / NOT_RUNNING, and it throws saying which (see {@link StartWatch}).
+   */
   public static StreamsRole start(Endpoints endpoints, StreamsOptions options) {
     Properties props = properties(endpoints, options);
     RecordSerdes serdes = RecordSerdes.fromConfig(FractalSerdes.config(
         endpoints.schemaRegistryUrl()));
     Topology topology = FractalTopology.build(endpoints.topics(), options.settings(), serdes);
     LOG.debug("streams topology:\n{}", topology.describe());
+    // after a crash: skip Streams' open-find-corrupt-wipe round of every store (see the class)
+    UncleanStateDirs.remove(java.nio.file.Path.of(props.getProperty(StreamsConfig.STATE_DIR_CONFIG))
+        .resolve(props.getProperty(StreamsConfig.APPLICATION_ID_CONFIG)));
     KafkaStreams streams = new KafkaStreams(topology, props);
     StreamsRole role = new StreamsRole(streams, options);
-    CountDownLatch running = new CountDownLatch(1);
-    AtomicReference<KafkaStreams.State> last = new AtomicReference<>();
+    StartWatch watch = new StartWatch(options.startTimeout(),
+        options.startTimeout().multipliedBy(START_CAP_FACTOR))
+        .watchingThreads(() -> threadsOf(streams));
     streams.setStateListener((now, before) -> {
       LOG.info("streams {} -> {}", before, now);
-      last.set(now);
-      if (now == KafkaStreams.State.RUNNING || now == KafkaStreams.State.ERROR
-          || now == KafkaStreams.State.NOT_RUNNING || now == KafkaStreams.State.PENDING_ERROR) {
-        running.countDown();
-      }
+      watch.onStateChange(now);
     });
+    streams.setGlobalStateRestoreListener(watch);
     streams.setUncaughtExceptionHandler(new ThreadFailurePolicy(options.maxThreadReplacements()));
     streams.start();
     try {
-      if (!running.await(options.startTimeout().toMillis(), TimeUnit.MILLISECONDS)
-          || last.get() != KafkaStreams.State.RUNNING) {
+      StartWatch.Outcome outcome = watch.await(Duration.ofSeconds(15),
+          progress -> LOG.info("streams app still starting: {}", progress));
+      if (outcome != StartWatch.Outcome.RUNNING) {
+        String how = switch (outcome) {
+          case FAILED -> "stopped while starting";
+          case STALLED -> "made no progress (no state change, no changelog record restored) for "
+              + options.startTimeout().toSeconds() + " s";
+          default -> "was still not RUNNING after " + watch.cap().toSeconds() + " s, although"
+              + " it kept making progress";
+        };
+        String detail = watch.describe();
         streams.close(options.closeTimeout());
-        throw new IllegalStateException("streams app did not reach RUNNING within "
-            + options.startTimeout() + " (state " + streams.state() + ")");
+        throw new IllegalStateException("streams app " + how + " (" + detail + "); see the"
+            + " Streams log lines above for the cause");
       }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
@@ -72,6 +87,20 @@ public final class StreamsRole implements AutoCloseable {
     LOG.info("streams app {} running against {}", props.get(StreamsConfig.APPLICATION_ID_CONFIG),
         endpoints.bootstrapServers());
     return role;
+  }
+
+  /** Each stream thread's state and how many active/standby tasks it holds, e.g. "1:RUNNING 5/0". */
+  static String threadsOf(KafkaStreams streams) {
+    StringBuilder out = new StringBuilder();
+    for (org.apache.kafka.streams.ThreadMetadata t : streams.metadataForLocalThreads()) {
+      if (out.length() > 0) {
+        out.append(", ");
+      }
+      String name = t.threadName();
+      out.append(name.substring(name.lastIndexOf('-') + 1)).append(':').append(t.threadState())
+          .append(' ').append(t.activeTasks().size()).append('/').append(t.standbyTasks().size());
+    }
+    return out.toString();
   }
 
   static Properties properties(Endpoints endpoints, StreamsOptions options) {

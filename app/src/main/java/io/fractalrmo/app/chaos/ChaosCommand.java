@@ -2,7 +2,6 @@ package io.fractalrmo.app.chaos;
 
 import io.fractalrmo.app.ExitCodes;
 import java.io.PrintWriter;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Arrays;
@@ -11,6 +10,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
@@ -32,17 +32,11 @@ public final class ChaosCommand implements Callable<Integer> {
   @Spec
   CommandSpec spec;
 
-  @Option(names = "--cycles", defaultValue = "20", description = "Faults to inject (default ${DEFAULT-VALUE}).")
-  int cycles;
+  @Mixin
+  RunOptions run;
 
   @Option(names = "--brokers", defaultValue = "1", description = "Kafka brokers (1, or 3: RF 3, min ISR 2; default ${DEFAULT-VALUE}).")
   int brokers;
-
-  @Option(names = "--seed", defaultValue = "42", description = "Seed of every random choice (default ${DEFAULT-VALUE}).")
-  long seed;
-
-  @Option(names = "--tasks", defaultValue = "150", description = "HumanEval tasks fed during the run (default ${DEFAULT-VALUE}).")
-  int tasks;
 
   @Option(names = "--instances", paramLabel = "ROLE=N", split = ",",
       description = "Processes per role, e.g. executor=2,validator=2 (defaults: analyzer=2, executor=2, "
@@ -54,13 +48,6 @@ public final class ChaosCommand implements Callable<Integer> {
           + "again), broker (SIGKILL a random broker, restart it), postgres (freeze PostgreSQL 4-10 s). "
           + "Default: role,role,broker,role,role,postgres,role.")
   List<String> faults = new java.util.ArrayList<>(ChaosRun.Options.DEFAULT_FAULTS);
-
-  @Option(names = "--dir", paramLabel = "DIR",
-      description = "Where the run keeps its data and logs (default: a new temporary directory).")
-  Path dir;
-
-  @Option(names = "--keep", description = "Keep the run's directory (logs, data) afterwards.")
-  boolean keep;
 
   @Option(names = "--recovery-timeout", defaultValue = "180", paramLabel = "SECONDS",
       description = "How long a cycle waits for its canaries (default ${DEFAULT-VALUE}).")
@@ -86,16 +73,18 @@ public final class ChaosCommand implements Callable<Integer> {
             + ": between 0 and " + (e.getKey().equals("outbox") || e.getKey().equals("sink") ? 1 : "any"));
       }
     }
+    int cycles = run.cycles(20);
+    int tasks = run.tasks(150);
     if (cycles < 0 || tasks < 1 || (brokers != 1 && brokers != 3)) {
       throw new IllegalArgumentException("--cycles >= 0, --tasks >= 1, --brokers 1 or 3");
     }
-    Path runDir = dir != null ? dir : Files.createTempDirectory("fractal-chaos-");
+    Path runDir = run.runDir("fractal-chaos-");
     List<String> jvm = Arrays.stream(System.getenv().getOrDefault("FRACTAL_CHAOS_ROLE_JVM_OPTS",
         "-Xms64m -Xmx384m -XX:TieredStopAtLevel=1 -XX:+UseSerialGC").trim().split("\\s+"))
         .filter(s -> !s.isEmpty()).toList();
-    ChaosRun.Options options = new ChaosRun.Options(cycles, brokers, seed, tasks, roles, runDir,
+    ChaosRun.Options options = new ChaosRun.Options(cycles, brokers, run.seed(42), tasks, roles, runDir,
         Duration.ofSeconds(recoveryTimeoutSeconds), Duration.ofMinutes(5), timeLimitMs, jvm,
-        keep || dir != null, faults);
+        run.keepWhenPassed(), faults);
     Tally tally = new ChaosRun(options, out).run();
     return tally.passed() ? ExitCodes.OK : ExitCodes.FAILED;
   }

@@ -105,6 +105,7 @@ final class ChaosRun {
     out.flush();
     List<RoleInstance> roles = new ArrayList<>();
     Feeder feeder = null;
+    boolean passed = false;
     try (ChaosStack stack = ChaosStack.start(dir.resolve("infra"), options.brokers(), catalog)) {
       Endpoints endpoints = stack.endpoints();
       Map<String, Object> serde = FractalSerdes.config(endpoints.schemaRegistryUrl());
@@ -116,7 +117,8 @@ final class ChaosRun {
       long t0 = System.currentTimeMillis();
       roles.forEach(r -> r.process.start());
       for (RoleInstance r : roles) {
-        r.awaitRunning(1, Duration.ofMinutes(4));
+        // Streams waits while its start-up progresses (up to 10 min): so does this
+        r.awaitRunning(1, Duration.ofMinutes(11));
       }
       out.printf(Locale.ROOT, "%d role processes running after %.1f s%n", roles.size(),
           (System.currentTimeMillis() - t0) / 1000.0);
@@ -171,17 +173,25 @@ final class ChaosRun {
             notRecovered, findings, sinkCaughtUp, feeder.outboxed(),
             System.currentTimeMillis() - started, baselineMs, drained ? drain : -1, byFault);
         tally.print(out);
+        passed = tally.passed();
         return tally;
       }
     } finally {
       if (feeder != null) {
         feeder.stop();
       }
+      // all at once: each stops on its own (20 s each, one after the other, added up to minutes)
+      roles.forEach(r -> r.process.requestStop());
       for (RoleInstance r : roles) {
-        r.process.stop(Duration.ofSeconds(20));
+        r.process.awaitStopped(Duration.ofSeconds(20));
       }
-      if (!options.keep()) {
+      if (passed && !options.keep()) {
         FileTrees.deleteTree(dir);
+      } else if (!passed) {
+        // what to look at when a run fails (or aborts): its logs and data stay
+        out.println("chaos: the run's directory is kept: " + dir + " (logs in "
+            + dir.resolve("logs") + ")");
+        out.flush();
       }
     }
   }

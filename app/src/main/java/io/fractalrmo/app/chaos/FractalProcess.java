@@ -118,11 +118,23 @@ final class FractalProcess {
 
   /** SIGTERM (the command's clean stop), then SIGKILL after {@code grace}. */
   synchronized void stop(Duration grace) {
-    if (guard == null || !guard.isAlive()) {
+    requestStop();
+    awaitStopped(grace);
+  }
+
+  /** SIGTERM to the JVM, without waiting: several processes then stop at the same time. */
+  synchronized void requestStop() {
+    if (guard != null && guard.isAlive()) {
+      jvmPid().flatMap(ProcessHandle::of).ifPresent(ProcessHandle::destroy);
+    }
+  }
+
+  /** Waits up to {@code grace} for the exit {@link #requestStop()} asked for, then SIGKILL. */
+  synchronized void awaitStopped(Duration grace) {
+    if (guard == null) {
       return;
     }
-    jvmPid().flatMap(ProcessHandle::of).ifPresent(ProcessHandle::destroy);
-    if (!awaitExit(grace)) {
+    if (guard.isAlive() && !awaitExit(grace)) {
       kill();
     }
     closeStdin();

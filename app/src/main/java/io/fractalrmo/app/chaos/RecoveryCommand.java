@@ -27,7 +27,7 @@ import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.serialization.StringSerializer;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Option;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
 
@@ -51,22 +51,16 @@ public final class RecoveryCommand implements Callable<Integer> {
   @Spec
   CommandSpec spec;
 
-  @Option(names = "--cycles", defaultValue = "5", description = "kill -9 + restart cycles (default ${DEFAULT-VALUE}).")
-  int cycles;
-
-  @Option(names = "--tasks", defaultValue = "30", description = "Tasks fed before each kill (default ${DEFAULT-VALUE}).")
-  int tasks;
-
-  @Option(names = "--seed", defaultValue = "7", description = "Seed of the task mix (default ${DEFAULT-VALUE}).")
-  long seed;
-
-  @Option(names = "--dir", paramLabel = "DIR", description = "Data dir of the 'fractal up' under test (default: a temporary one, deleted).")
-  Path dir;
+  @Mixin
+  RunOptions run;
 
   @Override
   public Integer call() throws Exception {
     PrintWriter out = spec.commandLine().getOut();
-    Path runDir = dir != null ? dir : Files.createTempDirectory("fractal-recovery-");
+    int cycles = run.cycles(5);
+    int tasks = run.tasks(30);
+    long seed = run.seed(7);
+    Path runDir = run.runDir("fractal-recovery-");
     Path data = runDir.resolve("data");
     // as ./fractal starts it (FRACTAL_JAVA_OPTS, else the script's default)
     List<String> jvm = java.util.Arrays.stream(System.getenv().getOrDefault("FRACTAL_JAVA_OPTS",
@@ -80,8 +74,8 @@ public final class RecoveryCommand implements Callable<Integer> {
     FractalProcess up = null;
     boolean passed = false;
     try {
-      int run = 0;
-      up = startUp(data, runDir, run, jvm);
+      int start = 0;
+      up = startUp(data, runDir, start, jvm);
       double first = awaitUp(up, Duration.ofMinutes(5));
       out.printf(Locale.ROOT, "fractal up (fresh) ready: %.1f s as it reports%n", first);
       out.flush();
@@ -110,8 +104,8 @@ public final class RecoveryCommand implements Callable<Integer> {
         }
         up.kill(); // the up JVM, its broker, PostgreSQL and every sandboxed interpreter
         long killedAt = System.nanoTime();
-        run++;
-        up = startUp(data, runDir, run, jvm);
+        start++;
+        up = startUp(data, runDir, start, jvm);
         double reported = awaitUp(up, Duration.ofMinutes(5));
         double readyS = (System.nanoTime() - killedAt) / 1e9;
         double cpu = up.cpuSeconds();
@@ -167,8 +161,14 @@ public final class RecoveryCommand implements Callable<Integer> {
       if (up != null) {
         up.stop(Duration.ofSeconds(60));
       }
-      if (dir == null) {
+      if (passed && !run.keepWhenPassed()) {
         FileTrees.deleteTree(runDir);
+      } else if (!passed) {
+        // a failed or aborted run keeps what explains it: the up logs and the data dir
+        out.println("recovery: the run's directory is kept: " + runDir + " (logs of each 'fractal"
+            + " up' in " + runDir.resolve("logs") + ", role logs in "
+            + data.resolve("logs").resolve("fractal.log") + ")");
+        out.flush();
       }
     }
     return passed ? ExitCodes.OK : ExitCodes.FAILED;
@@ -194,11 +194,16 @@ public final class RecoveryCommand implements Callable<Integer> {
         }
       }
       if (!up.isAlive()) {
-        throw new IllegalStateException("fractal up exited; see " + up.log());
+        throw new IllegalStateException("fractal up exited with " + up.exitCode().orElse(-1)
+            + "; see " + up.log() + ", which ends with:\n" + tail(up.log(), 3000));
       }
       Thread.sleep(100); // polling its log, bounded by the deadline
     }
     throw new IllegalStateException("fractal up not ready after " + timeout + "; see " + up.log());
+  }
+
+  private static String tail(Path file, int maxBytes) {
+    return io.fractalrmo.platform.ChildProcesses.tail(file, maxBytes);
   }
 
   /** The 1-minute load average (Linux), -1 if unknown. */

@@ -59,8 +59,9 @@ record Tally(ChaosRun.Options options, Map<String, Integer> kills, int brokerRes
           t.get(t.size() - 1) / 1000.0, t.size()));
     });
     out.printf(Locale.ROOT, "  by fault     %s%n", by.length() == 0 ? "-" : by);
-    out.printf(Locale.ROOT, "  baseline     canaries final %.1f s after submission with no fault;"
-        + " backlog drained %s after the last fault%n", baselineMs / 1000.0,
+    out.printf(Locale.ROOT, "  baseline     canaries final %s after submission with no fault;"
+        + " backlog drained %s after the last fault%n", baselineMs < 0 ? "NOT within the recovery"
+            + " timeout" : String.format(Locale.ROOT, "%.1f s", baselineMs / 1000.0),
         drainMs < 0 ? "NOT" : String.format(Locale.ROOT, "%.1f s", drainMs / 1000.0));
     if (f.unreadable > 0) {
       out.printf(Locale.ROOT, "  unreadable   %d record(s) did not deserialize%n", f.unreadable);

@@ -22,7 +22,8 @@ import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
-import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
@@ -35,14 +36,15 @@ import org.junit.jupiter.api.Test;
 class SinkDatabaseOutageTest {
 
   private static final Duration WAIT = Duration.ofSeconds(90);
-  private TestStack stack;
-  private Path dir;
-  private EmbeddedPostgres postgres;
-  private int port;
-  private String url;
+  private static TestStack stack;
+  private static Path dir;
+  private static EmbeddedPostgres postgres;
+  private static int port;
+  private static String url;
 
-  @BeforeEach
-  void database() throws Exception {
+  /** One PostgreSQL for the class (initdb once); each test finds it running and leaves it so. */
+  @BeforeAll
+  static void database() throws Exception {
     stack = TestStack.sharedWithPostgres();
     dir = Files.createTempDirectory("sink-outage-");
     postgres = EmbeddedPostgres.start(dir);
@@ -52,8 +54,16 @@ class SinkDatabaseOutageTest {
     Migrations.apply(url);
   }
 
-  @AfterEach
-  void stop() {
+  @BeforeEach
+  void running() {
+    if (postgres == null) {
+      postgres = EmbeddedPostgres.start(dir, port); // a test that failed while it was away
+    }
+    postgres.resume();
+  }
+
+  @AfterAll
+  static void stop() {
     if (postgres != null) {
       postgres.resume();
       postgres.close();
@@ -133,7 +143,7 @@ class SinkDatabaseOutageTest {
   }
 
   /** How many of the tasks have a row; 0 while the database is away. */
-  private long storedTasks(List<String> tasks) {
+  private static long storedTasks(List<String> tasks) {
     if (postgres == null) {
       return 0;
     }

@@ -65,6 +65,7 @@ public final class FractalCommand implements Runnable {
   }
 
   public static void main(String[] args) {
+    io.fractalrmo.app.observe.Telemetry.configure(System.getenv());
     int code = commandLine().execute(args);
     System.exit(code);
   }

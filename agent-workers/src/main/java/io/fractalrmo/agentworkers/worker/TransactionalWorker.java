@@ -13,6 +13,8 @@ import io.fractalrmo.runtime.RecordProcessor;
 import io.fractalrmo.runtime.RecordSizes;
 import io.fractalrmo.runtime.Supervised;
 import io.fractalrmo.runtime.TransientException;
+import io.fractalrmo.runtime.trace.Hop;
+import io.fractalrmo.runtime.trace.Tracing;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -50,6 +52,7 @@ import org.apache.kafka.common.errors.RecordTooLargeException;
 import org.apache.kafka.common.errors.RetriableException;
 import org.apache.kafka.common.errors.SerializationException;
 import org.apache.kafka.common.errors.TimeoutException;
+import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.apache.kafka.common.serialization.Deserializer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -116,7 +119,9 @@ public final class TransactionalWorker<V extends SpecificRecord> implements Runn
   private final TopicLimits limits;
   private final OrphanFencer fencer;
   private final DeadLetters deadLetters;
+  private final Tracing tracing;
   private final Slots slots;
+  private final Processor processor;
   private final ConsumeLoop<String, byte[]> loop;
   private final java.util.concurrent.CountDownLatch runEnded =
       new java.util.concurrent.CountDownLatch(1);
@@ -147,6 +152,7 @@ public final class TransactionalWorker<V extends SpecificRecord> implements Runn
     this.status = b.status;
     this.limits = b.limits;
     this.fencer = b.fencer;
+    this.tracing = b.tracing;
     this.log = LoggerFactory.getLogger(TransactionalWorker.class.getName() + "." + settings.role());
     this.deadLetters = new DeadLetters(settings.dlqTopic(), settings.agentId(),
         Math.max(4_096, limits.maxRecordBytes(settings.dlqTopic())));
@@ -157,7 +163,8 @@ public final class TransactionalWorker<V extends SpecificRecord> implements Runn
     }
     List<Supervised> helpers = new ArrayList<>(b.supervised);
     helpers.add(slots);
-    this.loop = ConsumeLoop.builder(settings.agentId(), consumer, new Processor())
+    this.processor = new Processor();
+    this.loop = ConsumeLoop.builder(settings.agentId(), consumer, processor)
         .subscribe(settings.inputTopics())
         .pollTimeout(settings.pollTimeout())
         .stopGrace(settings.stopGrace())
@@ -237,6 +244,20 @@ public final class TransactionalWorker<V extends SpecificRecord> implements Runn
    */
   public void onHandled(java.util.function.LongConsumer listener) {
     handled = java.util.Objects.requireNonNull(listener);
+  }
+
+  /**
+   * Kafka's own metrics of this worker's consumer and of its current transactional producer
+   * (none before it is created); safe from any thread (metrics binding reads them).
+   */
+  public Map<org.apache.kafka.common.MetricName, org.apache.kafka.common.Metric> clientMetrics() {
+    Map<org.apache.kafka.common.MetricName, org.apache.kafka.common.Metric> all =
+        new HashMap<>(consumer.metrics());
+    Producer<String, byte[]> p = processor.producer;
+    if (p != null) {
+      all.putAll(p.metrics());
+    }
+    return all;
   }
 
   /** Records committed to the DLQ. */
@@ -405,7 +426,7 @@ public final class TransactionalWorker<V extends SpecificRecord> implements Runn
     private final ConcurrentLinkedQueue<Task> completions = new ConcurrentLinkedQueue<>();
     private final java.util.concurrent.atomic.AtomicBoolean wakeRequested =
         new java.util.concurrent.atomic.AtomicBoolean();
-    private Producer<String, byte[]> producer;
+    private volatile Producer<String, byte[]> producer;
     private int producerRecreations;
     private InDoubt inDoubt;
     private RuntimeException transientFailure;
@@ -1231,6 +1252,10 @@ public final class TransactionalWorker<V extends SpecificRecord> implements Runn
         return;
       }
       List<Outgoing> outputs;
+      // this record's hop of its task's trace: child of the hop that wrote it (of the record's
+      // origin when its trace headers are missing or malformed); its outputs carry the hop on
+      Hop hop = tracing.start(settings.role(), settings.agentId(), record.headers(),
+          record.topic(), record.partition(), record.offset());
       long began = System.nanoTime();
       try {
         outputs = handler.handle(record.key(), value);
@@ -1272,7 +1297,9 @@ public final class TransactionalWorker<V extends SpecificRecord> implements Runn
           return;
         }
         byte[] key = o.key() == null ? null : o.key().getBytes(StandardCharsets.UTF_8);
-        int size = RecordSizes.upperBound(key, bytes, null);
+        RecordHeaders headers = new RecordHeaders();
+        hop.writeTo(headers);
+        int size = RecordSizes.upperBound(key, bytes, headers);
         int limit = limits.maxRecordBytes(o.topic());
         if (size > limit) {
           RecordTooLargeException tooLarge = new RecordTooLargeException("the output to "
@@ -1283,7 +1310,7 @@ public final class TransactionalWorker<V extends SpecificRecord> implements Runn
           poison(task, tooLarge, STAGE_OUTPUT_TOO_LARGE);
           return;
         }
-        produced.add(new ProducerRecord<>(o.topic(), o.key(), bytes));
+        produced.add(new ProducerRecord<>(o.topic(), null, o.key(), bytes, headers));
       }
       task.outputs = produced;
     }
@@ -1320,6 +1347,7 @@ public final class TransactionalWorker<V extends SpecificRecord> implements Runn
     private AgentStatusReporter status;
     private TopicLimits limits = TopicLimits.DEFAULT;
     private OrphanFencer fencer = OrphanFencer.NONE;
+    private Tracing tracing = Tracing.process();
     private final List<Supervised> supervised = new ArrayList<>();
 
     private Builder(WorkerSettings settings, Consumer<String, byte[]> consumer,
@@ -1355,6 +1383,12 @@ public final class TransactionalWorker<V extends SpecificRecord> implements Runn
     /** Ends a SIGKILLed predecessor's open transaction when a partition's offsets wait for it. */
     public Builder<V> orphanFencer(OrphanFencer f) {
       this.fencer = Objects.requireNonNull(f);
+      return this;
+    }
+
+    /** How outputs carry their task's trace (default {@link Tracing#process()}). */
+    public Builder<V> tracing(Tracing t) {
+      this.tracing = Objects.requireNonNull(t);
       return this;
     }
 

@@ -683,6 +683,57 @@ class TransactionalWorkerLoopTest {
     return out;
   }
 
+  @Nested
+  class Tracing {
+
+    private static final String UPSTREAM = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+
+    private void addWithTraceparent(long offset, String key, byte[] value, String traceparent) {
+      consumer.schedulePollTask(() -> {
+        ConsumerRecord<String, byte[]> r = new ConsumerRecord<>(IN, 0, offset, key, value);
+        r.headers().add(io.fractalrmo.runtime.trace.Tracing.TRACEPARENT,
+            traceparent.getBytes(StandardCharsets.ISO_8859_1));
+        consumer.addRecord(r);
+      });
+    }
+
+    @Test
+    void shouldCarryTheInputsTraceOnToEveryOutputAndStartANewOneForAMalformedHeader()
+        throws Exception {
+      start((key, task) -> List.of(new Outgoing(OUT, key, task), new Outgoing(OUT + "2", key, task)));
+      consumer.schedulePollTask(() -> {
+        consumer.rebalance(List.of(P0));
+        consumer.updateBeginningOffsets(Map.of(P0, 0L));
+      });
+      addWithTraceparent(0, "traced", task("traced"), UPSTREAM);
+      addWithTraceparent(1, "hostile", task("hostile"), "00-" + "f".repeat(5_000) + "-01");
+      awaitCommittedAt(2);
+      stopAndJoin();
+
+      Map<String, List<ProducerRecord<String, byte[]>>> byKey = committedOutputs().stream()
+          .collect(Collectors.groupingBy(ProducerRecord::key));
+      for (ProducerRecord<String, byte[]> out : byKey.get("traced")) {
+        var hop = io.fractalrmo.runtime.trace.SpanRecord.of(out.headers()).orElseThrow();
+        assertThat(hop.traceId()).isEqualTo("4bf92f3577b34da6a3ce929d0e0e4736");
+        assertThat(hop.parentSpanId()).isEqualTo("00f067aa0ba902b7");
+        assertThat(hop.name()).isEqualTo("test");
+        assertThat(hop.agent()).isEqualTo("agent-1");
+      }
+      assertThat(byKey.get("traced")).extracting(r -> header(r, "traceparent"))
+          .as("one hop writes both outputs").hasSize(2)
+          .allSatisfy(h -> assertThat(h).isEqualTo(header(byKey.get("traced").get(0), "traceparent")));
+      for (ProducerRecord<String, byte[]> out : byKey.get("hostile")) {
+        var hop = io.fractalrmo.runtime.trace.SpanRecord.of(out.headers()).orElseThrow();
+        assertThat(hop.traceId()).as("a new trace").isNotEqualTo("4bf92f3577b34da6a3ce929d0e0e4736");
+        // the trace of the record's origin: every hop that reads this record joins it
+        var origin = io.fractalrmo.runtime.trace.Tracing.origin(IN, 0, 1);
+        assertThat(hop.traceId()).isEqualTo(origin.getTraceId());
+        assertThat(hop.parentSpanId()).isEqualTo(origin.getSpanId());
+        assertThat(out.headers().toArray()).hasSize(2);
+      }
+    }
+  }
+
   /**
    * A MockConsumer that behaves like a log (a seek delivers the records from there again), whose
    * {@code committed()} answers what the producers committed in their transactions (as the group

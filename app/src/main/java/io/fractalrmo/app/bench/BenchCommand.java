@@ -77,7 +77,9 @@ public final class BenchCommand implements Callable<Integer> {
 
   @Option(names = "--workloads", paramLabel = "NAME", split = ",",
       description = "Run only these workloads (comma-separated, of: work, latency, plumbing, "
-          + "rules, scaling; default all). Scaling's ratios need work's bare baseline.")
+          + "rules, scaling, telemetry; default all but telemetry — the overhead of metrics and "
+          + "tracing, zero-cost runs with both off and on). Scaling's ratios need work's bare "
+          + "baseline.")
   java.util.List<String> workloads;
 
   @Option(names = "--data-dir", paramLabel = "DIR",
@@ -141,7 +143,7 @@ public final class BenchCommand implements Callable<Integer> {
       }
       BenchRunner runner = new BenchRunner(bootstrap, registry, jdbc, embedded, dir.resolve("work"),
           quick ? BenchRunner.Sizes.quick() : BenchRunner.Sizes.full(),
-          java.util.Set.copyOf(workloads == null ? BenchRunner.PHASES : workloads), out, profile);
+          java.util.Set.copyOf(workloads == null ? BenchRunner.DEFAULT_PHASES : workloads), out, profile);
       ObjectNode report = runner.run();
       if (stack != null) {
         stack.close(); // the broker's recording is written when it exits

@@ -78,7 +78,10 @@ final class BenchRunner {
   }
 
   /** The workloads, in the order they run ({@code --workloads} picks some). */
-  static final List<String> PHASES = List.of("work", "latency", "plumbing", "rules", "scaling");
+  static final List<String> PHASES = List.of("work", "latency", "plumbing", "rules", "scaling",
+      "telemetry");
+  /** What runs without {@code --workloads}: telemetry's overhead figure is asked for by name. */
+  static final List<String> DEFAULT_PHASES = PHASES.subList(0, 5);
   private static final Set<String> ALL_ROLES = Set.of("sink", "outbox", "streams", "validator",
       "executor", "analyzer");
   private static final List<TaskState> STAGES = List.of(TaskState.RECEIVED, TaskState.ANALYZING,
@@ -148,6 +151,9 @@ final class BenchRunner {
       }
       if (workloads.contains("scaling")) {
         scalingPhase();
+      }
+      if (workloads.contains("telemetry")) {
+        telemetryPhase();
       }
     } finally {
       bare.delete();
@@ -705,6 +711,120 @@ final class BenchRunner {
       run.put("instances_per_worker_role", k);
       run.put("ratio", bareRate == 0 ? 0 : run.path("tasks_per_s").asDouble() / bareRate);
       node.add(run);
+    }
+  }
+
+  // ------------------------------------------------------------------ telemetry
+
+  /**
+   * What metrics and tracing cost: the zero-cost plumbing workload (where the pipeline's own
+   * work is all there is) run off, on, on, off in this run, each on fresh topics. Off: no trace
+   * headers, no metrics bound. On: trace headers on every record (the process's tracing, as
+   * {@code fractal up} runs it) and every role's meters — Kafka's client and Streams metrics
+   * included — bound to a Prometheus registry scraped every 5 s.
+   */
+  private void telemetryPhase() throws Exception {
+    ObjectNode node = report.putObject("telemetry");
+    io.fractalrmo.runtime.trace.Tracing base = io.fractalrmo.runtime.trace.Tracing.process();
+    node.put("tracing_when_on", base.enabled() ? "on" : "off (FRACTAL_TRACING=off)");
+    List<double[]> off = new ArrayList<>();
+    List<double[]> on = new ArrayList<>();
+    ArrayNode runs = node.putArray("runs");
+    try {
+      // a first run, not counted, warms the JIT (the first run here cost 60 % more CPU per task)
+      io.fractalrmo.runtime.trace.Tracing.setProcess(base);
+      telemetryRun("telemetry warm-up (not counted)", "tw", true, node.putArray("warm_up"));
+      // off, on, on, off: a linear drift of the machine (other load) cancels out
+      for (int round = 0; round < 2; round++) {
+        for (boolean enabled : round == 0 ? new boolean[] {false, true}
+            : new boolean[] {true, false}) {
+          io.fractalrmo.runtime.trace.Tracing.setProcess(enabled ? base
+              : io.fractalrmo.runtime.trace.Tracing.off());
+          double[] r = telemetryRun("telemetry " + (enabled ? "on" : "off") + " #" + (round + 1),
+              "t" + (enabled ? "1" : "0") + round, enabled, runs);
+          (enabled ? on : off).add(r);
+        }
+      }
+    } finally {
+      io.fractalrmo.runtime.trace.Tracing.setProcess(base);
+    }
+    double offCpu = off.stream().mapToDouble(r -> r[0]).average().orElse(0);
+    double onCpu = on.stream().mapToDouble(r -> r[0]).average().orElse(0);
+    double offRate = off.stream().mapToDouble(r -> r[1]).average().orElse(0);
+    double onRate = on.stream().mapToDouble(r -> r[1]).average().orElse(0);
+    node.put("off_cpu_ms_per_task", offCpu);
+    node.put("on_cpu_ms_per_task", onCpu);
+    node.put("cpu_overhead_share", offCpu == 0 ? 0 : onCpu / offCpu - 1);
+    node.put("off_tasks_per_s", offRate);
+    node.put("on_tasks_per_s", onRate);
+    node.put("throughput_change_share", offRate == 0 ? 0 : onRate / offRate - 1);
+    progress("telemetry", "zero-cost tasks, mean of 2 runs each: off %.1f ms CPU/task %.0f tasks/s;"
+        + " on %.1f ms CPU/task %.0f tasks/s: CPU %+.1f%%, throughput %+.1f%% (load %.1f)",
+        offCpu, offRate, onCpu, onRate, offCpu == 0 ? 0 : (onCpu / offCpu - 1) * 100,
+        offRate == 0 ? 0 : (onRate / offRate - 1) * 100, Cpu.loadAverage());
+  }
+
+  /** One zero-cost run; returns {CPU ms per task (fractal's processes), tasks/s}. */
+  private double[] telemetryRun(String label, String key, boolean telemetry, ArrayNode runs)
+      throws Exception {
+    String prefix = prefix(key);
+    progress(label, "starting the roles with %s=true on %s*", ZeroCost.SETTING, prefix);
+    io.micrometer.prometheusmetrics.PrometheusMeterRegistry meters = null;
+    io.fractalrmo.app.observe.RoleMetrics metrics = null;
+    java.util.concurrent.ScheduledExecutorService scraper = null;
+    try (PhaseStack stack = PhaseStack.start(bootstrap, registry, jdbc, prefix,
+            workDir.resolve(prefix), 0, Map.of(ZeroCost.SETTING, "true"), roles(), Optional.empty());
+        Follower follower = new Follower(stack.endpoints(), serdeConfig, hopTopics(stack.endpoints().topics()), false);
+        KafkaProducer<String, Task> producer = producer()) {
+      if (telemetry) {
+        meters = io.fractalrmo.app.observe.ProcessMetrics.registry();
+        metrics = new io.fractalrmo.app.observe.RoleMetrics(meters);
+        for (Map.Entry<String, Object> r : stack.running().entrySet()) {
+          metrics.bindRole(r.getKey(), r.getValue(),
+              io.fractalrmo.app.observe.RoleProbe.of(r.getKey(), r.getValue()));
+        }
+        io.micrometer.prometheusmetrics.PrometheusMeterRegistry scraped = meters;
+        scraper = java.util.concurrent.Executors.newSingleThreadScheduledExecutor();
+        scraper.scheduleAtFixedRate(scraped::scrape, 0, 5, TimeUnit.SECONDS);
+      }
+      Endpoints e = stack.endpoints();
+      warmUpZeroCost(label, e, follower, producer);
+      List<Problem> work = new ArrayList<>();
+      for (int i = 0; i < sizes.plumbingTasks(); i++) {
+        work.add(problems.get(i % problems.size()));
+      }
+      Cpu.Snapshot before = Cpu.snapshot();
+      long first = System.currentTimeMillis();
+      List<String> ids = submit(e, producer, work, key);
+      if (!awaitFinals(label, follower, ids, Duration.ofSeconds(120 + ids.size() / 10))) {
+        failures.add(label + ": not every zero-cost task finished");
+      }
+      Cpu.Usage cpu = Cpu.between(before, Cpu.snapshot());
+      long last = ids.stream().map(follower::finalOf).filter(f -> f != null)
+          .mapToLong(Follower.Final::seenMs).max().orElse(System.currentTimeMillis());
+      double wall = Math.max(1, last - first);
+      double perTask = (double) cpu.treeMs() / ids.size();
+      double rate = ids.size() * 1000.0 / wall;
+      ObjectNode run = runs.addObject();
+      run.put("telemetry", telemetry);
+      run.put("tasks", ids.size());
+      run.put("tasks_per_s", rate);
+      run.put("mean_task_record_bytes", follower.hop(e.topics().analyses()).meanBytes());
+      run.set("cpu", cpuNode(cpu, ids.size()));
+      progress(label, "%d tasks in %.1f s: %.0f tasks/s, %.1f ms CPU per task in fractal's processes"
+          + " (load %.1f)", ids.size(), wall / 1000, rate, perTask, cpu.loadAverage());
+      phase(label, cpu, ids.size());
+      return new double[] {perTask, rate};
+    } finally {
+      if (scraper != null) {
+        scraper.shutdownNow();
+      }
+      if (metrics != null) {
+        metrics.close();
+      }
+      if (meters != null) {
+        meters.close();
+      }
     }
   }
 

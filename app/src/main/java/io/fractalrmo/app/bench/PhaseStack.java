@@ -34,6 +34,7 @@ final class PhaseStack implements AutoCloseable {
   private final Endpoints endpoints;
   private final Deque<AutoCloseable> running = new ArrayDeque<>();
   private final List<String> started = new ArrayList<>();
+  private final Map<String, Object> byName = new java.util.LinkedHashMap<>();
 
   private PhaseStack(Endpoints endpoints) {
     this.endpoints = endpoints;
@@ -45,6 +46,11 @@ final class PhaseStack implements AutoCloseable {
 
   List<String> roles() {
     return List.copyOf(started);
+  }
+
+  /** The started roles by name (for binding their metrics). */
+  Map<String, Object> running() {
+    return java.util.Collections.unmodifiableMap(byName);
   }
 
   /**
@@ -90,8 +96,10 @@ final class PhaseStack implements AutoCloseable {
       RuntimeException failure = null;
       for (int i = 0; i < chosen.size(); i++) {
         try {
-          stack.running.push(futures.get(i).join());
+          AutoCloseable role = futures.get(i).join();
+          stack.running.push(role);
           stack.started.add(chosen.get(i).name());
+          stack.byName.put(chosen.get(i).name(), role);
         } catch (CompletionException e) {
           failure = failure != null ? failure : e.getCause() instanceof RuntimeException r ? r
               : new IllegalStateException(e.getCause());

@@ -20,7 +20,8 @@ import picocli.CommandLine.Spec;
 /**
  * {@code fractal status [TASK_ID]}: a task's history, or recent tasks by state, from PostgreSQL;
  * the summary also lists every agent instance with its state and health, from
- * {@code fractal.agent-status}.
+ * {@code fractal.agent-status}; {@code --trace} prints a task's trace from the topics
+ * ({@link TaskTrace}).
  */
 @Command(name = "status", mixinStandardHelpOptions = true,
     description = "Show a task's history, or without TASK_ID a summary of recent tasks by state "
@@ -41,12 +42,28 @@ public final class StatusCommand implements Callable<Integer> {
       description = "Summary window (ISO-8601, default ${DEFAULT-VALUE}).")
   Duration since;
 
+  @Option(names = "--trace",
+      description = "With TASK_ID: print the task's trace — every hop (span name, role/instance, "
+          + "start, duration, parent, links) — rebuilt from the trace headers of its records on "
+          + "the topics and its status transitions; needs Kafka only.")
+  boolean trace;
+
   @Option(names = "--limit", defaultValue = "20",
       description = "How many latest tasks the summary lists (default ${DEFAULT-VALUE}).")
   int limit;
 
   @Override
   public Integer call() {
+    if (trace) {
+      if (taskId == null) {
+        spec.commandLine().getErr().println("fractal: --trace needs a TASK_ID");
+        return ExitCodes.USAGE;
+      }
+      TaskTrace t = TaskTrace.read(endpoints.resolve(), taskId, Duration.ofSeconds(30));
+      spec.commandLine().getOut().print(t.render());
+      spec.commandLine().getOut().flush();
+      return t.traceId().isPresent() ? ExitCodes.OK : ExitCodes.FAILED;
+    }
     RecordQueries queries = new RecordQueries(jdbcUrl(endpoints));
     try {
       if (taskId == null) {

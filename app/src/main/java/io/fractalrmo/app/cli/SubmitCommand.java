@@ -207,7 +207,13 @@ public final class SubmitCommand implements Callable<Integer> {
     try (KafkaProducer<String, Task> producer = new KafkaProducer<>(p, new StringSerializer(),
         FractalSerdes.value(Task.class, FractalSerdes.config(e.schemaRegistryUrl()))
             .serializer())) {
-      producer.send(new ProducerRecord<>(e.topics().tasks().name(), task.getTaskId(), task)).get();
+      // the task's trace starts here
+      org.apache.kafka.common.header.Headers headers =
+          new org.apache.kafka.common.header.internals.RecordHeaders();
+      io.fractalrmo.runtime.trace.Tracing.process().start("submit", "fractal-cli",
+          (org.apache.kafka.common.header.Headers) null).writeTo(headers);
+      producer.send(new ProducerRecord<>(e.topics().tasks().name(), null, task.getTaskId(), task,
+          headers)).get();
     } catch (ExecutionException ex) {
       throw new PlatformException("cannot produce the task: " + ex.getCause().getMessage(), ex);
     } catch (InterruptedException ex) {

@@ -90,8 +90,13 @@ public final class FractalTools implements AutoCloseable {
     }
     RecordMetadata meta;
     try {
-      meta = producer.send(new ProducerRecord<>(endpoints.topics().tasks().name(),
-          task.getTaskId(), task)).get(30, TimeUnit.SECONDS);
+      // the task's trace starts here
+      org.apache.kafka.common.header.Headers headers =
+          new org.apache.kafka.common.header.internals.RecordHeaders();
+      io.fractalrmo.runtime.trace.Tracing.process().start("submit", "mcp",
+          (org.apache.kafka.common.header.Headers) null).writeTo(headers);
+      meta = producer.send(new ProducerRecord<>(endpoints.topics().tasks().name(), null,
+          task.getTaskId(), task, headers)).get(30, TimeUnit.SECONDS);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new ToolException("interrupted before Kafka acknowledged the task");

@@ -31,8 +31,12 @@ import java.util.concurrent.TimeUnit;
  */
 public final class RoleMetrics implements AutoCloseable {
 
+  /** How often Kafka's client metrics are looked up again (a producer replaced, a new partition). */
+  static final Duration CLIENT_METRICS_REFRESH = Duration.ofSeconds(10);
+
   private final MeterRegistry registry;
   private final List<AutoCloseable> binders = new ArrayList<>();
+  private java.util.concurrent.ScheduledExecutorService refresher;
 
   public RoleMetrics(MeterRegistry registry) {
     this.registry = registry;
@@ -58,6 +62,9 @@ public final class RoleMetrics implements AutoCloseable {
             .publishPercentileHistogram().minimumExpectedValue(Duration.ofMillis(1))
             .maximumExpectedValue(Duration.ofMinutes(2)).tags(wt).register(registry);
         w.onHandled(nanos -> handler.record(nanos, TimeUnit.NANOSECONDS));
+        // Kafka's own metrics of the worker's consumer (records-lag-max, fetch rates ...) and of
+        // its transactional producer (request rate, batch sizes ...), whichever producer is current
+        bindClient(w::clientMetrics, tags);
       }
       r.ruleBook().ifPresent(book -> {
         Gauge.builder("fractal.rules.cache.lag", book, b -> b.lag())
@@ -72,12 +79,14 @@ public final class RoleMetrics implements AutoCloseable {
       metrics.bindTo(registry);
       binders.add(metrics);
     } else if (running instanceof SinkRole s) {
+      bindClient(s::clientMetrics, tags);
       FunctionCounter.builder("fractal.sink.written", s, SinkRole::rowsWritten)
           .description("Rows upserted or tombstoned in PostgreSQL").baseUnit("rows").tags(tags)
           .register(registry);
       FunctionCounter.builder("fractal.sink.dead.lettered", s, SinkRole::deadLettered)
           .baseUnit("records").tags(tags).register(registry);
     } else if (running instanceof OutboxIngest o) {
+      bindClient(o::clientMetrics, tags);
       FunctionCounter.builder("fractal.outbox.produced", o, OutboxIngest::produced)
           .baseUnit("records").tags(tags).register(registry);
       FunctionCounter.builder("fractal.outbox.duplicates.skipped", o, OutboxIngest::duplicatesSkipped)
@@ -89,9 +98,8 @@ public final class RoleMetrics implements AutoCloseable {
 
   /** Binds the pipeline-wide meters read from the topics through {@code view}. */
   public void bindView(LiveView view) {
-    KafkaClientMetrics consumer = new KafkaClientMetrics(view.consumer(), Tags.of("client", "live-view"));
-    consumer.bindTo(registry);
-    binders.add(consumer);
+    // the same tag keys as the roles' client metrics (Prometheus wants one key set per name)
+    bindClient(view.consumer()::metrics, Tags.of("role", "live-view"));
     Gauge.builder("fractal.dlq", view, LiveView::dlqTotal)
         .description("Records on the DLQ topic").baseUnit("records").register(registry);
     for (TaskState s : TaskState.values()) {
@@ -117,8 +125,32 @@ public final class RoleMetrics implements AutoCloseable {
     }
   }
 
+  /**
+   * Binds Kafka's own metrics of a client (or several, in one map) through a view of the client
+   * that only answers {@code metrics()}: Micrometer's {@link KafkaClientMetrics} takes a client,
+   * and a worker replaces its producer when it must.
+   */
+  private void bindClient(
+      java.util.function.Supplier<? extends java.util.Map<org.apache.kafka.common.MetricName,
+          ? extends org.apache.kafka.common.Metric>> metrics, Tags tags) {
+    if (refresher == null) {
+      refresher = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "fractal-kafka-metrics");
+        t.setDaemon(true);
+        return t;
+      });
+    }
+    KafkaClientMetrics bound = new KafkaClientMetrics(MetricsOnly.consumer(metrics), tags,
+        refresher, CLIENT_METRICS_REFRESH);
+    bound.bindTo(registry);
+    binders.add(bound);
+  }
+
   @Override
   public void close() {
+    if (refresher != null) {
+      refresher.shutdownNow();
+    }
     for (AutoCloseable b : binders) {
       try {
         b.close();

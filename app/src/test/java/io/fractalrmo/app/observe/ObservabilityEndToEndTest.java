@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.fractalrmo.agentworkers.roles.RunningRole;
 import io.fractalrmo.agentworkers.worker.TransactionalWorker;
 import io.fractalrmo.app.FractalCommand;
+import io.fractalrmo.app.cli.TaskTrace;
 import io.fractalrmo.app.dashboard.LiveView;
 import io.fractalrmo.app.up.LocalStack;
 import io.fractalrmo.app.up.StackSettings;
@@ -275,6 +276,158 @@ class ObservabilityEndToEndTest {
   }
 
   @Nested
+  class Traces {
+
+    /** Runs {@code fractal <args>} against the stack; returns its output (exit code asserted). */
+    private String fractal(int expectedExit, String... args) {
+      java.io.StringWriter out = new java.io.StringWriter();
+      java.io.StringWriter err = new java.io.StringWriter();
+      picocli.CommandLine cli = FractalCommand.commandLine();
+      cli.setOut(new java.io.PrintWriter(out, true));
+      cli.setErr(new java.io.PrintWriter(err, true));
+      List<String> all = new ArrayList<>(List.of(args));
+      all.addAll(List.of("--bootstrap-servers", stack.endpoints().bootstrapServers(),
+          "--schema-registry-url", stack.endpoints().schemaRegistryUrl()));
+      int code = cli.execute(all.toArray(String[]::new));
+      assertThat(code).as("fractal %s: %s%s", all, out, err).isEqualTo(expectedExit);
+      return out.toString();
+    }
+
+    @Test
+    void aTaskIsOneTraceFromSubmissionThroughErrorPatternAndRule() throws Exception {
+      // three tasks that fail alike (a missing import: DEPENDENCY|NameError|typing, a pattern
+      // no other test here makes), submitted with fractal submit: the submission starts each trace
+      Path code = Files.writeString(dir.resolve("missing-import.py"),
+          "def add(a: List[int], b):\n    return a + b\n");
+      Path test = Files.writeString(dir.resolve("test-add.py"), Mothers.ADD_TEST);
+      List<String> ids = new ArrayList<>();
+      for (int i = 0; i < 3; i++) {
+        String id = "trace-" + UUID.randomUUID().toString().substring(0, 8);
+        fractal(0, "submit", "--task-id", id, "--description", "add two numbers",
+            "--code-file", code.toString(), "--test-file", test.toString(), "--entry-point", "add");
+        ids.add(id);
+      }
+      for (String id : ids) {
+        assertThat(awaitFinal(id).getState()).isEqualTo(TaskState.FAILED);
+      }
+      // the pattern, and the rule proposed from it, are hops of the trace whose error completed it
+      long deadline = System.nanoTime() + Duration.ofSeconds(90).toNanos();
+      TaskTrace completing = null;
+      List<TaskTrace> traces = new ArrayList<>();
+      while (completing == null && System.nanoTime() < deadline) {
+        traces.clear();
+        for (String id : ids) {
+          TaskTrace t = TaskTrace.read(stack.endpoints(), id, Duration.ofSeconds(30));
+          traces.add(t);
+          if (t.hops().stream().anyMatch(h -> h.name().equals("pattern"))
+              && t.hops().stream().anyMatch(h -> h.name().startsWith("rule-"))) {
+            completing = t;
+          }
+        }
+        if (completing == null) {
+          Thread.sleep(500); // polling interval of a deadline-bounded wait for pattern and rule
+        }
+      }
+      assertThat(completing).as("a trace with the pattern and its rule: %s", traces).isNotNull();
+      assertOneTraceAcrossEveryHop(completing);
+      for (TaskTrace other : traces) {
+        if (other != completing) {
+          assertThat(other.linkedFrom()).as("the pattern links to the other tasks' errors")
+              .anySatisfy(h -> assertThat(h.name()).isEqualTo("pattern"));
+        }
+      }
+
+      String printed = fractal(0, "status", completing.taskId(), "--trace");
+      System.out.print(printed);
+      Files.createDirectories(ARTEFACTS);
+      Files.writeString(ARTEFACTS.resolve("status-trace.txt"), printed, StandardCharsets.UTF_8);
+      assertThat(printed).startsWith("task " + completing.taskId() + "  trace "
+          + completing.traceId().orElseThrow());
+      assertThat(printed).contains("submit", "fractal-cli", "analyzer-syntax", "plan", "links 5",
+          "executor", "validator", "status-RECEIVED", "status-FAILED", "pattern", "rule-CANDIDATE",
+          "fractal.errors", "fractal.error-patterns", "fractal.protocol-rules");
+      for (TaskTrace.Hop h : completing.hops()) {
+        assertThat(printed).contains(h.span().spanId());
+      }
+      assertThat(fractal(1, "status", "no-such-task-" + UUID.randomUUID(), "--trace"))
+          .contains("no traced record");
+    }
+
+    private void assertOneTraceAcrossEveryHop(TaskTrace t) {
+      String trace = t.traceId().orElseThrow();
+      Map<String, List<TaskTrace.Hop>> byName = t.hops().stream()
+          .collect(Collectors.groupingBy(TaskTrace.Hop::name));
+      assertThat(t.hops()).allSatisfy(h -> assertThat(h.span().traceId()).isEqualTo(trace));
+      TaskTrace.Hop submit = only(byName, "submit");
+      assertThat(submit.span().parentSpanId()).as("the submission starts the trace").isNull();
+      assertThat(submit.span().agent()).isEqualTo("fractal-cli");
+      assertThat(submit.wrote()).containsExactly(stack.endpoints().topics().tasks().name());
+      List<TaskTrace.Hop> analyzers = t.hops().stream()
+          .filter(h -> h.name().startsWith("analyzer-")).toList();
+      assertThat(analyzers).as("five analyzers").hasSize(5)
+          .allSatisfy(h -> assertThat(h.span().parentSpanId()).isEqualTo(submit.span().spanId()));
+      TaskTrace.Hop plan = only(byName, "plan");
+      assertThat(plan.span().parentSpanId()).isEqualTo(submit.span().spanId());
+      assertThat(plan.span().links()).as("the plan links to each analysis (fan-in)").hasSize(5);
+      for (TaskTrace.Hop a : analyzers) {
+        assertThat(plan.span().linksTo(trace, a.span().spanId())).isTrue();
+      }
+      TaskTrace.Hop executor = only(byName, "executor");
+      assertThat(executor.span().parentSpanId()).isEqualTo(plan.span().spanId());
+      TaskTrace.Hop validator = only(byName, "validator");
+      assertThat(validator.span().parentSpanId()).isEqualTo(executor.span().spanId());
+      String errors = stack.endpoints().topics().errors().name();
+      List<TaskTrace.Hop> wroteErrors = t.hops().stream().filter(h -> h.wrote().contains(errors))
+          .toList();
+      assertThat(wroteErrors).as("the error events are the executor's or validator's outputs")
+          .isNotEmpty().allSatisfy(h -> assertThat(h.name()).isIn("executor", "validator"));
+      List<TaskTrace.Hop> patterns = byName.get("pattern");
+      assertThat(patterns).allSatisfy(p -> assertThat(wroteErrors)
+          .extracting(h -> h.span().spanId()).contains(p.span().parentSpanId()));
+      List<TaskTrace.Hop> rules = t.hops().stream().filter(h -> h.name().startsWith("rule-"))
+          .toList();
+      assertThat(rules).anySatisfy(r -> assertThat(r.name()).isEqualTo("rule-CANDIDATE"));
+      assertThat(rules).filteredOn(r -> r.name().equals("rule-CANDIDATE"))
+          .allSatisfy(r -> assertThat(patterns).extracting(p -> p.span().spanId())
+              .contains(r.span().parentSpanId()));
+      // every status transition is a hop, the child of the record that moved it
+      Set<String> spans = t.hops().stream().map(h -> h.span().spanId()).collect(Collectors.toSet());
+      assertThat(byName.keySet()).contains("status-RECEIVED", "status-ANALYZING",
+          "status-PLANNED", "status-FAILED");
+      assertThat(t.hops()).filteredOn(h -> h.name().startsWith("status-"))
+          .allSatisfy(h -> assertThat(spans).contains(h.span().parentSpanId()));
+    }
+
+    private TaskTrace.Hop only(Map<String, List<TaskTrace.Hop>> byName, String name) {
+      assertThat(byName.get(name)).as("hop %s in %s", name, byName.keySet()).hasSize(1);
+      return byName.get(name).get(0);
+    }
+
+    @Test
+    void aMalformedTraceparentFromUpstreamIsIgnoredAndTheTaskStillOneTrace() throws Exception {
+      String id = "hostile-" + UUID.randomUUID().toString().substring(0, 8);
+      Task task = Mothers.aTask().setTaskId(id).setSubmittedAt(Instant.now()).build();
+      ProducerRecord<String, Task> record = new ProducerRecord<>(
+          stack.endpoints().topics().tasks().name(), id, task);
+      record.headers().add(io.fractalrmo.runtime.trace.Tracing.TRACEPARENT,
+          ("00-" + "f".repeat(32) + "-" + "z".repeat(60_000)).getBytes(StandardCharsets.US_ASCII));
+      record.headers().add(io.fractalrmo.runtime.trace.Tracing.SPAN,
+          "v=1;n=forged;p=;l=oops".getBytes(StandardCharsets.US_ASCII));
+      org.apache.kafka.clients.producer.RecordMetadata meta = tasks.send(record).get(30, TimeUnit.SECONDS);
+      assertThat(awaitFinal(id).getState()).isEqualTo(TaskState.SUCCEEDED);
+
+      TaskTrace t = TaskTrace.read(stack.endpoints(), id, Duration.ofSeconds(30));
+      var origin = io.fractalrmo.runtime.trace.Tracing.origin(meta.topic(), meta.partition(),
+          meta.offset());
+      assertThat(t.traceId()).as("a new trace, the task record's origin").contains(origin.getTraceId());
+      assertThat(t.hops()).extracting(TaskTrace.Hop::name).contains("plan", "executor",
+          "validator", "status-SUCCEEDED").doesNotContain("forged");
+      assertThat(t.hops()).filteredOn(h -> h.name().startsWith("analyzer-")).hasSize(5)
+          .allSatisfy(h -> assertThat(h.span().parentSpanId()).isEqualTo(origin.getSpanId()));
+    }
+  }
+
+  @Nested
   class Metrics {
 
     @Test
@@ -318,6 +471,24 @@ class ObservabilityEndToEndTest {
         assertThat(after.has("fractal_worker_handler_seconds_bucket", "role=\"" + role + "\""))
             .as("%s handler latency histogram", role).isTrue();
       }
+      // Kafka's own client metrics of the workers: consumer lag and fetch rates of each worker's
+      // consumer, request rates of its transactional producer (looked up again every 10 s)
+      long clientDeadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+      while (!(after.has("kafka_consumer_fetch_manager_records_lag_max", "role=\"executor\"")
+          && after.has("kafka_producer_request_rate", "role=\"executor\"")
+          && after.has("kafka_producer_request_rate", "role=\"sink\""))
+          && System.nanoTime() < clientDeadline) {
+        Thread.sleep(500); // polling interval of a deadline-bounded wait for the next lookup
+        after = scrape(observe.metricsUrl());
+      }
+      for (String role : List.of("analyzer", "executor", "validator")) {
+        assertThat(after.has("kafka_consumer_fetch_manager_records_lag_max", "role=\"" + role + "\""))
+            .as("%s consumer lag", role).isTrue();
+        assertThat(after.has("kafka_producer_request_rate", "role=\"" + role + "\""))
+            .as("%s producer request rate", role).isTrue();
+      }
+      assertThat(after.has("kafka_consumer_fetch_manager_records_lag_max", "role=\"sink\"")).isTrue();
+      assertThat(after.has("kafka_producer_request_rate", "role=\"outbox\"")).isTrue();
       // the executor's rule cache: how far behind it is and what it holds
       assertThat(after.has("fractal_rules_cache_lag_records", "role=\"executor\"")).isTrue();
       assertThat(after.has("fractal_rules_cache_active_rules", "role=\"executor\"")).isTrue();

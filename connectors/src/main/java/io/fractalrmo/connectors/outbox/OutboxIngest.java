@@ -224,6 +224,13 @@ public final class OutboxIngest implements AutoCloseable {
   }
 
   /** Tasks produced since start. */
+  /** Kafka's own metrics of the ingest's producer (for metrics binding). */
+  public Map<org.apache.kafka.common.MetricName, ? extends org.apache.kafka.common.Metric>
+      clientMetrics() {
+    KafkaProducer<byte[], byte[]> p = producer;
+    return p == null ? Map.of() : p.metrics();
+  }
+
   public long produced() {
     return produced.get();
   }
@@ -361,6 +368,9 @@ public final class OutboxIngest implements AutoCloseable {
       if (o.outboxId() != null) {
         headers.add("fractal.outbox.id", o.outboxId().getBytes(StandardCharsets.UTF_8));
       }
+      // the task's trace starts here
+      io.fractalrmo.runtime.trace.Tracing.process().start("submit", options.agentId(),
+          (org.apache.kafka.common.header.Headers) null).writeTo(headers);
       pending.add(new Pending(o.outboxId(), task.getTaskId(), true,
           send(new ProducerRecord<>(topic, null,
               task.getTaskId().getBytes(StandardCharsets.UTF_8), value, headers))));

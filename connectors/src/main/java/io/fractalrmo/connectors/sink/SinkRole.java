@@ -165,7 +165,7 @@ public final class SinkRole implements AutoCloseable {
   private final AtomicLong failedAttempts = new AtomicLong();
   /** Assigned partitions whose position must first be read from {@code sink_offsets}. */
   private final Set<TopicPartition> unpositioned = new LinkedHashSet<>();
-  private KafkaProducer<byte[], byte[]> dlqProducer;
+  private volatile KafkaProducer<byte[], byte[]> dlqProducer;
   private volatile boolean running = true;
   private volatile Health health = Health.STARTING;
   private volatile Throwable failure;
@@ -246,6 +246,17 @@ public final class SinkRole implements AutoCloseable {
   }
 
   /** Rows inserted or replaced (upserts and tombstones) since start. */
+  /** Kafka's own metrics of the sink's consumer and DLQ producer (for metrics binding). */
+  public Map<org.apache.kafka.common.MetricName, org.apache.kafka.common.Metric> clientMetrics() {
+    Map<org.apache.kafka.common.MetricName, org.apache.kafka.common.Metric> all =
+        new java.util.HashMap<>(consumer.metrics());
+    KafkaProducer<byte[], byte[]> p = dlqProducer;
+    if (p != null) {
+      all.putAll(p.metrics());
+    }
+    return all;
+  }
+
   public long rowsWritten() {
     return rowsWritten.get();
   }

@@ -4,8 +4,11 @@ import io.fractalrmo.contracts.ActionItem;
 import io.fractalrmo.contracts.Aspect;
 import io.fractalrmo.contracts.AspectAnalysis;
 import io.fractalrmo.contracts.Task;
+import io.fractalrmo.runtime.trace.Tracing;
 import io.fractalrmo.streams.CommitPacer;
 import io.fractalrmo.streams.StreamsSettings;
+import io.fractalrmo.streams.trace.StreamsHops;
+import io.opentelemetry.api.trace.SpanContext;
 import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.List;
@@ -48,8 +51,12 @@ final class PlanMergeProcessor implements Processor<String, SpecificRecord, Stri
   static final int BEHIND_CAP_FACTOR = 8;
   private static final long PARTIAL_PLAN_LOG_INTERVAL_MS = 10_000;
 
+  private static final String TASK_TRACE = "|TASK";
+
   private final StreamsSettings.Merge settings;
   private final CommitPacer pacer;
+  private final Tracing tracing;
+  private KeyValueStore<String, String> traces;
   private ProcessorContext<String, ActionItem> context;
   private KeyValueStore<String, Task> tasks;
   private KeyValueStore<String, AspectAnalysis> analyses;
@@ -69,10 +76,11 @@ final class PlanMergeProcessor implements Processor<String, SpecificRecord, Stri
   private long lastPartialLog = Long.MIN_VALUE;
 
   PlanMergeProcessor(StreamsSettings.Merge settings, CommitPacer pacer,
-      AnalyzerLiveness liveness) {
+      AnalyzerLiveness liveness, Tracing tracing) {
     this.settings = settings;
     this.pacer = pacer;
     this.liveness = liveness;
+    this.tracing = tracing;
   }
 
   @Override
@@ -82,6 +90,7 @@ final class PlanMergeProcessor implements Processor<String, SpecificRecord, Stri
     this.analyses = context.getStateStore(PlanMergeTopology.ANALYSES_STORE);
     this.pending = context.getStateStore(PlanMergeTopology.PENDING_STORE);
     this.planned = context.getStateStore(PlanMergeTopology.PLANNED_STORE);
+    this.traces = context.getStateStore(PlanMergeTopology.TRACES_STORE);
     context.schedule(settings.punctuateInterval(), PunctuationType.STREAM_TIME, t -> flushDue());
     context.schedule(settings.punctuateInterval(), PunctuationType.WALL_CLOCK_TIME,
         t -> flushDue());
@@ -104,6 +113,15 @@ final class PlanMergeProcessor implements Processor<String, SpecificRecord, Stri
       LOG.debug("task {} already planned: ignoring a late {} ({} late records so far)", taskId,
           value.getSchema().getName(), lateRecords);
       return;
+    }
+    if (tracing.enabled() && (value instanceof Task || value instanceof AspectAnalysis an
+        && an.getAspect() != Aspect.UNKNOWN)) {
+      // the plan is a fan-in: keep each input's trace context for its hop's parent and links
+      String traceparent = Tracing.traceparent(StreamsHops.parentOf(context, record.headers()));
+      if (traceparent != null) {
+        traces.put(taskId + (value instanceof AspectAnalysis a ? "|" + a.getAspect().name()
+            : TASK_TRACE), traceparent);
+      }
     }
     if (value instanceof Task task) {
       if (!settings.limits().violations(task).isEmpty()) {
@@ -238,12 +256,34 @@ final class PlanMergeProcessor implements Processor<String, SpecificRecord, Stri
         LOG.debug("task {} planned without the analyses of {}", taskId, plan.getMissingAspects());
       }
     }
-    context.forward(new Record<>(taskId, plan, ts));
+    context.forward(new Record<>(taskId, plan, ts, planHop(taskId, arrived)));
     forget(taskId);
     planned.put(taskId, context.currentSystemTimeMs());
     // a plan is visible once its transaction commits: ask for that now rather than at the commit
     // interval, paced so that a burst of plans shares its transactions
     pacer.outputReady(context);
+  }
+
+  /**
+   * The plan's hop: child of the task's submission, linked to each analysis it merged (the
+   * fan-in), begun when the first of its records arrived.
+   */
+  private org.apache.kafka.common.header.Headers planHop(String taskId,
+      Map<Aspect, AspectAnalysis> arrived) {
+    if (!tracing.enabled()) {
+      return new org.apache.kafka.common.header.internals.RecordHeaders();
+    }
+    SpanContext parent = Tracing.contextOf(traces.get(taskId + TASK_TRACE));
+    List<SpanContext> links = new ArrayList<>();
+    for (Aspect a : arrived.keySet()) {
+      SpanContext l = Tracing.contextOf(traces.get(taskId + "|" + a.name()));
+      if (l.isValid()) {
+        links.add(l);
+      }
+    }
+    PendingPlan p = pending.get(taskId);
+    return StreamsHops.hop(tracing, context, "plan", parent, links,
+        p == null ? -1 : Math.min(p.firstSeenWall(), context.currentSystemTimeMs()));
   }
 
   private Map<Aspect, AspectAnalysis> arrived(String taskId) {
@@ -262,6 +302,12 @@ final class PlanMergeProcessor implements Processor<String, SpecificRecord, Stri
     pending.delete(taskId);
     for (Aspect a : PlanPolicy.ASPECTS) {
       analyses.delete(taskId + "|" + a.name());
+    }
+    if (tracing.enabled()) {
+      traces.delete(taskId + TASK_TRACE);
+      for (Aspect a : PlanPolicy.ASPECTS) {
+        traces.delete(taskId + "|" + a.name());
+      }
     }
   }
 

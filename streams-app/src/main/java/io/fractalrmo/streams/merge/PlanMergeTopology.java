@@ -4,6 +4,7 @@ import io.fractalrmo.contracts.ActionItem;
 import io.fractalrmo.contracts.AspectAnalysis;
 import io.fractalrmo.contracts.Task;
 import io.fractalrmo.contracts.TopicCatalog;
+import io.fractalrmo.runtime.trace.Tracing;
 import io.fractalrmo.streams.RecordSerdes;
 import io.fractalrmo.streams.Sources;
 import io.fractalrmo.streams.StreamsSettings;
@@ -24,6 +25,8 @@ public final class PlanMergeTopology {
   public static final String ANALYSES_STORE = "merge-analyses";
   public static final String PENDING_STORE = "merge-pending";
   public static final String PLANNED_STORE = "merge-planned";
+  /** The trace context ({@code traceparent}) of a task's record and of each of its analyses. */
+  public static final String TRACES_STORE = "merge-traces";
 
   private PlanMergeTopology() {
   }
@@ -54,13 +57,17 @@ public final class PlanMergeTopology {
     builder.addStateStore(Stores.keyValueStoreBuilder(
         Stores.persistentKeyValueStore(PLANNED_STORE), Serdes.String(), Serdes.Long())
         .withCachingEnabled());
+    builder.addStateStore(Stores.keyValueStoreBuilder(
+        Stores.persistentKeyValueStore(TRACES_STORE), Serdes.String(), Serdes.String())
+        .withCachingEnabled());
+    Tracing tracing = Tracing.process();
 
     Sources.records(sources.stream(topics.tasks(), Task.class))
         .merge(Sources.records(sources.stream(topics.analyses(), AspectAnalysis.class)),
             Named.as("merge-tasks-and-analyses"))
-        .process(() -> new PlanMergeProcessor(settings.merge(), sources.pacer(), liveness),
+        .process(() -> new PlanMergeProcessor(settings.merge(), sources.pacer(), liveness, tracing),
             Named.as("merge-plan"),
-            TASKS_STORE, ANALYSES_STORE, PENDING_STORE, PLANNED_STORE)
+            TASKS_STORE, ANALYSES_STORE, PENDING_STORE, PLANNED_STORE, TRACES_STORE)
         .mapValues(new Holdout(settings.rules().live().holdoutShare())::mark,
             Named.as("merge-holdout"))
         .to(topics.actionItems().name(), sources.produced(ActionItem.class, "sink-plans"));

@@ -4,7 +4,11 @@ import io.fractalrmo.contracts.ErrorCategory;
 import io.fractalrmo.contracts.ErrorPattern;
 import io.fractalrmo.contracts.PatternExample;
 import io.fractalrmo.contracts.RuleActionKind;
+import io.fractalrmo.runtime.trace.Tracing;
 import io.fractalrmo.streams.StreamsSettings;
+import io.fractalrmo.streams.trace.StreamsHops;
+import io.opentelemetry.api.trace.SpanContext;
+import org.apache.kafka.common.header.Headers;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -28,12 +32,15 @@ final class PatternEmitter implements Processor<Windowed<String>, PatternAccumul
     ErrorPattern> {
 
   private final StreamsSettings.Patterns settings;
+  private final Tracing tracing;
   private ProcessorContext<String, ErrorPattern> context;
   private KeyValueStore<String, EmitState> emits;
   private KeyValueStore<String, Long> late;
+  private KeyValueStore<String, String> links;
 
-  PatternEmitter(StreamsSettings.Patterns settings) {
+  PatternEmitter(StreamsSettings.Patterns settings, Tracing tracing) {
     this.settings = settings;
+    this.tracing = tracing;
   }
 
   @Override
@@ -41,6 +48,7 @@ final class PatternEmitter implements Processor<Windowed<String>, PatternAccumul
     this.context = context;
     this.emits = context.getStateStore(PatternTopology.EMIT_STORE);
     this.late = context.getStateStore(PatternTopology.LATE_STORE);
+    this.links = context.getStateStore(PatternTopology.LINKS_STORE);
     context.schedule(settings.advance().dividedBy(2).plusMillis(1), PunctuationType.STREAM_TIME,
         this::closeWindows);
   }
@@ -48,19 +56,24 @@ final class PatternEmitter implements Processor<Windowed<String>, PatternAccumul
   @Override
   public void process(Record<Windowed<String>, PatternAccumulator> record) {
     PatternAccumulator acc = record.value();
-    if (acc == null || acc.count() < settings.minOccurrences()) {
+    if (acc == null) {
       return;
     }
     String key = record.key().key();
     long start = record.key().window().start();
     long end = record.key().window().end();
     String stateKey = stateKey(key, start);
+    if (acc.count() < settings.minOccurrences()) {
+      remember(stateKey, end, record.headers());
+      return;
+    }
     EmitState state = emits.get(stateKey);
     if (state != null && state.emitted()) {
       return;
     }
+    remember(stateKey, end, record.headers());
     if (acc.confidence() >= settings.earlyEmitConfidence()) {
-      emit(key, start, end, acc, record.timestamp());
+      emit(key, start, end, acc, record.timestamp(), Tracing.parentOf(record.headers()));
       emits.put(stateKey, new EmitState(true, null, start, end));
     } else {
       emits.put(stateKey, new EmitState(false, acc, start, end));
@@ -82,13 +95,77 @@ final class PatternEmitter implements Processor<Windowed<String>, PatternAccumul
       EmitState s = kv.value;
       if (!s.emitted() && s.pending() != null) {
         String key = kv.key.substring(0, kv.key.lastIndexOf('@'));
-        emit(key, s.windowStart(), s.windowEnd(), s.pending(), streamTime);
+        List<SpanContext> counted = linked(kv.key);
+        // closed by stream time, not by a record: the hop continues the last event's trace
+        emit(key, s.windowStart(), s.windowEnd(), s.pending(), streamTime,
+            counted.isEmpty() ? SpanContext.getInvalid() : counted.get(counted.size() - 1));
       }
       emits.delete(kv.key);
     }
+    if (tracing.enabled()) {
+      List<String> done = new ArrayList<>();
+      try (KeyValueIterator<String, String> it = links.all()) {
+        while (it.hasNext()) {
+          KeyValue<String, String> kv = it.next();
+          if (windowEndOf(kv.value) + grace <= streamTime) {
+            done.add(kv.key);
+          }
+        }
+      }
+      done.forEach(links::delete);
+    }
   }
 
-  private void emit(String key, long start, long end, PatternAccumulator acc, long ts) {
+  /**
+   * Keeps the trace context of an error event counted in a window (the first
+   * {@link Tracing#MAX_LINKS}): the pattern's hop links to them. Value: {@code <window end>;
+   * <traceparent>,...}.
+   */
+  private void remember(String stateKey, long windowEnd, Headers headers) {
+    if (!tracing.enabled()) {
+      return;
+    }
+    String traceparent = Tracing.traceparent(Tracing.parentOf(headers));
+    if (traceparent == null) {
+      return;
+    }
+    String known = links.get(stateKey);
+    if (known == null) {
+      links.put(stateKey, windowEnd + ";" + traceparent);
+    } else if (!known.contains(traceparent)
+        && known.chars().filter(c -> c == ',').count() + 1 < Tracing.MAX_LINKS) {
+      links.put(stateKey, known + "," + traceparent);
+    }
+  }
+
+  private List<SpanContext> linked(String stateKey) {
+    List<SpanContext> out = new ArrayList<>();
+    String known = tracing.enabled() ? links.get(stateKey) : null;
+    if (known != null && known.indexOf(';') >= 0) {
+      for (String tp : known.substring(known.indexOf(';') + 1).split(",")) {
+        SpanContext sc = Tracing.contextOf(tp);
+        if (sc.isValid()) {
+          out.add(sc);
+        }
+      }
+    }
+    return out;
+  }
+
+  private static long windowEndOf(String value) {
+    try {
+      return Long.parseLong(value.substring(0, Math.max(0, value.indexOf(';'))));
+    } catch (NumberFormatException e) {
+      return Long.MIN_VALUE / 2; // unreadable: gone at the next close
+    }
+  }
+
+  /**
+   * @param parent the error event whose count made the pattern (its trace goes on through the
+   *     pattern to the rule); the hop also links to the other events the window counted
+   */
+  private void emit(String key, long start, long end, PatternAccumulator acc, long ts,
+      SpanContext parent) {
     ErrorCategory category = ErrorCategory.valueOf(acc.category());
     RuleActionKind kind = FixCatalog.suggestedAction(category, acc.errorType(), acc.fixKey());
     Long lateCount = late.get(key);
@@ -110,7 +187,9 @@ final class PatternEmitter implements Processor<Windowed<String>, PatternAccumul
         .setLateEvents(lateCount == null ? 0 : lateCount)
         .setEmittedAt(Instant.ofEpochMilli(context.currentSystemTimeMs()))
         .build();
-    context.forward(new Record<>(key, pattern, ts));
+    Headers hop = StreamsHops.hop(tracing, context, "pattern", parent,
+        linked(stateKey(key, start)).stream().filter(l -> !l.equals(parent)).toList(), -1);
+    context.forward(new Record<>(key, pattern, ts, hop));
   }
 
   static String stateKey(String key, long windowStart) {

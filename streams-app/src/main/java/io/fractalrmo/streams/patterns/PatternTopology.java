@@ -3,6 +3,7 @@ package io.fractalrmo.streams.patterns;
 import io.fractalrmo.contracts.ErrorEvent;
 import io.fractalrmo.contracts.ErrorPattern;
 import io.fractalrmo.contracts.TopicCatalog;
+import io.fractalrmo.runtime.trace.Tracing;
 import io.fractalrmo.streams.CommitSoon;
 import io.fractalrmo.streams.JsonSerde;
 import io.fractalrmo.streams.RecordSerdes;
@@ -33,6 +34,8 @@ public final class PatternTopology {
   public static final String EMIT_STORE = "pattern-emits";
   public static final String LATE_STORE = "pattern-late-events";
   public static final String REPARTITION = "pattern-by-key";
+  /** Per window: the trace contexts of the first error events counted in it (span links). */
+  public static final String LINKS_STORE = "pattern-trace-links";
 
   private PatternTopology() {
   }
@@ -53,6 +56,9 @@ public final class PatternTopology {
         Serdes.String(), Serdes.Long()));
     builder.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(EMIT_STORE),
         Serdes.String(), JsonSerde.of(EmitState.class)));
+    builder.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(LINKS_STORE),
+        Serdes.String(), Serdes.String()));
+    Tracing tracing = Tracing.process();
 
     KStream<String, ErrorPattern> patterns = sources.stream(topics.errors(), ErrorEvent.class)
         .filter((k, e) -> e != null && e.getTrialId() == null, Named.as("pattern-skip-trials"))
@@ -71,7 +77,10 @@ public final class PatternTopology {
                 .withCachingDisabled()
                 .withRetention(p.windowSize().plus(p.grace())))
         .toStream(Named.as("pattern-window-updates"))
-        .process(() -> new PatternEmitter(p), Named.as("pattern-emit"), EMIT_STORE, LATE_STORE);
+        // the window aggregation forwards each update with the headers of the error event that
+        // made it: the emitter links the pattern's hop to the events it counts
+        .process(() -> new PatternEmitter(p, tracing), Named.as("pattern-emit"), EMIT_STORE,
+            LATE_STORE, LINKS_STORE);
     patterns.to(topics.errorPatterns().name(),
         sources.produced(ErrorPattern.class, "sink-error-patterns"));
     return patterns;

@@ -17,7 +17,9 @@ import io.fractalrmo.contracts.TrialPhase;
 import io.fractalrmo.contracts.TrialSpec;
 import io.fractalrmo.contracts.TrialSummary;
 import io.fractalrmo.contracts.ValidationOutcome;
+import io.fractalrmo.runtime.trace.Tracing;
 import io.fractalrmo.streams.StreamsSettings;
+import io.fractalrmo.streams.trace.StreamsHops;
 import io.fractalrmo.streams.merge.PlanPolicy;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -85,9 +87,27 @@ final class ProtocolUpdater implements Processor<String, SpecificRecord, String,
   private KeyValueStore<String, LiveWatch> live;
   private long lastReport;
 
+  private final Tracing tracing;
+  /** Headers of the record being processed (null in a punctuation): the cause of each output. */
+  private org.apache.kafka.common.header.Headers cause;
+
   ProtocolUpdater(StreamsSettings.Rules settings) {
+    this(settings, Tracing.process());
+  }
+
+  ProtocolUpdater(StreamsSettings.Rules settings, Tracing tracing) {
     this.settings = settings;
     this.trial = settings.trial();
+    this.tracing = tracing;
+  }
+
+  /**
+   * {@code record} as a hop of the trace of the record that caused it: a rule proposed from a
+   * pattern continues the pattern's trace, trial actions the rule's, a rule decided by a trial
+   * outcome that outcome's; a punctuation's output (retirement, live counters) starts a trace.
+   */
+  private <V> Record<String, V> traced(String name, Record<String, V> record) {
+    return StreamsHops.childOf(tracing, context, name, cause, record);
   }
 
   @Override
@@ -109,6 +129,15 @@ final class ProtocolUpdater implements Processor<String, SpecificRecord, String,
     if (key == null || record.value() == null) {
       return;
     }
+    cause = record.headers();
+    try {
+      dispatch(key, record);
+    } finally {
+      cause = null;
+    }
+  }
+
+  private void dispatch(String key, Record<String, SpecificRecord> record) {
     if (record.value() instanceof RuleSample sample && key.startsWith(
         OutcomeCollector.LIVE_KEY_PREFIX)) {
       onLive(sample, record.timestamp());
@@ -277,7 +306,7 @@ final class ProtocolUpdater implements Processor<String, SpecificRecord, String,
         .setGuardLiveMeanDurationMs(guardLive).setSummary(null)
         .setStartedAt(Instant.ofEpochMilli(now)).setUpdatedAt(Instant.ofEpochMilli(now)).build();
     trials.put(ruleId, started);
-    context.forward(new Record<>(trialId, started, now));
+    context.forward(traced("trial-started", new Record<>(trialId, started, now)));
     LOG.info("trial {} started: {} failed action(s) re-run without and with the rule, {} "
         + "succeeded one(s) with it", trialId, sampleIds.size(), guardIds.size());
   }
@@ -301,7 +330,7 @@ final class ProtocolUpdater implements Processor<String, SpecificRecord, String,
       item.setInput(ExecutionInput.newBuilder(action.getInput())
           .setCode(source.getGeneratedCode()).build());
     }
-    context.forward(new Record<>(action.getTaskId(), item.build(), now));
+    context.forward(traced("trial-action", new Record<>(action.getTaskId(), item.build(), now)));
   }
 
   /**
@@ -372,7 +401,7 @@ final class ProtocolUpdater implements Processor<String, SpecificRecord, String,
     } else {
       reject(rule, verdict.summary(), now);
     }
-    context.forward(new Record<>(running.getTrialId(), completed, now));
+    context.forward(traced("trial-completed", new Record<>(running.getTrialId(), completed, now)));
   }
 
   private void reject(ProtocolRule rule, TrialSummary summary, long now) {
@@ -444,7 +473,8 @@ final class ProtocolUpdater implements Processor<String, SpecificRecord, String,
     publish(retired, now);
     // a tombstone after the RETIRED record: a reader of the compacted topic from the start
     // sees exactly the live rules
-    context.forward(new Record<String, SpecificRecord>(r.getRuleId(), null, now));
+    context.forward(traced("rule-tombstone",
+        new Record<String, SpecificRecord>(r.getRuleId(), null, now)));
     lastSeen.delete(r.getRuleId());
     live.delete(r.getRuleId());
   }
@@ -516,7 +546,7 @@ final class ProtocolUpdater implements Processor<String, SpecificRecord, String,
 
   private void publish(ProtocolRule rule, long now) {
     rules.put(rule.getRuleId(), rule);
-    context.forward(new Record<>(rule.getRuleId(), rule, now));
+    context.forward(traced("rule-" + rule.getStatus(), new Record<>(rule.getRuleId(), rule, now)));
     context.commit(); // every agent waits for a rule change: visible after this poll's records
   }
 

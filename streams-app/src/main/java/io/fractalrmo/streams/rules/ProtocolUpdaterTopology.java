@@ -84,6 +84,7 @@ public final class ProtocolUpdaterTopology {
     RecordSerdes serdes = sources.serdes();
     StreamsSettings.Rules r = settings.rules();
     Duration keep = r.actionRetention();
+    io.fractalrmo.runtime.trace.Tracing tracing = io.fractalrmo.runtime.trace.Tracing.process();
     builder.addStateStore(Stores.windowStoreBuilder(Stores.persistentWindowStore(
             RECENT_ACTIONS_STORE, keep, keep, false),
         Serdes.String(), serdes.value(ActionItem.class)));
@@ -157,7 +158,7 @@ public final class ProtocolUpdaterTopology {
         .merge(Sources.records(failedActions), Named.as("rules-merge-failed"))
         .merge(Sources.records(trialOutcomes), Named.as("rules-merge-outcomes"))
         .merge(Sources.records(liveOutcomes), Named.as("rules-merge-live"))
-        .process(() -> new ProtocolUpdater(r), Named.as("rules-update"), RULES_STORE,
+        .process(() -> new ProtocolUpdater(r, tracing), Named.as("rules-update"), RULES_STORE,
             TRIALS_STORE, OUTCOMES_STORE, FAILED_ACTIONS_STORE, LAST_SEEN_STORE, GUARD_POOL_STORE,
             LIVE_STORE)
         .split(Named.as("rules-out-"))

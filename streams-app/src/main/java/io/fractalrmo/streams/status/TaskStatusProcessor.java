@@ -13,7 +13,9 @@ import io.fractalrmo.contracts.TaskStatus;
 import io.fractalrmo.contracts.ValidationOutcome;
 import io.fractalrmo.streams.CommitPacer;
 import io.fractalrmo.streams.merge.PlanPolicy;
+import io.fractalrmo.runtime.trace.Tracing;
 import io.fractalrmo.streams.status.StatusMachine.Step;
+import io.fractalrmo.streams.trace.StreamsHops;
 import java.util.ArrayList;
 import java.util.List;
 import org.apache.avro.specific.SpecificRecord;
@@ -31,11 +33,13 @@ import org.apache.kafka.streams.state.KeyValueStore;
 final class TaskStatusProcessor implements Processor<String, SpecificRecord, String, TaskStatus> {
 
   private final CommitPacer pacer;
+  private final Tracing tracing;
   private ProcessorContext<String, TaskStatus> context;
   private KeyValueStore<String, TaskStatus> statuses;
 
-  TaskStatusProcessor(CommitPacer pacer) {
+  TaskStatusProcessor(CommitPacer pacer, Tracing tracing) {
     this.pacer = pacer;
+    this.tracing = tracing;
   }
 
   @Override
@@ -57,7 +61,9 @@ final class TaskStatusProcessor implements Processor<String, SpecificRecord, Str
     }
     if (after != null && after != before) {
       statuses.put(taskId, after);
-      context.forward(new Record<>(taskId, after, record.timestamp()));
+      // a hop of the task's trace: the child of the record that moved the status
+      context.forward(StreamsHops.childOf(tracing, context, "status-" + after.getState(),
+          record.headers(), new Record<>(taskId, after, record.timestamp())));
       if (StatusMachine.terminal(after.getState())) {
         pacer.outputReady(context); // a final status is what clients wait for
       }

@@ -7,6 +7,7 @@ import io.fractalrmo.contracts.Task;
 import io.fractalrmo.contracts.TaskStatus;
 import io.fractalrmo.contracts.TopicCatalog;
 import io.fractalrmo.contracts.ValidationOutcome;
+import io.fractalrmo.runtime.trace.Tracing;
 import io.fractalrmo.streams.RecordSerdes;
 import io.fractalrmo.streams.Sources;
 import io.fractalrmo.streams.StreamsSettings;
@@ -35,6 +36,7 @@ public final class TaskStatusTopology {
   }
 
   public static void addTo(Sources sources, TopicCatalog topics, StreamsSettings settings) {
+    Tracing tracing = Tracing.process();
     sources.builder().addStateStore(Stores.keyValueStoreBuilder(
         Stores.persistentKeyValueStore(STATUS_STORE), Serdes.String(),
         sources.serdes().value(TaskStatus.class))
@@ -51,7 +53,8 @@ public final class TaskStatusTopology {
         .merge(Sources.records(
             sources.stream(topics.validationOutcomes(), ValidationOutcome.class)),
             Named.as("status-merge-outcomes"))
-        .process(() -> new TaskStatusProcessor(sources.pacer()), Named.as("status-track"), STATUS_STORE)
+        .process(() -> new TaskStatusProcessor(sources.pacer(), tracing), Named.as("status-track"),
+            STATUS_STORE)
         .to(topics.taskStatus().name(), sources.produced(TaskStatus.class, "sink-task-status"));
   }
 }

@@ -87,6 +87,8 @@ public final class PythonAnalysisHelper implements AutoCloseable {
     this.timeout = timeout;
     try {
       this.script = Files.createTempFile("fractal-analysis-", ".py");
+      // close() deletes it; this covers a helper its owner never closed before the JVM exits
+      script.toFile().deleteOnExit();
       try (InputStream res = PythonAnalysisHelper.class.getResourceAsStream("analysis_helper.py")) {
         if (res == null) {
           throw new IllegalStateException("analysis_helper.py missing from the classpath");

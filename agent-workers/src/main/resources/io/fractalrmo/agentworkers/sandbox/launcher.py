@@ -646,6 +646,35 @@ class UnreceivableValue(Exception):
     """The solution returned a value that cannot cross to the tests (not a plain value)."""
 
 
+def _flusher():
+    """A flush of stdout/stderr bound now, before the program can replace sys.stdout or patch
+    the stream class: the harness and S call it after untrusted code ran."""
+    flush_stream, streams = type(sys.stdout).flush, (sys.stdout, sys.stderr)
+
+    def flush():
+        for s in streams:
+            try:
+                flush_stream(s)
+            except BaseException:
+                pass
+    return flush
+
+
+def _main_module(filename, workdir=None):
+    """A fresh __main__ named filename, installed as the program expects to find it; with
+    workdir, imports resolve there first (the solution's, never the tests')."""
+    import builtins
+    module = type(sys)("__main__")
+    module.__file__ = filename
+    module.__builtins__ = builtins
+    sys.modules["__main__"] = module
+    sys.argv = [filename]
+    if workdir is not None:
+        sys.path[0] = workdir
+    sys.dont_write_bytecode = True
+    return module
+
+
 def _only_frames(exc, sources):
     """The traceback from the first frame of the program's own code, without the harness's own
     frames (none at all when the harness raised the error itself, e.g. for a missing entry
@@ -865,25 +894,9 @@ def _confine_solution(hdr, prepared, applied, tests_pid):
 def _solution_process(sock, solution_code, sources, workdir):
     """S: runs the solution module, says which callables it defines, then answers calls until
     its input ends. Everything here runs as (or on behalf of) untrusted code."""
-    import builtins
-    _exit, TextIOWrapper = os._exit, type(sys.stdout)
-    streams = (sys.stdout, sys.stderr)
-
-    def flush():
-        for s in streams:
-            try:
-                TextIOWrapper.flush(s)
-            except BaseException:
-                pass
-
-    module = type(sys)("__main__")
-    module.__file__ = SOLUTION_FILE
-    module.__builtins__ = builtins
-    g = module.__dict__
-    sys.modules["__main__"] = module
-    sys.argv = [SOLUTION_FILE]
-    sys.path[0] = workdir
-    sys.dont_write_bytecode = True
+    _exit = os._exit
+    flush = _flusher()
+    g = _main_module(SOLUTION_FILE, workdir).__dict__
     try:
         go = _recv(sock)  # T compiled the tests (or it ended: then nothing runs)
     except (OSError, ValueError):
@@ -944,21 +957,14 @@ def _harness(report, hdr, prepared, applied):
     import builtins
     program, workdir = hdr["program"], hdr["workdir"]
     # what the harness itself calls, captured before the program can patch anything
-    _exit, FunctionType, TextIOWrapper = os._exit, type(_harness), type(sys.stdout)
+    _exit, FunctionType = os._exit, type(_harness)
     _callable, _getattr, _hasattr, _isinstance = callable, getattr, hasattr, isinstance
     _compile, _exec, _dict = compile, exec, dict
     solution = program["solution"]
     tests_fd = hdr.get("tests_fd")  # the tests arrive on it, read only once S is forked
     entry = program.get("entry_point")
     sources = {SOLUTION_FILE: solution}
-    streams = (sys.stdout, sys.stderr)
-
-    def flush():
-        for s in streams:
-            try:
-                TextIOWrapper.flush(s)
-            except BaseException:
-                pass
+    flush = _flusher()
 
     def fail(phase, exc, code, doc=None):
         if doc is None:
@@ -991,13 +997,7 @@ def _harness(report, hdr, prepared, applied):
     if tests_fd is None:
         # a solution-only run: the harness attests the module's end in the same process, which
         # the program can reach; only the tests' verdict (below) is proof it cannot forge
-        module = type(sys)("__main__")
-        module.__file__ = SOLUTION_FILE
-        module.__builtins__ = builtins
-        sys.modules["__main__"] = module
-        sys.argv = [SOLUTION_FILE]
-        sys.path[0] = workdir
-        sys.dont_write_bytecode = True
+        module = _main_module(SOLUTION_FILE, workdir)
         try:
             _exec(solution_code, module.__dict__)
         except SystemExit as exc:

@@ -1560,7 +1560,7 @@ def run_once(hdr, prepared):
     signal.signal(signal.SIGCHLD, lambda *_: None)
     nonce = os.urandom(16)
     tests_bytes = hdr.get("tests_bytes")
-    tests_r = tests_w = None
+    tests_r = tests_w = tests_read = None
     if tests_bytes is not None:
         # the tests are still in this runner's input: they reach the child through this pipe
         # after the fork, and the child reads them only after forking the solution's process
@@ -1586,7 +1586,7 @@ def run_once(hdr, prepared):
             os._exit(122)  # a child never returns into the launcher
     if tests_r is not None:
         os.close(tests_r)
-        _pass_tests(0, int(tests_bytes), tests_w)
+        tests_read = _pass_tests(0, int(tests_bytes), tests_w)
     os.close(out_w)
     os.close(err_w)
     rep_child.close()
@@ -1692,6 +1692,8 @@ def run_once(hdr, prepared):
         phase = "tests" if reports.solution_done else "solution"
         error = _err("IncompleteRun", "the process ended (exit status %s) before the harness saw "
                                       "its %s finish" % (exit_code, phase))
+    if tests_read is not None:
+        tests_read.acquire()  # this run's input read to its end before its result goes out
     cpu = _reaped_cpu[0]
     return {
         "exit_code": exit_code,
@@ -1885,12 +1887,19 @@ def _read_header(fd):
 def _pass_tests(fd, n, out):
     """The runner's side of the tests' hand-over: reads them from its input once the run's child
     exists and writes them to the child's pipe (from a thread: the child reads them only after
-    it forked the solution's process, and they may not fit a pipe's buffer)."""
+    it forked the solution's process, and they may not fit a pipe's buffer). Returns a lock held
+    until they are read off the input: the runner takes it before it reports, so no byte of this
+    run is left for the next runner to read as its header, even when the child ended at once."""
     import _thread
+    read = _thread.allocate_lock()
+    read.acquire()
 
     def run():
         try:
-            data = _read_exact(fd, n)
+            try:
+                data = _read_exact(fd, n)
+            finally:
+                read.release()
             if data is not None:
                 view = memoryview(data)
                 while view:
@@ -1903,6 +1912,7 @@ def _pass_tests(fd, n, out):
             except OSError:
                 pass
     _thread.start_new_thread(run, ())
+    return read
 
 
 def _serve(prepared, zygote):

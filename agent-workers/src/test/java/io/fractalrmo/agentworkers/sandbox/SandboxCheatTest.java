@@ -278,6 +278,21 @@ class SandboxCheatTest {
     assertThat(r.success()).as("%s", r.error()).isTrue();
   }
 
+  @Test
+  void shouldLeaveNoByteOfARunsTestsForTheNextRunWhenItsChildEndsAtOnce() {
+    // a solution that does not compile ends the run's child before it reads its tests; large
+    // tests are still in the launcher's input then. The next run on the same warm launcher must
+    // read its own header, not the rest of these tests
+    String bigTests = problem.test() + "\n# " + "x".repeat(300_000) + "\n";
+    for (int i = 0; i < 4; i++) {
+      SandboxResult broken = sandbox.run(Program.withTests("def f(:\n", bigTests,
+          problem.entryPoint()), SandboxLimits.defaults());
+      assertThat(broken.error().type()).as("%s", broken.error()).isEqualTo("SyntaxError");
+      SandboxResult honest = runWithTests(problem.solution());
+      assertThat(honest.success()).as("run %d after a broken one: %s", i, honest.error()).isTrue();
+    }
+  }
+
   private static String pyString(String s) {
     return "'" + s.replace("\\", "\\\\").replace("'", "\\'") + "'";
   }

@@ -114,6 +114,10 @@ public final class Tracing implements AutoCloseable {
     if (headers == null) {
       return SpanContext.getInvalid();
     }
+    SpanContext canonical = canonical(headers);
+    if (canonical != null) {
+      return canonical;
+    }
     try {
       Context extracted = W3CTraceContextPropagator.getInstance()
           .extract(Context.root(), headers, BoundedGetter.INSTANCE);
@@ -122,6 +126,55 @@ public final class Tracing implements AutoCloseable {
     } catch (RuntimeException e) {
       return SpanContext.getInvalid();
     }
+  }
+
+  /**
+   * The common case without the propagator: a version-00 {@value #TRACEPARENT} of exactly 55
+   * lowercase-hex characters with non-zero ids and no {@value #TRACESTATE}, which is what every
+   * hop of the pipeline writes. It yields the context the W3C propagator would (a remote parent,
+   * default trace state) for a fraction of its cost (its Context, getter iteration and string
+   * copies were ~4 % of a stream thread's samples); anything else returns null and goes through
+   * the propagator.
+   */
+  private static SpanContext canonical(Headers headers) {
+    Header tp = headers.lastHeader(TRACEPARENT);
+    if (tp == null || headers.lastHeader(TRACESTATE) != null) {
+      return null;
+    }
+    byte[] v = tp.value();
+    if (v == null || v.length != 55 || v[0] != '0' || v[1] != '0' || v[2] != '-' || v[35] != '-'
+        || v[52] != '-') {
+      return null;
+    }
+    if (!lowerHex(v, 3, 35) || !lowerHex(v, 36, 52) || !lowerHex(v, 53, 55)
+        || allZero(v, 3, 35) || allZero(v, 36, 52)) {
+      return null;
+    }
+    String traceId = new String(v, 3, 32, StandardCharsets.ISO_8859_1);
+    String spanId = new String(v, 36, 16, StandardCharsets.ISO_8859_1);
+    byte flags = (byte) ((Character.digit(v[53], 16) << 4) | Character.digit(v[54], 16));
+    return SpanContext.createFromRemoteParent(traceId, spanId,
+        io.opentelemetry.api.trace.TraceFlags.fromByte(flags),
+        io.opentelemetry.api.trace.TraceState.getDefault());
+  }
+
+  private static boolean lowerHex(byte[] v, int from, int to) {
+    for (int i = from; i < to; i++) {
+      byte c = v[i];
+      if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  private static boolean allZero(byte[] v, int from, int to) {
+    for (int i = from; i < to; i++) {
+      if (v[i] != '0') {
+        return false;
+      }
+    }
+    return true;
   }
 
   /**

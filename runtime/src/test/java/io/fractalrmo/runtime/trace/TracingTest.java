@@ -170,4 +170,43 @@ class TracingTest {
     assertThat(out.toArray()).isEmpty();
     assertThat(Tracing.off().enabled()).isFalse();
   }
+
+  @ParameterizedTest
+  @ValueSource(strings = {
+      "00-" + TRACE + "-" + SPAN + "-01",
+      "00-" + TRACE + "-" + SPAN + "-00",
+      "00-" + TRACE + "-" + SPAN + "-ff",
+      "00-" + TRACE + "-" + SPAN + "-0g",
+      "00-" + TRACE + "-" + SPAN + "-01-extra",
+      "01-" + TRACE + "-" + SPAN + "-01",
+      "00-00000000000000000000000000000000-" + SPAN + "-01",
+      "00-" + TRACE + "-0000000000000000-01",
+      "00-4BF92F3577B34DA6A3CE929D0E0E4736-" + SPAN + "-01",
+      "00_" + TRACE + "-" + SPAN + "-01"
+  })
+  void aTraceparentReadsAsTheW3cPropagatorReadsIt(String traceparent) {
+    Headers h = with(Tracing.TRACEPARENT, traceparent);
+    SpanContext expected = io.opentelemetry.api.trace.Span.fromContext(
+        io.opentelemetry.api.trace.propagation.W3CTraceContextPropagator.getInstance().extract(
+            io.opentelemetry.context.Context.root(), traceparent,
+            new io.opentelemetry.context.propagation.TextMapGetter<String>() {
+              @Override
+              public Iterable<String> keys(String carrier) {
+                return List.of(Tracing.TRACEPARENT);
+              }
+
+              @Override
+              public String get(String carrier, String key) {
+                return Tracing.TRACEPARENT.equals(key) ? carrier : null;
+              }
+            })).getSpanContext();
+    SpanContext read = Tracing.parentOf(h);
+    assertThat(read.isValid()).isEqualTo(expected.isValid());
+    if (expected.isValid()) {
+      assertThat(read).isEqualTo(expected);
+      assertThat(read.isRemote()).isTrue();
+    }
+    h.add(Tracing.TRACESTATE, "vendor=abc".getBytes(StandardCharsets.US_ASCII));
+    assertThat(Tracing.parentOf(h).isValid()).isEqualTo(expected.isValid()); // the propagator's path
+  }
 }

@@ -52,6 +52,12 @@ public final class StatusMachine {
     if (rank(step.state()) < 0) {
       return current;
     }
+    if (current != null && !advances(current, step) && (terminal(step.state())
+        || seen(current, step.state()))) {
+      // decided before a builder exists: newBuilder(current) deep-copies the whole status, and
+      // most records of a task (the 2nd to 5th analysis, a repeat) change nothing
+      return current;
+    }
     TaskStatus.Builder b = current == null
         ? TaskStatus.newBuilder().setTaskId(taskId).setState(step.state()).setPreviousState(null)
             .setTransitions(new ArrayList<>()).setUpdatedAt(Instant.ofEpochMilli(step.at()))
@@ -101,5 +107,19 @@ public final class StatusMachine {
     long updated = Math.max(b.getUpdatedAt().toEpochMilli(), step.at());
     b.setUpdatedAt(Instant.ofEpochMilli(updated));
     return b.build();
+  }
+
+  /** Whether {@code step} moves {@code current} forward. */
+  private static boolean advances(TaskStatus current, Step step) {
+    return !terminal(current.getState()) && rank(step.state()) > rank(current.getState());
+  }
+
+  private static boolean seen(TaskStatus current, TaskState state) {
+    for (StateTransition t : current.getTransitions()) {
+      if (t.getState() == state) {
+        return true;
+      }
+    }
+    return false;
   }
 }

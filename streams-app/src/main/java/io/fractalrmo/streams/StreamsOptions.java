@@ -48,25 +48,6 @@ public record StreamsOptions(Optional<String> applicationId, Path stateDir, int 
         maxThreadReplacements, replicationFactor, startTimeout, closeTimeout, s, extraProperties);
   }
 
-  public StreamsOptions withThreads(int n) {
-    if (n < 1) {
-      throw new IllegalArgumentException("stream threads must be at least 1, was " + n);
-    }
-    return new StreamsOptions(applicationId, stateDir, n, commitInterval, maxThreadReplacements,
-        replicationFactor, startTimeout, closeTimeout, settings, extraProperties);
-  }
-
-  /**
-   * Stream threads for one instance: one per core, but no more than a sub-topology has tasks
-   * (its input partitions), since a thread without a task only idles. Each thread commits its
-   * own tasks in its own transaction, so a second thread also overlaps the commits' waits on
-   * the broker, which bound a single thread (a zero-cost burst: 42 of 75 s in
-   * flush/sendOffsets/commit).
-   */
-  public static int threadsFor(int cores, int partitions) {
-    return Math.max(1, Math.min(cores, partitions));
-  }
-
   public StreamsOptions withApplicationId(String id) {
     return new StreamsOptions(Optional.of(id), stateDir, threads, commitInterval,
         maxThreadReplacements, replicationFactor, startTimeout, closeTimeout, settings,

@@ -103,9 +103,7 @@ public final class Roles {
       new Role("streams", "Kafka Streams app: plan merge, task status, error patterns, protocol updater", false,
           STREAMS_SETTINGS,
           (endpoints, settings) -> {
-            StreamsOptions options = streamsOptions(settings.stateDir().resolve("streams"))
-                .withThreads(StreamsOptions.threadsFor(Runtime.getRuntime().availableProcessors(),
-                    endpoints.topics().tasks().partitions()));
+            StreamsOptions options = streamsOptions(settings.stateDir().resolve("streams"));
             // the plan's input contract and maxima: the same limits.* settings the workers read
             return StreamsRole.start(endpoints, options.withSettings(options.settings()
                 .withLimits(RoleSettings.inputLimits(STREAMS_SETTINGS.parse(settings.values())))));

@@ -12,6 +12,7 @@ import io.fractalrmo.platform.PlatformException;
 import io.fractalrmo.platform.Ports;
 import io.fractalrmo.platform.TopicProvisioner;
 import io.fractalrmo.platform.kafka.EmbeddedKafka;
+import io.fractalrmo.platform.kafka.HangingTransactions;
 import io.fractalrmo.platform.kafka.KafkaCluster;
 import io.fractalrmo.platform.postgres.EmbeddedPostgres;
 import io.fractalrmo.registry.client.SchemaRegistryClient;
@@ -55,6 +56,9 @@ public final class LocalStack implements AutoCloseable {
       io.fractalrmo.runtime.RetryPolicy.defaults()
           .withBackoff(Duration.ofMillis(200), Duration.ofSeconds(2))
           .withTimeout(Duration.ofSeconds(90));
+
+  /** How long start-up looks for hanging transactions before it gives up looking. */
+  private static final Duration HANGING_TIMEOUT = Duration.ofSeconds(30);
 
   private final Path dataDir;
   private final Deque<Named> running = new ArrayDeque<>();
@@ -156,6 +160,18 @@ public final class LocalStack implements AutoCloseable {
     final String kafka = bootstrap;
     CompletableFuture<Void> topics = CompletableFuture.runAsync(
         () -> TopicProvisioner.provision(kafka, settings.catalog(), settings.replicationFactor()));
+    // Transactions a kill -9 of the whole stack left open on partitions that existed before
+    // (new topics have none), so this runs beside the topics step; it must end before any role
+    // starts, or Streams' read_committed restoration waits on them forever. Our own broker is
+    // repaired; someone else's is only reported.
+    final boolean ownBroker = settings.bootstrapServers().isEmpty();
+    CompletableFuture<Void> hanging = CompletableFuture.runAsync(() -> {
+      if (ownBroker) {
+        HangingTransactions.repair(kafka, HANGING_TIMEOUT);
+      } else {
+        HangingTransactions.report(kafka, HANGING_TIMEOUT);
+      }
+    });
     String registryUrl;
     if (settings.schemaRegistryUrl().isPresent()) {
       registryUrl = settings.schemaRegistryUrl().get();
@@ -165,6 +181,7 @@ public final class LocalStack implements AutoCloseable {
         registry = SchemaRegistryServer.start(bootstrap, SchemaRegistryServer.Options.defaults().withPort(registryPort));
       } catch (RuntimeException e) {
         joinQuietly(topics);
+        joinQuietly(hanging);
         throw new PlatformException("the schema registry did not start: " + e.getMessage(), e);
       }
       push("schema registry", registry);
@@ -176,6 +193,7 @@ public final class LocalStack implements AutoCloseable {
 
     join(topics);
     LOG.info("{} topics ready in {} ms", settings.catalog().all().size(), (System.nanoTime() - phase) / 1_000_000);
+    join(hanging);
 
     // The roles start while the value schemas are registered (their serializers would register
     // the same schemas; the registry keeps one id per schema either way).

@@ -35,6 +35,7 @@ import java.util.Optional;
 import java.util.Properties;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.CountDownLatch;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -66,6 +67,9 @@ public final class LocalStack implements AutoCloseable {
   private Endpoints endpoints;
   private Duration startup;
   private boolean closed;
+  private volatile boolean cancelled;
+  private boolean startFinished;
+  private java.util.concurrent.ExecutorService roleStarter;
 
   private static final String LOCK = "data dir lock";
 
@@ -79,20 +83,85 @@ public final class LocalStack implements AutoCloseable {
   }
 
   public static LocalStack start(StackSettings settings) {
+    return start(settings, new CountDownLatch(1));
+  }
+
+  /**
+   * Starts the stack; when {@code stop} is released while it starts (SIGTERM, Ctrl-C), the start
+   * ends at once: whatever waits is interrupted, what was started is stopped in reverse order,
+   * and {@link StartCancelled} is thrown.
+   */
+  public static LocalStack start(StackSettings settings, CountDownLatch stop) {
     Instant started = Instant.now();
     Path dir = settings.dataDir().toAbsolutePath().normalize();
     DataDirLock lock = DataDirLock.acquire(dir);
     LocalStack stack = new LocalStack(dir);
     stack.running.push(new Named(LOCK, lock));
+    Thread starting = Thread.currentThread();
+    Thread canceller = new Thread(() -> {
+      try {
+        stop.await();
+      } catch (InterruptedException e) {
+        return; // the start ended: nothing to cancel
+      }
+      stack.cancelStart(starting);
+    }, "fractal-start-cancel");
+    canceller.setDaemon(true);
+    canceller.start();
     try {
       stack.startAll(settings);
+      synchronized (stack) {
+        if (stack.cancelled) {
+          throw new StartCancelled();
+        }
+        stack.startFinished = true;
+      }
       stack.startup = Duration.between(started, Instant.now());
       stack.writeEndpointsFile();
       LOG.info("fractal is up in {} ms: {}", stack.startup.toMillis(), stack.endpoints);
       return stack;
     } catch (RuntimeException | Error e) {
+      boolean cancelled = stack.cancelled;
+      Thread.interrupted(); // stop in order, not as if each stop were interrupted too
       stack.close();
+      if (cancelled) {
+        LOG.info("start stopped on request; everything it had started is stopped");
+        throw e instanceof StartCancelled c ? c : new StartCancelled(e);
+      }
       throw e;
+    } finally {
+      canceller.interrupt();
+    }
+  }
+
+  /** {@link #start} ended because a stop was requested while it ran. */
+  public static final class StartCancelled extends PlatformException {
+    StartCancelled() {
+      super("the start was stopped on request");
+    }
+
+    StartCancelled(Throwable cause) {
+      super("the start was stopped on request (it was at: " + cause.getMessage() + ")", cause);
+    }
+  }
+
+  /**
+   * A stop requested while starting: interrupts the start's waits (the starting thread and the
+   * roles' starters); the starting thread then stops what was started.
+   */
+  private void cancelStart(Thread starting) {
+    java.util.concurrent.ExecutorService roleStarter;
+    synchronized (this) {
+      if (startFinished || closed) {
+        return;
+      }
+      cancelled = true;
+      roleStarter = this.roleStarter;
+    }
+    LOG.info("stop requested while starting: stopping the start and everything it had started");
+    starting.interrupt();
+    if (roleStarter != null) {
+      roleStarter.shutdownNow();
     }
   }
 
@@ -191,9 +260,9 @@ public final class LocalStack implements AutoCloseable {
     }
     endpoints = new Endpoints(bootstrap, registryUrl, Optional.of(jdbc), settings.catalog());
 
-    join(topics);
+    await(topics);
     LOG.info("{} topics ready in {} ms", settings.catalog().all().size(), (System.nanoTime() - phase) / 1_000_000);
-    join(hanging);
+    await(hanging);
 
     // The roles start while the value schemas are registered (their serializers would register
     // the same schemas; the registry keeps one id per schema either way).
@@ -207,10 +276,13 @@ public final class LocalStack implements AutoCloseable {
       if (settings.startRoles()) {
         startRoles();
       }
-    } finally {
-      joinQuietly(schemas);
+    } catch (StartCancelled e) {
+      throw e;
+    } catch (RuntimeException e) {
+      awaitQuietly(schemas);
+      throw e;
     }
-    join(schemas);
+    await(schemas);
   }
 
   /**
@@ -224,6 +296,13 @@ public final class LocalStack implements AutoCloseable {
       t.setDaemon(true);
       return t;
     });
+    synchronized (this) {
+      roleStarter = starter;
+      if (cancelled) {
+        starter.shutdownNow();
+        throw new StartCancelled();
+      }
+    }
     try {
       List<CompletableFuture<AutoCloseable>> started = new java.util.ArrayList<>();
       for (Roles.Role role : roles) {
@@ -242,7 +321,14 @@ public final class LocalStack implements AutoCloseable {
       RuntimeException failure = null;
       for (int i = 0; i < roles.size(); i++) {
         try {
-          push(ROLE + roles.get(i).name(), join(started.get(i)));
+          push(ROLE + roles.get(i).name(), await(started.get(i)));
+        } catch (StartCancelled e) {
+          // the roles still starting are stopped as soon as their start returns
+          for (int j = i; j < roles.size(); j++) {
+            String name = ROLE + roles.get(j).name();
+            started.get(j).thenAccept(role -> closeLogged(new Named(name, role)));
+          }
+          throw e;
         } catch (RuntimeException e) {
           failure = failure == null ? e : failure;
         }
@@ -410,7 +496,14 @@ public final class LocalStack implements AutoCloseable {
   }
 
   private void push(String name, AutoCloseable resource) {
-    running.push(new Named(name, resource));
+    synchronized (this) {
+      if (!closed && !cancelled) {
+        running.push(new Named(name, resource));
+        return;
+      }
+    }
+    closeLogged(new Named(name, resource)); // its start returned after a stop was requested
+    throw new StartCancelled();
   }
 
   private void writeEndpointsFile() {
@@ -476,6 +569,38 @@ public final class LocalStack implements AutoCloseable {
         throw r;
       }
       throw e;
+    }
+  }
+
+  /**
+   * {@link #join}, but a stop requested meanwhile ({@link #cancelStart} interrupts the waiting
+   * thread) ends the wait with {@link StartCancelled}.
+   */
+  private <T> T await(CompletableFuture<T> future) {
+    try {
+      return future.get();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new StartCancelled(e);
+    } catch (java.util.concurrent.ExecutionException e) {
+      if (cancelled) {
+        throw new StartCancelled(e.getCause());
+      }
+      if (e.getCause() instanceof RuntimeException r) {
+        throw r;
+      }
+      if (e.getCause() instanceof Error err) {
+        throw err;
+      }
+      throw new CompletionException(e.getCause());
+    }
+  }
+
+  private <T> void awaitQuietly(CompletableFuture<T> future) {
+    try {
+      await(future);
+    } catch (RuntimeException e) {
+      // the caller reports its own failure
     }
   }
 

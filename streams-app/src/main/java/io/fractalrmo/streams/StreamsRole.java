@@ -48,6 +48,18 @@ public final class StreamsRole implements AutoCloseable {
     return start(endpoints, options, topology);
   }
 
+  /**
+   * Builds the topology once and throws it away, so that its classes (the DSL, the stores, the
+   * record classes and their serdes) are loaded and linked before {@link #start} needs them:
+   * {@code fractal up} does it while its broker starts, since the streams role is the last to be
+   * ready. No I/O (the serdes only keep the registry URL).
+   */
+  public static void warmUp(io.fractalrmo.contracts.TopicCatalog topics,
+      StreamsSettings settings) {
+    FractalTopology.build(topics, settings, RecordSerdes.forRegistry("http://127.0.0.1:1"))
+        .describe();
+  }
+
   /** {@link #start(Endpoints, StreamsOptions)} with a topology of the caller's (for tests). */
   static StreamsRole start(Endpoints endpoints, StreamsOptions options, Topology topology) {
     Properties props = properties(endpoints, options);

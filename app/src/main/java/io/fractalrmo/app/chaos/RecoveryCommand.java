@@ -112,7 +112,8 @@ public final class RecoveryCommand implements Callable<Integer> {
         up = startUp(data, runDir, start, jvm);
         double reported = awaitUp(up, Duration.ofMinutes(5));
         double readyS = (System.nanoTime() - killedAt) / 1e9;
-        double cpu = up.cpuSeconds();
+        Map<String, Double> cpuBy = up.cpuByProcess();
+        double cpu = cpuBy.values().stream().mapToDouble(Double::doubleValue).sum();
         double load = loadAverage();
         Endpoints again = EndpointOptions.read(data.resolve(EndpointOptions.ENDPOINTS_FILE));
         // the restart must have left no transaction hanging (fractal up aborts those the kill
@@ -136,9 +137,9 @@ public final class RecoveryCommand implements Callable<Integer> {
         reportedUp.add(reported);
         done.add(doneS);
         out.printf(Locale.ROOT, "cycle %d: %d of %d tasks final at the kill; ready %.1f s after the"
-                + " kill (up reports %.1f s; %.1f CPU-s to ready, load average %.1f), every task"
-                + " final %.1f s after the kill%n", cycle, finalBeforeKill, batch.size(), readyS,
-            reported, cpu, load, doneS);
+                + " kill (up reports %.1f s; %.1f CPU-s to ready %s, load average %.1f), every"
+                + " task final %.1f s after the kill%n", cycle, finalBeforeKill, batch.size(),
+            readyS, reported, cpu, describeCpu(cpuBy), load, doneS);
         out.flush();
       }
       Endpoints endpoints = EndpointOptions.read(data.resolve(EndpointOptions.ENDPOINTS_FILE));
@@ -223,6 +224,13 @@ public final class RecoveryCommand implements Callable<Integer> {
       return HangingTransactions.find(admin, Duration.ofSeconds(60)).stream()
           .map(HangingTransactions.Hanging::toString).toList();
     }
+  }
+
+  private static String describeCpu(Map<String, Double> byKind) {
+    StringBuilder b = new StringBuilder("(");
+    byKind.forEach((kind, s) -> b.append(b.length() > 1 ? ", " : "")
+        .append(String.format(Locale.ROOT, "%s %.1f", kind, s)));
+    return b.append(')').toString();
   }
 
   /** The 1-minute load average (Linux), -1 if unknown. */

@@ -49,6 +49,12 @@ import org.slf4j.LoggerFactory;
  * for one. The abort is Kafka's {@code abort --start-offset} ({@code Admin.abortTransaction}
  * with the producer id, epoch and coordinator epoch the partition reports; a coordinator epoch of
  * -1, a producer that never completed a transaction, becomes 0 as in the tool).
+ *
+ * <p>Seen in {@code fractal chaos recovery}: after a kill -9 of the whole stack, a Streams
+ * producer's transaction (epoch 356) still open on seven partitions — changelogs, a repartition
+ * topic, {@code fractal.task-status}, {@code __consumer_offsets} — while its coordinator had it
+ * CompleteAbort at epoch 357 without them (the broker had logged "Rollback of ongoing transaction
+ * ... failed due to error NOT_COORDINATOR" while its coordinators reloaded on restart).
  */
 public final class HangingTransactions {
 
@@ -93,9 +99,9 @@ public final class HangingTransactions {
    */
   public static List<Hanging> repair(String bootstrapServers, Duration timeout) {
     long begin = System.nanoTime();
+    List<Hanging> aborted = new ArrayList<>();
     try (Admin admin = admin(bootstrapServers)) {
       List<Hanging> hanging = find(admin, timeout);
-      List<Hanging> aborted = new ArrayList<>();
       for (Hanging h : hanging) {
         LOG.warn("aborting a hanging transaction on {} (producer id {}, epoch {}, open from offset"
                 + " {}; {}): its coordinator will never end it and read_committed readers of the"
@@ -111,10 +117,10 @@ public final class HangingTransactions {
       LOG.warn("could not check {} for hanging transactions ({}); if the Streams app does not"
           + " finish restoring, run: kafka-transactions.sh --bootstrap-server {} find-hanging"
           + " --broker-id <id>", bootstrapServers, e.toString(), bootstrapServers);
-      return List.of();
+      return aborted;
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
-      return List.of();
+      return aborted;
     }
   }
 

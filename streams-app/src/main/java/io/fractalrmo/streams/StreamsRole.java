@@ -42,14 +42,38 @@ public final class StreamsRole implements AutoCloseable {
    * or ERROR / NOT_RUNNING, and it throws saying which (see {@link StartWatch}).
    */
   public static StreamsRole start(Endpoints endpoints, StreamsOptions options) {
-    Properties props = properties(endpoints, options);
     RecordSerdes serdes = RecordSerdes.fromConfig(FractalSerdes.config(
         endpoints.schemaRegistryUrl()));
     Topology topology = FractalTopology.build(endpoints.topics(), options.settings(), serdes);
+    return start(endpoints, options, topology);
+  }
+
+  /**
+   * Builds the topology once and throws it away, so that its classes (the DSL, the stores, the
+   * record classes and their serdes) are loaded and linked before {@link #start} needs them:
+   * {@code fractal up} does it while its broker starts, since the streams role is the last to be
+   * ready. No I/O (the serdes only keep the registry URL).
+   */
+  public static void warmUp(io.fractalrmo.contracts.TopicCatalog topics,
+      StreamsSettings settings) {
+    FractalTopology.build(topics, settings, RecordSerdes.forRegistry("http://127.0.0.1:1"))
+        .describe();
+  }
+
+  /** {@link #start(Endpoints, StreamsOptions)} with a topology of the caller's (for tests). */
+  static StreamsRole start(Endpoints endpoints, StreamsOptions options, Topology topology) {
+    Properties props = properties(endpoints, options);
     LOG.debug("streams topology:\n{}", topology.describe());
+    String appId = props.getProperty(StreamsConfig.APPLICATION_ID_CONFIG);
+    java.nio.file.Path appDir = java.nio.file.Path.of(
+        props.getProperty(StreamsConfig.STATE_DIR_CONFIG)).resolve(appId);
     // after a crash: skip Streams' open-find-corrupt-wipe round of every store (see the class)
-    UncleanStateDirs.remove(java.nio.file.Path.of(props.getProperty(StreamsConfig.STATE_DIR_CONFIG))
-        .resolve(props.getProperty(StreamsConfig.APPLICATION_ID_CONFIG)));
+    UncleanStateDirs.remove(appDir);
+    // a static member rejoining with a changed topology must rebalance (see the class)
+    TopologyChange change = TopologyChange.of(appDir, topology);
+    if (props.containsKey(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG)) {
+      change.removeStaticMembers(endpoints.bootstrapServers(), appId);
+    }
     KafkaStreams streams = new KafkaStreams(topology, props);
     StreamsRole role = new StreamsRole(streams, options);
     StartWatch watch = new StartWatch(options.startTimeout(),
@@ -83,6 +107,7 @@ public final class StreamsRole implements AutoCloseable {
       streams.close(options.closeTimeout());
       throw new IllegalStateException("interrupted while starting the streams app", e);
     }
+    change.record();
     Runtime.getRuntime().addShutdownHook(role.shutdownHook);
     LOG.info("streams app {} running against {}", props.get(StreamsConfig.APPLICATION_ID_CONFIG),
         endpoints.bootstrapServers());

@@ -254,6 +254,87 @@ class StreamsRoleTest {
         .setDurationMs(5).setExecutionDurationMs(ok ? 60 : 30).setValidatedAt(Instant.now());
   }
 
+  /**
+   * A release that adds a state store, started on the directory and static group membership of
+   * the previous one after it crashed (it left the group as a static member does: not at all):
+   * the rejoin must rebalance so that the new store's changelog is created and the app runs,
+   * instead of reusing the old assignment and waiting forever.
+   */
+  @Test
+  void shouldRunATopologyWithANewStoreOnTheStateAndStaticMembershipOfTheOldOne(
+      @TempDir Path stateDir) throws Exception {
+    Endpoints endpoints = stack.newEndpoints();
+    TopicCatalog t = endpoints.topics();
+    String appId = t.prefix() + "upgrade-" + java.util.UUID.randomUUID();
+    StreamsOptions defaults = StreamsOptions.defaults(stateDir).withApplicationId(appId)
+        .withExtraProperties(java.util.Map.of(
+            org.apache.kafka.clients.consumer.ConsumerConfig.GROUP_INSTANCE_ID_CONFIG,
+            "upgrade-static-1",
+            org.apache.kafka.clients.consumer.ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG, 60_000));
+    StreamsOptions options = new StreamsOptions(defaults.applicationId(), stateDir, 1,
+        defaults.commitInterval(), defaults.maxThreadReplacements(),
+        defaults.replicationFactor(), Duration.ofSeconds(45), defaults.closeTimeout(),
+        defaults.settings(), defaults.extraProperties());
+    try (KafkaIo io = new KafkaIo(endpoints);
+        KafkaIo.Reader<ProtocolRule> counted = io.reader(t.alerts(), null);
+        KafkaIo.Reader<ProtocolRule> lengths = io.reader(t.agentStatus(), null)) {
+      StreamsRole old = StreamsRole.start(endpoints, options, countingTopology(t, false));
+      io.sendRaw(t.tasks(), "k", "one".getBytes(StandardCharsets.UTF_8));
+      counted.until(l -> !l.isEmpty(), WAIT);
+      // a crash: the static member stays in the group (no leave), the tasks stay assigned to it
+      old.kafkaStreams().close(org.apache.kafka.streams.CloseOptions.timeout(WAIT)
+          .withGroupMembershipOperation(
+              org.apache.kafka.streams.CloseOptions.GroupMembershipOperation.REMAIN_IN_GROUP));
+      old.close();
+
+      StreamsRole upgraded = StreamsRole.start(endpoints, options, countingTopology(t, true));
+      try {
+        assertThat(upgraded.state()).isEqualTo(org.apache.kafka.streams.KafkaStreams.State.RUNNING);
+        io.sendRaw(t.tasks(), "k", "three".getBytes(StandardCharsets.UTF_8));
+        // the new store counts what arrives after the upgrade; the old one kept its count
+        lengths.until(l -> !l.isEmpty(), WAIT);
+        counted.until(l -> l.stream().anyMatch(r -> longOf(r.value()) == 2L), WAIT);
+      } finally {
+        upgraded.close();
+      }
+      // and the next start with the same topology keeps the fast static rejoin
+      assertThat(TopologyChange.of(stateDir.resolve(appId), countingTopology(t, true)).changed())
+          .isFalse();
+    }
+  }
+
+  /** Counts records per key (store "counts"); with {@code newStore}, also their lengths' sum. */
+  private static org.apache.kafka.streams.Topology countingTopology(TopicCatalog t,
+      boolean newStore) {
+    var builder = new org.apache.kafka.streams.StreamsBuilder();
+    var serde = org.apache.kafka.common.serialization.Serdes.String();
+    var source = builder.stream(t.tasks().name(),
+        org.apache.kafka.streams.kstream.Consumed.with(serde, serde).withName("in"));
+    source.groupByKey(org.apache.kafka.streams.kstream.Grouped.with("by-key", serde, serde))
+        .count(org.apache.kafka.streams.kstream.Named.as("count"),
+            org.apache.kafka.streams.kstream.Materialized.as("counts"))
+        .toStream(org.apache.kafka.streams.kstream.Named.as("counts-out"))
+        .to(t.alerts().name(), org.apache.kafka.streams.kstream.Produced.with(serde,
+            org.apache.kafka.common.serialization.Serdes.Long()).withName("to-alerts"));
+    if (newStore) {
+      source.groupByKey(org.apache.kafka.streams.kstream.Grouped.with("by-key-2", serde, serde))
+          .aggregate(() -> 0L, (k, v, sum) -> sum + v.length(),
+              org.apache.kafka.streams.kstream.Named.as("length"),
+              org.apache.kafka.streams.kstream.Materialized.<String, Long,
+                  org.apache.kafka.streams.state.KeyValueStore<org.apache.kafka.common.utils.Bytes,
+                      byte[]>>as("lengths")
+                  .withValueSerde(org.apache.kafka.common.serialization.Serdes.Long()))
+          .toStream(org.apache.kafka.streams.kstream.Named.as("lengths-out"))
+          .to(t.agentStatus().name(), org.apache.kafka.streams.kstream.Produced.with(serde,
+              org.apache.kafka.common.serialization.Serdes.Long()).withName("to-status"));
+    }
+    return builder.build();
+  }
+
+  private static long longOf(byte[] bytes) {
+    return java.nio.ByteBuffer.wrap(bytes).getLong();
+  }
+
   private static List<ActionItem> trialItems(KafkaIo.Reader<ActionItem> actions, int n) {
     actions.until(l -> l.stream().map(actions::value).filter(Objects::nonNull)
         .filter(a -> a.getTrial() != null).count() >= n, WAIT);

@@ -167,24 +167,38 @@ final class FractalProcess {
    * it, including children that already exited and were reaped (Linux /proc; 0 elsewhere).
    */
   synchronized double cpuSeconds() {
+    return cpuByProcess().values().stream().mapToDouble(Double::doubleValue).sum();
+  }
+
+  /**
+   * CPU seconds used so far by the processes under this one, by kind: "broker" (a Kafka JVM),
+   * "postgres", "fractal" (the fractal JVM itself), "other" (sandboxed interpreters, shells).
+   */
+  synchronized java.util.Map<String, Double> cpuByProcess() {
+    java.util.Map<String, Double> byKind = new java.util.TreeMap<>();
     if (guard == null) {
-      return 0;
+      return byKind;
     }
-    double ticks = 0;
     List<ProcessHandle> all = new ArrayList<>(guard.toHandle().descendants().toList());
     for (ProcessHandle h : all) {
       try {
         String stat = Files.readString(Path.of("/proc", Long.toString(h.pid()), "stat"));
         String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+        double ticks = 0;
         // fields 14-17 of stat (utime stime cutime cstime) are 11-14 after the state field
         for (int i = 11; i <= 14; i++) {
           ticks += Long.parseLong(f[i]);
         }
+        String command = io.fractalrmo.platform.ChildProcesses.commandLine(h.pid());
+        String kind = command.contains("BrokerMain") || command.contains("kafka.Kafka") ? "broker"
+            : command.contains("postgres") ? "postgres"
+            : command.contains(FractalCommand.class.getName()) ? "fractal" : "other";
+        byKind.merge(kind, ticks / 100.0, Double::sum); // USER_HZ is 100 on Linux
       } catch (IOException | RuntimeException e) {
         // gone meanwhile
       }
     }
-    return ticks / 100.0; // USER_HZ is 100 on Linux
+    return byKind;
   }
 
   /** Whether the log contains {@code text} (for readiness lines such as "is up"). */

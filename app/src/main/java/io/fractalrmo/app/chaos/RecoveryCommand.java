@@ -6,6 +6,7 @@ import io.fractalrmo.app.chaos.ChaosTasks.ChaosTask;
 import io.fractalrmo.contracts.Endpoints;
 import io.fractalrmo.contracts.Task;
 import io.fractalrmo.platform.FileTrees;
+import io.fractalrmo.platform.kafka.HangingTransactions;
 import io.fractalrmo.registry.serde.FractalSerdes;
 import io.fractalrmo.streams.StreamsSettings;
 import java.io.IOException;
@@ -22,6 +23,8 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
@@ -73,6 +76,7 @@ public final class RecoveryCommand implements Callable<Integer> {
     List<Double> cpus = new ArrayList<>();
     FractalProcess up = null;
     boolean passed = false;
+    int hangingLeft = 0;
     try {
       int start = 0;
       up = startUp(data, runDir, start, jvm);
@@ -108,9 +112,15 @@ public final class RecoveryCommand implements Callable<Integer> {
         up = startUp(data, runDir, start, jvm);
         double reported = awaitUp(up, Duration.ofMinutes(5));
         double readyS = (System.nanoTime() - killedAt) / 1e9;
-        double cpu = up.cpuSeconds();
+        Map<String, Double> cpuBy = up.cpuByProcess();
+        double cpu = cpuBy.values().stream().mapToDouble(Double::doubleValue).sum();
         double load = loadAverage();
         Endpoints again = EndpointOptions.read(data.resolve(EndpointOptions.ENDPOINTS_FILE));
+        // the restart must have left no transaction hanging (fractal up aborts those the kill
+        // left; one left over would hold read_committed readers for good)
+        List<String> left = hangingTransactions(again.bootstrapServers());
+        hangingLeft += left.size();
+        left.forEach(h -> out.println("  hanging transaction left after the restart: " + h));
         double doneS;
         try (StatusFollower follower = new StatusFollower(again,
             FractalSerdes.config(again.schemaRegistryUrl()))) {
@@ -127,9 +137,9 @@ public final class RecoveryCommand implements Callable<Integer> {
         reportedUp.add(reported);
         done.add(doneS);
         out.printf(Locale.ROOT, "cycle %d: %d of %d tasks final at the kill; ready %.1f s after the"
-                + " kill (up reports %.1f s; %.1f CPU-s to ready, load average %.1f), every task"
-                + " final %.1f s after the kill%n", cycle, finalBeforeKill, batch.size(), readyS,
-            reported, cpu, load, doneS);
+                + " kill (up reports %.1f s; %.1f CPU-s to ready %s, load average %.1f), every"
+                + " task final %.1f s after the kill%n", cycle, finalBeforeKill, batch.size(),
+            readyS, reported, cpu, describeCpu(cpuBy), load, doneS);
         out.flush();
       }
       Endpoints endpoints = EndpointOptions.read(data.resolve(EndpointOptions.ENDPOINTS_FILE));
@@ -153,8 +163,9 @@ public final class RecoveryCommand implements Callable<Integer> {
           caughtUp ? "" : " (sink not caught up)");
       f.wrong.stream().limit(10).forEach(w -> out.println("    wrong " + w));
       f.lost.stream().limit(10).forEach(w -> out.println("    lost " + w));
+      out.printf(Locale.ROOT, "  hanging txns   %d left after the restarts%n", hangingLeft);
       passed = f.lostCount() == 0 && f.duplicatedCount() == 0 && f.wrong.isEmpty()
-          && f.postgres.isEmpty();
+          && f.postgres.isEmpty() && hangingLeft == 0;
       out.println("  result         " + (passed ? "PASS" : "FAIL"));
       out.flush();
     } finally {
@@ -204,6 +215,22 @@ public final class RecoveryCommand implements Callable<Integer> {
 
   private static String tail(Path file, int maxBytes) {
     return io.fractalrmo.platform.ChildProcesses.tail(file, maxBytes);
+  }
+
+  /** The hanging transactions on the cluster (see {@link HangingTransactions#find}), described. */
+  static List<String> hangingTransactions(String bootstrapServers) throws Exception {
+    try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG,
+        bootstrapServers))) {
+      return HangingTransactions.find(admin, Duration.ofSeconds(60)).stream()
+          .map(HangingTransactions.Hanging::toString).toList();
+    }
+  }
+
+  private static String describeCpu(Map<String, Double> byKind) {
+    StringBuilder b = new StringBuilder("(");
+    byKind.forEach((kind, s) -> b.append(b.length() > 1 ? ", " : "")
+        .append(String.format(Locale.ROOT, "%s %.1f", kind, s)));
+    return b.append(')').toString();
   }
 
   /** The 1-minute load average (Linux), -1 if unknown. */

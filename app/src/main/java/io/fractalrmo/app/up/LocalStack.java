@@ -12,6 +12,7 @@ import io.fractalrmo.platform.PlatformException;
 import io.fractalrmo.platform.Ports;
 import io.fractalrmo.platform.TopicProvisioner;
 import io.fractalrmo.platform.kafka.EmbeddedKafka;
+import io.fractalrmo.platform.kafka.HangingTransactions;
 import io.fractalrmo.platform.kafka.KafkaCluster;
 import io.fractalrmo.platform.postgres.EmbeddedPostgres;
 import io.fractalrmo.registry.client.SchemaRegistryClient;
@@ -34,6 +35,7 @@ import java.util.Optional;
 import java.util.Properties;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.CountDownLatch;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -56,12 +58,18 @@ public final class LocalStack implements AutoCloseable {
           .withBackoff(Duration.ofMillis(200), Duration.ofSeconds(2))
           .withTimeout(Duration.ofSeconds(90));
 
+  /** How long start-up looks for hanging transactions before it gives up looking. */
+  private static final Duration HANGING_TIMEOUT = Duration.ofSeconds(30);
+
   private final Path dataDir;
   private final Deque<Named> running = new ArrayDeque<>();
   private final Map<String, Long> pids = new LinkedHashMap<>();
   private Endpoints endpoints;
   private Duration startup;
   private boolean closed;
+  private volatile boolean cancelled;
+  private boolean startFinished;
+  private java.util.concurrent.ExecutorService roleStarter;
 
   private static final String LOCK = "data dir lock";
 
@@ -75,26 +83,94 @@ public final class LocalStack implements AutoCloseable {
   }
 
   public static LocalStack start(StackSettings settings) {
+    return start(settings, new CountDownLatch(1));
+  }
+
+  /**
+   * Starts the stack; when {@code stop} is released while it starts (SIGTERM, Ctrl-C), the start
+   * ends at once: whatever waits is interrupted, what was started is stopped in reverse order,
+   * and {@link StartCancelled} is thrown.
+   */
+  public static LocalStack start(StackSettings settings, CountDownLatch stop) {
     Instant started = Instant.now();
     Path dir = settings.dataDir().toAbsolutePath().normalize();
     DataDirLock lock = DataDirLock.acquire(dir);
     LocalStack stack = new LocalStack(dir);
     stack.running.push(new Named(LOCK, lock));
+    Thread starting = Thread.currentThread();
+    Thread canceller = new Thread(() -> {
+      try {
+        stop.await();
+      } catch (InterruptedException e) {
+        return; // the start ended: nothing to cancel
+      }
+      stack.cancelStart(starting);
+    }, "fractal-start-cancel");
+    canceller.setDaemon(true);
+    canceller.start();
     try {
       stack.startAll(settings);
+      synchronized (stack) {
+        if (stack.cancelled) {
+          throw new StartCancelled();
+        }
+        stack.startFinished = true;
+      }
       stack.startup = Duration.between(started, Instant.now());
       stack.writeEndpointsFile();
       LOG.info("fractal is up in {} ms: {}", stack.startup.toMillis(), stack.endpoints);
       return stack;
     } catch (RuntimeException | Error e) {
+      boolean cancelled = stack.cancelled;
+      Thread.interrupted(); // stop in order, not as if each stop were interrupted too
       stack.close();
+      if (cancelled) {
+        LOG.info("start stopped on request; everything it had started is stopped");
+        throw e instanceof StartCancelled c ? c : new StartCancelled(e);
+      }
       throw e;
+    } finally {
+      canceller.interrupt();
+    }
+  }
+
+  /** {@link #start} ended because a stop was requested while it ran. */
+  public static final class StartCancelled extends PlatformException {
+    StartCancelled() {
+      super("the start was stopped on request");
+    }
+
+    StartCancelled(Throwable cause) {
+      super("the start was stopped on request (it was at: " + cause.getMessage() + ")", cause);
+    }
+  }
+
+  /**
+   * A stop requested while starting: interrupts the start's waits (the starting thread and the
+   * roles' starters); the starting thread then stops what was started.
+   */
+  private void cancelStart(Thread starting) {
+    java.util.concurrent.ExecutorService roleStarter;
+    synchronized (this) {
+      if (startFinished || closed) {
+        return;
+      }
+      cancelled = true;
+      roleStarter = this.roleStarter;
+    }
+    LOG.info("stop requested while starting: stopping the start and everything it had started");
+    starting.interrupt();
+    if (roleStarter != null) {
+      roleStarter.shutdownNow();
     }
   }
 
   private void startAll(StackSettings settings) {
     deleteEndpointsFile();
     Properties state = loadState();
+    if (settings.startRoles()) {
+      warmUpStreams(settings);
+    }
 
     // Check pinned ports before starting anything, so a taken port fails fast.
     int registryPort = 0;
@@ -156,6 +232,18 @@ public final class LocalStack implements AutoCloseable {
     final String kafka = bootstrap;
     CompletableFuture<Void> topics = CompletableFuture.runAsync(
         () -> TopicProvisioner.provision(kafka, settings.catalog(), settings.replicationFactor()));
+    // Transactions a kill -9 of the whole stack left open on partitions that existed before
+    // (new topics have none), so this runs beside the topics step; it must end before any role
+    // starts, or Streams' read_committed restoration waits on them forever. Our own broker is
+    // repaired; someone else's is only reported.
+    final boolean ownBroker = settings.bootstrapServers().isEmpty();
+    CompletableFuture<Void> hanging = CompletableFuture.runAsync(() -> {
+      if (ownBroker) {
+        HangingTransactions.repair(kafka, HANGING_TIMEOUT);
+      } else {
+        HangingTransactions.report(kafka, HANGING_TIMEOUT);
+      }
+    });
     String registryUrl;
     if (settings.schemaRegistryUrl().isPresent()) {
       registryUrl = settings.schemaRegistryUrl().get();
@@ -165,6 +253,7 @@ public final class LocalStack implements AutoCloseable {
         registry = SchemaRegistryServer.start(bootstrap, SchemaRegistryServer.Options.defaults().withPort(registryPort));
       } catch (RuntimeException e) {
         joinQuietly(topics);
+        joinQuietly(hanging);
         throw new PlatformException("the schema registry did not start: " + e.getMessage(), e);
       }
       push("schema registry", registry);
@@ -174,8 +263,9 @@ public final class LocalStack implements AutoCloseable {
     }
     endpoints = new Endpoints(bootstrap, registryUrl, Optional.of(jdbc), settings.catalog());
 
-    join(topics);
+    await(topics);
     LOG.info("{} topics ready in {} ms", settings.catalog().all().size(), (System.nanoTime() - phase) / 1_000_000);
+    await(hanging);
 
     // The roles start while the value schemas are registered (their serializers would register
     // the same schemas; the registry keeps one id per schema either way).
@@ -189,10 +279,33 @@ public final class LocalStack implements AutoCloseable {
       if (settings.startRoles()) {
         startRoles();
       }
-    } finally {
-      joinQuietly(schemas);
+    } catch (StartCancelled e) {
+      throw e;
+    } catch (RuntimeException e) {
+      awaitQuietly(schemas);
+      throw e;
     }
-    join(schemas);
+    await(schemas);
+  }
+
+  /**
+   * While the broker starts (the longest wait of a start), builds the streams topology once on a
+   * thread of its own: the streams role, the last to be ready, then finds its classes loaded.
+   */
+  private static void warmUpStreams(StackSettings settings) {
+    Thread warm = new Thread(() -> {
+      long begin = System.nanoTime();
+      try {
+        io.fractalrmo.streams.StreamsRole.warmUp(settings.catalog(),
+            io.fractalrmo.streams.StreamsSettings.demo());
+        LOG.info("streams topology warmed up in {} ms", (System.nanoTime() - begin) / 1_000_000);
+      } catch (RuntimeException e) {
+        LOG.debug("warming the streams topology up failed (the role builds it anyway)", e);
+      }
+    }, "fractal-warm-up");
+    warm.setDaemon(true);
+    warm.setPriority(Thread.MIN_PRIORITY);
+    warm.start();
   }
 
   /**
@@ -206,6 +319,13 @@ public final class LocalStack implements AutoCloseable {
       t.setDaemon(true);
       return t;
     });
+    synchronized (this) {
+      roleStarter = starter;
+      if (cancelled) {
+        starter.shutdownNow();
+        throw new StartCancelled();
+      }
+    }
     try {
       List<CompletableFuture<AutoCloseable>> started = new java.util.ArrayList<>();
       for (Roles.Role role : roles) {
@@ -224,7 +344,14 @@ public final class LocalStack implements AutoCloseable {
       RuntimeException failure = null;
       for (int i = 0; i < roles.size(); i++) {
         try {
-          push(ROLE + roles.get(i).name(), join(started.get(i)));
+          push(ROLE + roles.get(i).name(), await(started.get(i)));
+        } catch (StartCancelled e) {
+          // the roles still starting are stopped as soon as their start returns
+          for (int j = i; j < roles.size(); j++) {
+            String name = ROLE + roles.get(j).name();
+            started.get(j).thenAccept(role -> closeLogged(new Named(name, role)));
+          }
+          throw e;
         } catch (RuntimeException e) {
           failure = failure == null ? e : failure;
         }
@@ -392,7 +519,14 @@ public final class LocalStack implements AutoCloseable {
   }
 
   private void push(String name, AutoCloseable resource) {
-    running.push(new Named(name, resource));
+    synchronized (this) {
+      if (!closed && !cancelled) {
+        running.push(new Named(name, resource));
+        return;
+      }
+    }
+    closeLogged(new Named(name, resource)); // its start returned after a stop was requested
+    throw new StartCancelled();
   }
 
   private void writeEndpointsFile() {
@@ -458,6 +592,38 @@ public final class LocalStack implements AutoCloseable {
         throw r;
       }
       throw e;
+    }
+  }
+
+  /**
+   * {@link #join}, but a stop requested meanwhile ({@link #cancelStart} interrupts the waiting
+   * thread) ends the wait with {@link StartCancelled}.
+   */
+  private <T> T await(CompletableFuture<T> future) {
+    try {
+      return future.get();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new StartCancelled(e);
+    } catch (java.util.concurrent.ExecutionException e) {
+      if (cancelled) {
+        throw new StartCancelled(e.getCause());
+      }
+      if (e.getCause() instanceof RuntimeException r) {
+        throw r;
+      }
+      if (e.getCause() instanceof Error err) {
+        throw err;
+      }
+      throw new CompletionException(e.getCause());
+    }
+  }
+
+  private <T> void awaitQuietly(CompletableFuture<T> future) {
+    try {
+      await(future);
+    } catch (RuntimeException e) {
+      // the caller reports its own failure
     }
   }
 

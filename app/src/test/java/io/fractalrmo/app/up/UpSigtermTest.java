@@ -35,8 +35,9 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Stop means stop (#11 item 5): {@code fractal up} with every role, an executor busy with a task
- * that spins for as long as it is allowed, stops on SIGTERM, exits 0 and leaves no process; the
- * time it took is printed (goal 10 s; the test's deadline is generous for a loaded machine).
+ * that spins for as long as it is allowed, stops on SIGTERM, exits 0 and leaves no process; and
+ * so does a {@code fractal up} that is still starting (#13 item 6). The time each took is printed
+ * (goal 10 s; the test's deadlines are generous for a loaded machine).
  */
 class UpSigtermTest {
 
@@ -58,17 +59,9 @@ class UpSigtermTest {
   }
 
   @Test
-  void shouldStopOnSigtermWhileAnExecutorsSandboxSpinsAndLeaveNoProcess() throws Exception {
+  void shouldStopOnSigtermWhileAnExecutorsSandboxSpinsOrWhileStartingAndLeaveNoProcess() throws Exception {
     Path data = dir.resolve("data");
-    up = new ProcessBuilder(
-        Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx768m",
-        "-Djava.io.tmpdir=" + Files.createDirectories(dir.resolve("tmp")),
-        "-D" + SlotLease.DIRECTORY_PROPERTY + "=" + SlotLease.defaultDirectory(),
-        "-cp", System.getProperty("java.class.path"),
-        FractalCommand.class.getName(), "up", "--data-dir", data.toString())
-        .redirectOutput(dir.resolve("up.out").toFile())
-        .redirectError(dir.resolve("up.err").toFile())
-        .start();
+    up = startUp(data);
     Path file = data.resolve("endpoints.json");
     long deadline = System.nanoTime() + READY.toNanos();
     while (!Files.exists(file) || !Files.readString(file).contains("\"pid\" : " + up.pid())) {
@@ -114,6 +107,56 @@ class UpSigtermTest {
           .as("child %d (%s) still running", child.pid(), child.info().command().orElse("?"))
           .isFalse();
     }
+
+    // SIGTERM while it starts (again on this data dir, its broker up, the rest still starting):
+    // the start ends at once and stops what it had started
+    Path roleLog = data.resolve("logs").resolve("fractal.log");
+    long logFrom = Files.size(roleLog);
+    up = startUp(data);
+    deadline = System.nanoTime() + READY.toNanos();
+    while (!logSince(roleLog, logFrom).contains("Kafka broker ready")) {
+      if (!up.isAlive() || System.nanoTime() > deadline) {
+        throw new AssertionError("fractal up's broker not ready; " + output());
+      }
+      Thread.sleep(50); // polling interval of a deadline-bounded wait for a log line
+    }
+    List<ProcessHandle> starting = up.descendants().toList();
+    sigterm = System.nanoTime();
+    up.toHandle().destroy(); // SIGTERM
+    assertThat(up.waitFor(STOPPED.toSeconds(), TimeUnit.SECONDS))
+        .as("fractal up stops after SIGTERM while starting; %s", output()).isTrue();
+    System.out.printf("FIGURE fractal up stopped %d ms after a SIGTERM while starting (goal:"
+        + " 10 s)%n", (System.nanoTime() - sigterm) / 1_000_000);
+    assertThat(up.exitValue()).as("exit code; %s", output()).isZero();
+    assertThat(Files.readString(dir.resolve("up.out"))).contains("Stopped while starting.")
+        .doesNotContain("fractal is up");
+    assertThat(starting).as("the broker and PostgreSQL had started").isNotEmpty();
+    for (ProcessHandle child : starting) {
+      assertThat(child.onExit().get(10, TimeUnit.SECONDS).isAlive())
+          .as("child %d (%s) still running", child.pid(), child.info().command().orElse("?"))
+          .isFalse();
+    }
+  }
+
+  private Process startUp(Path data) throws IOException {
+    return new ProcessBuilder(
+        Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx768m",
+        "-Djava.io.tmpdir=" + Files.createDirectories(dir.resolve("tmp")),
+        "-D" + SlotLease.DIRECTORY_PROPERTY + "=" + SlotLease.defaultDirectory(),
+        "-cp", System.getProperty("java.class.path"),
+        FractalCommand.class.getName(), "up", "--data-dir", data.toString())
+        .redirectOutput(dir.resolve("up.out").toFile())
+        .redirectError(dir.resolve("up.err").toFile())
+        .start();
+  }
+
+  private static String logSince(Path log, long from) throws IOException {
+    if (!Files.exists(log)) {
+      return "";
+    }
+    byte[] all = Files.readAllBytes(log);
+    return from >= all.length ? "" : new String(all, (int) from, all.length - (int) from,
+        java.nio.charset.StandardCharsets.UTF_8);
   }
 
   /** Until the executor's agent says it is BUSY with the task (its sandbox runs the spin). */

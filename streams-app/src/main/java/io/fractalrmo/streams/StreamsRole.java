@@ -138,13 +138,6 @@ public final class StreamsRole implements AutoCloseable {
     p.put(StreamsConfig.STATE_DIR_CONFIG, options.stateDir().toString());
     p.put(StreamsConfig.NUM_STREAM_THREADS_CONFIG, options.threads());
     p.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, options.commitInterval().toMillis());
-    // the topology is one sub-topology over every task-keyed topic, and its processors are written
-    // for topics read independently (a late record of an earlier state never moves a status
-    // back; analyses may precede their task). With the default (0) a task whose empty partition
-    // has lag on the broker waits for that fetch before it processes anything else, and formats
-    // a log line per empty partition on every check (KAFKA-19682); disabled, it processes what
-    // is buffered. Windows are unaffected: each windowed processor reads one topic.
-    p.put(StreamsConfig.MAX_TASK_IDLE_MS_CONFIG, StreamsConfig.MAX_TASK_IDLE_MS_DISABLED);
     p.put(StreamsConfig.REPLICATION_FACTOR_CONFIG, (int) options.replicationFactor());
     p.put(StreamsConfig.DEFAULT_KEY_SERDE_CLASS_CONFIG, Serdes.StringSerde.class);
     p.put(StreamsConfig.ENSURE_EXPLICIT_INTERNAL_RESOURCE_NAMING_CONFIG, true);

@@ -6,6 +6,7 @@ import io.fractalrmo.app.demo.FaultInjector;
 import io.fractalrmo.app.demo.FaultedCode;
 import io.fractalrmo.app.demo.HumanEvalProblems;
 import io.fractalrmo.app.demo.Problem;
+import io.fractalrmo.contracts.RuleActionKind;
 import io.fractalrmo.contracts.Task;
 import io.fractalrmo.contracts.TaskState;
 import java.util.ArrayList;
@@ -20,8 +21,9 @@ import java.util.SplittableRandom;
  * state it must reach. A canonical solution must SUCCEED; a wrong result or a syntax slip must
  * FAIL; a forbidden call must be REJECTED (blocked before it runs) — or, when the plan was made
  * without the security analysis (it did not arrive within the merge's bound, and the plan says
- * so), FAIL in the sandbox, which denies what the call attempts; a missing import FAILS unless a
- * protocol rule was applied to it (then it must SUCCEED: repairing it is what the rule is for).
+ * so), FAIL in the sandbox, which denies what the call attempts; a missing import (a slow solution)
+ * FAILS unless a rule that adds imports (raises the time limit) was applied to it — then it must
+ * SUCCEED: repairing it is what the rule is for; any other rule applied to it changes nothing.
  */
 final class ChaosTasks {
 
@@ -48,10 +50,20 @@ final class ChaosTasks {
         // blocked at plan time, or, when the plan lacked its SECURITY analysis, by the
         // executor's own analysis: never run either way
         case FORBIDDEN_CALL -> TaskState.REJECTED;
-        case MISSING_IMPORT, SLOW -> appliedRuleIds.isEmpty() ? TaskState.FAILED
-            : TaskState.SUCCEEDED;
+        // only a rule of the kind that repairs the fault makes it succeed: another ACTIVE rule
+        // applied to the task (e.g. pre-validate-syntax) leaves the missing import missing
+        case MISSING_IMPORT -> applied(appliedRuleIds, RuleActionKind.ADD_MISSING_IMPORTS)
+            ? TaskState.SUCCEEDED : TaskState.FAILED;
+        case SLOW -> applied(appliedRuleIds, RuleActionKind.INCREASE_TIMEOUT)
+            ? TaskState.SUCCEEDED : TaskState.FAILED;
         case WRONG_RESULT, SYNTAX_SLIP -> TaskState.FAILED;
       };
+    }
+
+    /** Whether a rule of {@code kind} is among the applied ones (a rule id starts with its kind). */
+    static boolean applied(List<String> appliedRuleIds, RuleActionKind kind) {
+      String prefix = kind.name().toLowerCase(java.util.Locale.ROOT).replace('_', '-') + ".";
+      return appliedRuleIds.stream().anyMatch(id -> id.startsWith(prefix));
     }
 
     Task task(long timeLimitMs, long now) {

@@ -8,6 +8,7 @@ import io.fractalrmo.app.demo.HumanEvalProblems;
 import io.fractalrmo.app.demo.Problem;
 import io.fractalrmo.contracts.RuleActionKind;
 import io.fractalrmo.contracts.Task;
+import io.fractalrmo.streams.rules.RuleIds;
 import io.fractalrmo.contracts.TaskState;
 import java.util.ArrayList;
 import java.util.List;
@@ -60,10 +61,9 @@ final class ChaosTasks {
       };
     }
 
-    /** Whether a rule of {@code kind} is among the applied ones (a rule id starts with its kind). */
+    /** Whether a rule of {@code kind} is among the applied ones. */
     static boolean applied(List<String> appliedRuleIds, RuleActionKind kind) {
-      String prefix = kind.name().toLowerCase(java.util.Locale.ROOT).replace('_', '-') + ".";
-      return appliedRuleIds.stream().anyMatch(id -> id.startsWith(prefix));
+      return appliedRuleIds.stream().anyMatch(id -> RuleIds.isOfKind(id, kind));
     }
 
     Task task(long timeLimitMs, long now) {

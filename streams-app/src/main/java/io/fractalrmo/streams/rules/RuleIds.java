@@ -19,10 +19,17 @@ public final class RuleIds {
   }
 
   public static String ruleId(String patternKey, RuleActionKind kind) {
-    String slug = (kind.name() + "." + patternKey).toLowerCase(Locale.ROOT)
-        .replace('_', '-').replaceAll("[^a-z0-9.-]+", ".").replaceAll("\\.+", ".")
-        .replaceAll("^\\.|\\.$", "");
-    return slug + "." + hash(kind.name() + "|" + patternKey);
+    return slug(kind.name() + "." + patternKey) + "." + hash(kind.name() + "|" + patternKey);
+  }
+
+  /** Whether {@code ruleId} names a rule of {@code kind} (its id begins with the kind). */
+  public static boolean isOfKind(String ruleId, RuleActionKind kind) {
+    return ruleId.startsWith(slug(kind.name()) + ".");
+  }
+
+  private static String slug(String s) {
+    return s.toLowerCase(Locale.ROOT).replace('_', '-').replaceAll("[^a-z0-9.-]+", ".")
+        .replaceAll("\\.+", ".").replaceAll("^\\.|\\.$", "");
   }
 
   public static String trialId(String ruleId, int version) {

@@ -28,6 +28,10 @@ final class Offsets {
         consumer.partitionsFor(topic, Duration.ofSeconds(60))
             .forEach(p -> partitions.add(new TopicPartition(topic, p.partition())));
       }
+      // assigned first: a read_committed consumer asked for the end offsets of partitions it does
+      // not hold warns once per partition ("Not updating last stable offset ... no longer
+      // assigned") when the answer comes
+      consumer.assign(partitions);
       Map<String, Long> out = new HashMap<>();
       consumer.endOffsets(partitions, Duration.ofSeconds(60))
           .forEach((tp, offset) -> out.put(tp.topic() + "-" + tp.partition(), offset));

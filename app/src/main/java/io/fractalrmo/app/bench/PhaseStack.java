@@ -115,14 +115,39 @@ final class PhaseStack implements AutoCloseable {
     }
   }
 
+  /**
+   * Stops every role at once, as {@code fractal up} does (they are independent of each other;
+   * one after another, each Streams close and consumer-group leave added a second or more to
+   * every phase), and returns when all have stopped.
+   */
   @Override
   public void close() {
+    List<Thread> stopping = new ArrayList<>();
     while (!running.isEmpty()) {
-      try {
-        running.pop().close();
-      } catch (Exception e) {
-        // best effort: the next phase has topics of its own
+      AutoCloseable role = running.pop();
+      Thread t = new Thread(() -> {
+        try {
+          role.close();
+        } catch (Exception e) {
+          // best effort: the next phase has topics of its own
+        }
+      }, "fractal-bench-role-stop");
+      t.setDaemon(true);
+      t.start();
+      stopping.add(t);
+    }
+    boolean interrupted = false;
+    for (Thread t : stopping) {
+      while (t.isAlive()) {
+        try {
+          t.join();
+        } catch (InterruptedException e) {
+          interrupted = true; // the roles still stop; the interrupt is kept for the caller
+        }
       }
+    }
+    if (interrupted) {
+      Thread.currentThread().interrupt();
     }
   }
 }

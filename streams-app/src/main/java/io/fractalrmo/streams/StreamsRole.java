@@ -4,6 +4,7 @@ import io.fractalrmo.contracts.Endpoints;
 import io.fractalrmo.registry.serde.FractalSerdes;
 import java.time.Duration;
 import java.util.Properties;
+import org.apache.kafka.clients.CommonClientConfigs;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.common.serialization.Serdes;
 import org.apache.kafka.streams.CloseOptions;
@@ -149,6 +150,18 @@ public final class StreamsRole implements AutoCloseable {
     p.put(StreamsConfig.PROCESSING_EXCEPTION_HANDLER_GLOBAL_ENABLED_CONFIG, true);
     p.put(DeadLetters.AGENT_ID_CONFIG, appId);
     p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+    // Kafka Streams 4.3 sleeps retry.backoff.ms after each internal topic it creates while others
+    // of the batch are unchecked (KAFKA-21033, a regression of the makeReady refactoring): the
+    // first start of this topology, with 23 changelog and repartition topics, slept 2.3 s before
+    // its first assignment — every fresh `fractal up`, bench phase and test app. The partition
+    // assignor, which creates them, reads the main consumer's settings: 10 ms there (the main
+    // consumer's own retries back off exponentially from it, up to retry.backoff.max.ms) and in
+    // Streams' own loops; the restore and global consumers, producer and admin keep Kafka's 100.
+    p.put(StreamsConfig.RETRY_BACKOFF_MS_CONFIG, 10L);
+    p.put(StreamsConfig.mainConsumerPrefix(CommonClientConfigs.RETRY_BACKOFF_MS_CONFIG), 10L);
+    p.put(StreamsConfig.consumerPrefix(CommonClientConfigs.RETRY_BACKOFF_MS_CONFIG), 100L);
+    p.put(StreamsConfig.producerPrefix(CommonClientConfigs.RETRY_BACKOFF_MS_CONFIG), 100L);
+    p.put(StreamsConfig.adminClientPrefix(CommonClientConfigs.RETRY_BACKOFF_MS_CONFIG), 100L);
     p.putAll(options.extraProperties());
     return p;
   }

@@ -81,10 +81,22 @@ public final class KafkaClientConfigs {
     return config;
   }
 
-  /** Transactional producer: {@code acks=all}, idempotence on, the given transactional id. */
+  /**
+   * Transactional producer: {@code acks=all}, idempotence on, the given transactional id, no
+   * linger. A worker sends a transaction's outputs right before {@code sendOffsetsToTransaction}
+   * and {@code commitTransaction}. With linger the batch waited in the accumulator while the
+   * sender, which sends no data while a transactional request is in flight, sent TxnOffsetCommit;
+   * only the commit's flush sent it, so every commit paid TxnOffsetCommit, Produce and EndTxn one
+   * after the other (the broker's request log of a lone task). Without linger the batch goes out
+   * at {@code send()}, alongside TxnOffsetCommit (transaction version 2 needs no
+   * AddPartitionsToTxn first). Broker-side commit span, p50, same load: analyzers 19.7 / 20.3 ms
+   * -> 15.7 / 17.7, executor 4.9 / 5.9 -> 4.2 / 5.6, validator 6.7 / 5.6 -> 5.1 / 4.8. A commit's
+   * records are appended in one loop while a request is in flight, so a burst still batches.
+   */
   public static Map<String, Object> transactionalProducer(String bootstrapServers,
       String transactionalId, Map<String, ?> overrides) {
     Map<String, Object> config = plainProducer(bootstrapServers, transactionalId);
+    config.put(ProducerConfig.LINGER_MS_CONFIG, 0);
     config.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, transactionalId);
     config.put(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG,
         (int) DEFAULT_TRANSACTION_TIMEOUT.toMillis());

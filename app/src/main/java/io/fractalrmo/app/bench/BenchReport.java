@@ -83,6 +83,17 @@ final class BenchReport {
         b.append(String.format(Locale.ROOT, "%-34s %s%n", "latency: visible p50 ms",
             visible.toString().trim()));
       }
+      StringBuilder parts = new StringBuilder();
+      for (Iterator<Map.Entry<String, JsonNode>> it = l.path("hop_parts_ms_p50").fields(); it.hasNext(); ) {
+        Map.Entry<String, JsonNode> e = it.next();
+        parts.append(e.getKey()).append(' ').append(f0(e.getValue().path("pickup"))).append('+')
+            .append(f0(e.getValue().path("work"))).append('+')
+            .append(f0(e.getValue().path("commit_to_visible"))).append("  ");
+      }
+      if (parts.length() > 0) {
+        b.append(String.format(Locale.ROOT, "%-34s %s%n", "latency: hop pickup+work+commit p50",
+            parts.toString().trim()));
+      }
     }
 
     JsonNode pl = r.path("plumbing");

@@ -309,6 +309,7 @@ final class BenchRunner {
       List<Double> bareMs = new ArrayList<>();
       Map<String, List<Double>> stages = new LinkedHashMap<>();
       Map<String, List<Double>> visible = new LinkedHashMap<>();
+      Map<String, List<Double>[]> hopParts = new LinkedHashMap<>();
       TopicCatalog t = e.topics();
       Cpu.Snapshot before = Cpu.snapshot();
       for (int i = 0; i < sizes.latencyTasks(); i++) {
@@ -356,6 +357,27 @@ final class BenchRunner {
             at = seen[k];
           }
         }
+        // each hop split by the span its record carries: from the input's visibility to the hop
+        // taking it up (fetch, dispatch), the hop's own work, and from the work's end to its
+        // output's visibility (the transaction commit and the reader's fetch)
+        long[][] spans = {follower.hop(t.analyses()).span(id, false),
+            follower.hop(t.analyses()).span(id, true), follower.hop(t.actionItems()).span(id, false),
+            follower.hop(t.executionResults()).span(id, false),
+            follower.hop(t.validationOutcomes()).span(id, false),
+            follower.hop(t.taskStatus()).span(id, true)};
+        long[] input = {seen[0], seen[0], seen[2], seen[3], seen[4], seen[5]};
+        for (int k = 0; k < spans.length; k++) {
+          long[] sp = spans[k];
+          if (sp == null || input[k] <= 0 || seen[k + 1] <= 0) {
+            continue;
+          }
+          double begun = sp[0] / 1000.0;
+          double ended = (sp[0] + sp[1]) / 1000.0;
+          List<Double>[] parts = hopParts.computeIfAbsent(names[k + 1], x -> newParts());
+          parts[0].add(begun - input[k]);
+          parts[1].add(ended - begun);
+          parts[2].add(seen[k + 1] - ended);
+        }
         bareMs.add(bare.runOne(bare.file(i % sizes.workTasks())));
       }
       Cpu.Usage cpu = Cpu.between(before, Cpu.snapshot());
@@ -369,6 +391,13 @@ final class BenchRunner {
       stages.forEach((k, v) -> st99.put(k, Stats.p(v, 99)));
       ObjectNode vis = node.putObject("visible_ms_p50");
       visible.forEach((k, v) -> vis.put(k, Stats.p(v, 50)));
+      ObjectNode parts = node.putObject("hop_parts_ms_p50");
+      hopParts.forEach((k, v) -> {
+        ObjectNode h = parts.putObject(k);
+        h.put("pickup", Stats.p(v[0], 50));
+        h.put("work", Stats.p(v[1], 50));
+        h.put("commit_to_visible", Stats.p(v[2], 50));
+      });
       node.set("cpu", cpuNode(cpu, Math.max(1, toFinal.size())));
       progress(label, "%d tasks one at a time: submission -> final transition p50 %.0f ms, p99 %.0f ms;"
           + " visible p50 %.0f ms; bare run p50 %.0f ms (load %.1f)", toFinal.size(),
@@ -376,6 +405,11 @@ final class BenchRunner {
           cpu.loadAverage());
       phase(label, cpu, Math.max(1, toFinal.size()));
     }
+  }
+
+  @SuppressWarnings("unchecked")
+  private static List<Double>[] newParts() {
+    return new List[] {new ArrayList<Double>(), new ArrayList<Double>(), new ArrayList<Double>()};
   }
 
   private static long at(TaskStatus s, TaskState state) {

@@ -10,6 +10,7 @@ import io.fractalrmo.contracts.TaskState;
 import io.fractalrmo.contracts.TaskStatus;
 import io.fractalrmo.contracts.TopicSpec;
 import io.fractalrmo.registry.serde.FractalSerdes;
+import io.fractalrmo.runtime.trace.SpanRecord;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -48,6 +49,20 @@ final class Follower implements AutoCloseable {
     private final List<Long> seen = java.util.Collections.synchronizedList(new ArrayList<>());
     /** Per key: when its first and its last record were seen (wall ms). */
     private final Map<String, long[]> byKey = new ConcurrentHashMap<>();
+    /**
+     * Per key: the hop that wrote its first and its last record ({@link SpanRecord}: start and
+     * duration in epoch µs), {start, duration, start, duration}; absent without trace headers.
+     */
+    private final Map<String, long[]> spansByKey = new ConcurrentHashMap<>();
+
+    /**
+     * The hop (span) that wrote the first ({@code last} false) or last record of {@code key}:
+     * {start µs, duration µs}, or null.
+     */
+    long[] span(String key, boolean last) {
+      long[] s = spansByKey.get(key);
+      return s == null ? null : last ? new long[] {s[2], s[3]} : new long[] {s[0], s[1]};
+    }
 
     /** When the first record of {@code key} was seen here, or -1. */
     long firstSeen(String key) {
@@ -216,6 +231,11 @@ final class Follower implements AutoCloseable {
             if (r.key() != null) {
               h.byKey.compute(r.key(), (k, t) -> t == null ? new long[] {now, now}
                   : new long[] {t[0], now});
+              SpanRecord.of(r.headers()).filter(sr -> sr.startMicros() > 0).ifPresent(sr ->
+                  h.spansByKey.compute(r.key(), (k, t) -> t == null
+                      ? new long[] {sr.startMicros(), sr.durationMicros(), sr.startMicros(),
+                          sr.durationMicros()}
+                      : new long[] {t[0], t[1], sr.startMicros(), sr.durationMicros()}));
             }
           }
           if (r.value() == null || r.key() == null) {

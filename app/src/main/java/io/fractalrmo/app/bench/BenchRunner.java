@@ -371,8 +371,10 @@ final class BenchRunner {
           if (sp == null || input[k] <= 0 || seen[k + 1] <= 0) {
             continue;
           }
-          double begun = sp[0] / 1000.0;
-          double ended = (sp[0] + sp[1]) / 1000.0;
+          // the plan's span begins with the first analysis, before its input (the fifth) is
+          // visible: its work is counted from the input on, so no part is negative
+          double begun = Math.max(sp[0] / 1000.0, input[k]);
+          double ended = Math.max((sp[0] + sp[1]) / 1000.0, begun);
           List<Double>[] parts = hopParts.computeIfAbsent(names[k + 1], x -> newParts());
           parts[0].add(begun - input[k]);
           parts[1].add(ended - begun);

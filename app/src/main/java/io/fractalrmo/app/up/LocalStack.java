@@ -177,7 +177,7 @@ public final class LocalStack implements AutoCloseable {
     if (settings.schemaRegistryUrl().isEmpty()) {
       registryPort = settings.registryPort() != 0
           ? Ports.resolve(settings.registryPort(), "the schema registry", "--registry-port")
-          : previousOrFree(state.getProperty("registry.port"));
+          : previousIfFree(state.getProperty("registry.port"));
     }
     if (settings.bootstrapServers().isEmpty() && settings.kafkaPort() != 0) {
       Ports.resolve(settings.kafkaPort(), "Kafka", "--kafka-port");
@@ -250,7 +250,10 @@ public final class LocalStack implements AutoCloseable {
     } else {
       SchemaRegistryServer registry;
       try {
-        registry = SchemaRegistryServer.start(bootstrap, SchemaRegistryServer.Options.defaults().withPort(registryPort));
+        final String kafkaServers = bootstrap;
+        registry = startRegistry(port -> SchemaRegistryServer.start(kafkaServers,
+            SchemaRegistryServer.Options.defaults().withPort(port)), registryPort,
+            settings.registryPort() == 0);
       } catch (RuntimeException e) {
         joinQuietly(topics);
         joinQuietly(hanging);
@@ -577,11 +580,30 @@ public final class LocalStack implements AutoCloseable {
     }
   }
 
-  private static int previousOrFree(String previous) {
+  /** The last start's registry port when it is still free, else 0 (the system picks one at bind). */
+  private static int previousIfFree(String previous) {
     if (previous != null && previous.matches("\\d+") && Ports.isFree(Integer.parseInt(previous))) {
       return Integer.parseInt(previous);
     }
-    return Ports.free();
+    return 0;
+  }
+
+  /**
+   * Starts the registry on {@code port}; when that port was only the last start's (not pinned by
+   * the user) and something took it between the check and the bind — another stack starting on
+   * this machine — it listens on a port the system picks instead.
+   */
+  static SchemaRegistryServer startRegistry(
+      java.util.function.IntFunction<SchemaRegistryServer> onPort, int port, boolean mayMove) {
+    try {
+      return onPort.apply(port);
+    } catch (RuntimeException e) {
+      if (!mayMove || port == 0 || !(e.getCause() instanceof java.net.BindException)) {
+        throw e;
+      }
+      LOG.info("the schema registry's last port {} was taken meanwhile; listening on another", port);
+      return onPort.apply(0);
+    }
   }
 
   private static <T> T join(CompletableFuture<T> future) {

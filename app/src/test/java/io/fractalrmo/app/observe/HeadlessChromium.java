@@ -59,11 +59,16 @@ final class HeadlessChromium implements AutoCloseable {
 
   static HeadlessChromium start(int width, int height) throws Exception {
     Path profile = Files.createTempDirectory("fractal-chromium-");
-    Process process = new ProcessBuilder(BINARY.toString(), "--headless", "--no-sandbox",
+    ProcessBuilder builder = new ProcessBuilder(BINARY.toString(), "--headless", "--no-sandbox",
         "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--user-data-dir=" + profile,
         "--remote-debugging-port=0", "--window-size=" + width + "," + height, "about:blank")
-        .redirectErrorStream(true).start();
+        .redirectErrorStream(true);
+    // Chromium puts its singleton socket in a directory of its own under TMPDIR and leaves it:
+    // inside the profile, it goes when the profile does
+    Path tmp = Files.createDirectory(profile.resolve("tmp"));
+    builder.environment().put("TMPDIR", tmp.toString());
+    Process process = builder.start();
     try {
       String browserUrl = awaitDevTools(process, Duration.ofSeconds(60));
       int port = URI.create(browserUrl).getPort();

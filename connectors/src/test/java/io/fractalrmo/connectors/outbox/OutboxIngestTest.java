@@ -12,7 +12,6 @@ import io.fractalrmo.contracts.testing.Mothers;
 import io.fractalrmo.registry.serde.FractalSerdes;
 import io.fractalrmo.registry.testing.TestStack;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
@@ -28,6 +27,7 @@ import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The outbox ingest against a real PostgreSQL (logical decoding), broker and registry. One engine
@@ -40,7 +40,8 @@ class OutboxIngestTest {
   private static String url;
   private static Endpoints endpoints;
   private static OutboxIngest.Options options;
-  private static Path dataDir;
+  @TempDir
+  static Path dataDir; // the ingest's offset file; deleted after the class
 
   @BeforeAll
   static void start() throws Exception {
@@ -48,7 +49,6 @@ class OutboxIngestTest {
     url = Databases.fresh(stack);
     Migrations.apply(url);
     endpoints = stack.newEndpoints().withJdbcUrl(url);
-    dataDir = Files.createTempDirectory("outbox-test-");
     options = OutboxIngest.Options.defaults(dataDir)
         .withSlotName("t_" + UUID.randomUUID().toString().replace("-", "").substring(0, 12));
   }

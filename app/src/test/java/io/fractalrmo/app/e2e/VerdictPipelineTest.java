@@ -281,7 +281,7 @@ class VerdictPipelineTest {
 
   private static void submit(String prefix, Task task, String name) throws Exception {
     // an id outside the live holdout: the verdicts here are those of a task the rules apply to
-    // (a held-out block-rule task ran rules-off and SUCCEEDED, about one run in ten)
+    // (a held-out block-rule task ran rules-off and SUCCEEDED, about one run in twenty)
     String id = prefix + "-" + System.nanoTime();
     while (HOLDOUT.heldOut(id)) {
       id = prefix + "-" + System.nanoTime();

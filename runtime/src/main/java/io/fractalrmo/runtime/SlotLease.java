@@ -103,6 +103,72 @@ public final class SlotLease implements AutoCloseable {
     }
   }
 
+  /**
+   * Removes the scopes under {@code directory} whose names start with {@code prefix}, for a run
+   * that gave its groups a prefix of their own (the benchmark's phases, a test's unique topics)
+   * and has stopped the instances it started: without it each such run leaves a directory per
+   * group behind. A lock file is deleted only while this call holds its lock, and one that any
+   * process (this JVM included) holds is left with its scope — so only a scope nobody uses any
+   * more goes, and a caller must not pass a prefix that live instances elsewhere may still
+   * acquire under (the class comment says why). Returns the number of scopes removed.
+   */
+  public static int deleteScopes(Path directory, String prefix) {
+    String safe = prefix.replaceAll("[^A-Za-z0-9._-]", "_");
+    if (safe.isEmpty() || !Files.isDirectory(directory)) {
+      return 0;
+    }
+    int removed = 0;
+    try (var scopes = Files.newDirectoryStream(directory, d -> Files.isDirectory(d)
+        && d.getFileName().toString().startsWith(safe))) {
+      for (Path scope : scopes) {
+        if (deleteFreeLocks(scope)) {
+          try {
+            Files.delete(scope);
+            removed++;
+          } catch (IOException e) {
+            LOG.debug("scope {} not removed: {}", scope, e.toString()); // not empty: in use again
+          }
+        }
+      }
+    } catch (IOException e) {
+      LOG.debug("cleaning up scopes {}* under {}: {}", safe, directory, e.toString());
+    }
+    return removed;
+  }
+
+  /** Deletes each lock file of {@code scope} nobody holds; true when all of them went. */
+  private static boolean deleteFreeLocks(Path scope) throws IOException {
+    boolean all = true;
+    try (var files = Files.newDirectoryStream(scope)) {
+      for (Path file : files) {
+        if (!file.getFileName().toString().endsWith(".lock")) {
+          all = false; // not ours: leave the scope
+          continue;
+        }
+        try (FileChannel c = FileChannel.open(file, StandardOpenOption.WRITE)) {
+          FileLock lock;
+          try {
+            lock = c.tryLock();
+          } catch (OverlappingFileLockException e) {
+            lock = null; // held by this JVM
+          }
+          if (lock == null) {
+            all = false;
+            continue;
+          }
+          try {
+            Files.delete(file);
+          } finally {
+            lock.release();
+          }
+        } catch (java.nio.file.NoSuchFileException e) {
+          // removed meanwhile
+        }
+      }
+    }
+    return all;
+  }
+
   private static void closeQuietly(FileChannel c) {
     if (c != null) {
       try {

@@ -4,6 +4,7 @@ import io.fractalrmo.app.roles.Roles;
 import io.fractalrmo.contracts.Endpoints;
 import io.fractalrmo.contracts.TopicCatalog;
 import io.fractalrmo.platform.TopicProvisioner;
+import io.fractalrmo.runtime.SlotLease;
 import io.fractalrmo.streams.StreamsOptions;
 import io.fractalrmo.streams.StreamsRole;
 import io.fractalrmo.streams.StreamsSettings;
@@ -32,12 +33,14 @@ final class PhaseStack implements AutoCloseable {
   static final Set<String> WORKER_ROLES = Set.of("analyzer", "executor", "validator");
 
   private final Endpoints endpoints;
+  private final String prefix;
   private final Deque<AutoCloseable> running = new ArrayDeque<>();
   private final List<String> started = new ArrayList<>();
   private final Map<String, Object> byName = new java.util.LinkedHashMap<>();
 
-  private PhaseStack(Endpoints endpoints) {
+  private PhaseStack(Endpoints endpoints, String prefix) {
     this.endpoints = endpoints;
+    this.prefix = prefix;
   }
 
   Endpoints endpoints() {
@@ -64,7 +67,7 @@ final class PhaseStack implements AutoCloseable {
       Optional<StreamsSettings> streamsSettings) {
     Endpoints endpoints = new Endpoints(bootstrap, registry, jdbc, TopicCatalog.withPrefix(prefix));
     TopicProvisioner.provision(bootstrap, endpoints.topics(), (short) -1);
-    PhaseStack stack = new PhaseStack(endpoints);
+    PhaseStack stack = new PhaseStack(endpoints, prefix);
     List<Roles.Role> chosen = Roles.all().stream().filter(r -> roles.contains(r.name()))
         .filter(r -> !r.needsDatabase() || jdbc.isPresent()).toList();
     ExecutorService pool = Executors.newFixedThreadPool(Math.max(1, chosen.size()), r -> {
@@ -118,7 +121,9 @@ final class PhaseStack implements AutoCloseable {
   /**
    * Stops every role at once, as {@code fractal up} does (they are independent of each other;
    * one after another, each Streams close and consumer-group leave added a second or more to
-   * every phase), and returns when all have stopped.
+   * every phase), and returns when all have stopped — then removes the instance-slot scopes of
+   * the phase's consumer groups (its prefix is its own, so nobody takes those slots again; one
+   * full bench left 42 directories in the slot directory before).
    */
   @Override
   public void close() {
@@ -146,6 +151,7 @@ final class PhaseStack implements AutoCloseable {
         }
       }
     }
+    SlotLease.deleteScopes(SlotLease.defaultDirectory(), prefix);
     if (interrupted) {
       Thread.currentThread().interrupt();
     }

@@ -23,10 +23,21 @@ import org.slf4j.LoggerFactory;
  * runs). Any long-running consumer reports through it (a worker, the sink): wire its
  * {@link ConsumeLoop#healthState()} to {@link #health}. Uses its own non-transactional producer: a status is a fact about the
  * agent, not part of any consume-produce transaction. Publishing never throws into the worker.
+ *
+ * <p>The IDLE↔BUSY flip of a worker handling record after record is published at most once per
+ * {@link #FLIP_SPACING}: the first flip after a quiet spell at once, later ones together at the
+ * end of the spacing (the state then, if it differs from the last one published; a BUSY spell
+ * that began and ended in between is not published on its own). Every other change — STARTING,
+ * STOPPING, FAILED, health — is published at once, after any flip still pending, so the topic
+ * shows the changes in order and is never more than the spacing behind. Publishing two records
+ * per record handled (and logging one line) put a status send beside each hop's commit: an idle
+ * task's p50 went 95 → 81 and 112 → 101 ms with this spacing (bench latency, pairs back to back).
  */
 public final class AgentStatusReporter implements AutoCloseable {
 
   private static final Logger LOG = LoggerFactory.getLogger(AgentStatusReporter.class);
+  /** The least time between two published IDLE↔BUSY flips. */
+  public static final Duration FLIP_SPACING = Duration.ofSeconds(1);
 
   private final Producer<String, byte[]> producer;
   private final BiFunction<String, AgentStatus, byte[]> serializer;
@@ -36,10 +47,15 @@ public final class AgentStatusReporter implements AutoCloseable {
   private final String host;
   private final Duration heartbeatInterval;
   private final Clock clock;
+  private final long flipSpacingNanos;
   private final AtomicLong processed = new AtomicLong();
   private final Object lock = new Object();
-  private ScheduledExecutorService heartbeats;
+  private ScheduledExecutorService timer;
   private AgentState state = AgentState.STARTING;
+  /** The state the topic got last (null before the first publish). */
+  private AgentState publishedState;
+  private long lastFlipNanos;
+  private boolean flipPending;
   private AgentHealth health = AgentHealth.STARTING;
   private String healthReason;
   private String taskId;
@@ -53,6 +69,17 @@ public final class AgentStatusReporter implements AutoCloseable {
       BiFunction<String, AgentStatus, byte[]> serializer,
       String topic, String agentId, String agentType, String host, Duration heartbeatInterval,
       Clock clock) {
+    this(producer, serializer, topic, agentId, agentType, host, heartbeatInterval, clock,
+        FLIP_SPACING);
+  }
+
+  /** With another spacing of published IDLE↔BUSY flips (tests). */
+  AgentStatusReporter(Producer<String, byte[]> producer,
+      BiFunction<String, AgentStatus, byte[]> serializer,
+      String topic, String agentId, String agentType, String host, Duration heartbeatInterval,
+      Clock clock, Duration flipSpacing) {
+    this.flipSpacingNanos = flipSpacing.toNanos();
+    this.lastFlipNanos = System.nanoTime() - flipSpacingNanos;
     this.producer = Objects.requireNonNull(producer, "producer");
     this.serializer = Objects.requireNonNull(serializer, "serializer");
     this.topic = Objects.requireNonNull(topic, "topic");
@@ -67,23 +94,28 @@ public final class AgentStatusReporter implements AutoCloseable {
     return agentId;
   }
 
-  /** Publishes STARTING and starts the heartbeat timer (a zero interval means no heartbeats). */
+  /**
+   * Publishes STARTING and starts the timer of heartbeats (a zero interval means none) and of
+   * deferred IDLE↔BUSY flips.
+   */
   public void start() {
     synchronized (lock) {
-      publish(null);
-      if (!heartbeatInterval.isZero() && !heartbeatInterval.isNegative() && heartbeats == null) {
-        heartbeats = Executors.newSingleThreadScheduledExecutor(r -> {
+      publish(null, state);
+      if (timer == null) {
+        timer = Executors.newSingleThreadScheduledExecutor(r -> {
           Thread t = new Thread(r, "agent-status-" + agentId);
           t.setDaemon(true);
           return t;
         });
-        long ms = heartbeatInterval.toMillis();
-        heartbeats.scheduleAtFixedRate(this::heartbeat, ms, ms, TimeUnit.MILLISECONDS);
+        if (!heartbeatInterval.isZero() && !heartbeatInterval.isNegative()) {
+          long ms = heartbeatInterval.toMillis();
+          timer.scheduleAtFixedRate(this::heartbeat, ms, ms, TimeUnit.MILLISECONDS);
+        }
       }
     }
   }
 
-  /** Moves to {@code next} (publishing the change) unless already there. */
+  /** Moves to {@code next} (publishing the change, see the class comment) unless already there. */
   public void transition(AgentState next, String currentTaskId) {
     synchronized (lock) {
       if (closed) {
@@ -95,9 +127,41 @@ public final class AgentStatusReporter implements AutoCloseable {
       }
       AgentState old = state;
       state = next;
-      publish(old);
-      if (next != AgentState.BUSY) {
-        LOG.info("agent {} is {}", agentId, next);
+      if (published && isFlip(old, next) && timer != null) {
+        long now = System.nanoTime();
+        if (!flipPending && now - lastFlipNanos >= flipSpacingNanos) {
+          lastFlipNanos = now;
+          publish(old, next);
+        } else if (!flipPending) {
+          flipPending = true;
+          timer.schedule(this::publishPendingFlip, lastFlipNanos + flipSpacingNanos - now,
+              TimeUnit.NANOSECONDS);
+        }
+        return;
+      }
+      if (published && publishedState != old) {
+        publish(publishedState, old); // the flip still pending goes first
+      }
+      flipPending = false;
+      publish(old, next);
+      LOG.info("agent {} is {}", agentId, next);
+    }
+  }
+
+  private static boolean isFlip(AgentState a, AgentState b) {
+    return a != b && (a == AgentState.IDLE || a == AgentState.BUSY)
+        && (b == AgentState.IDLE || b == AgentState.BUSY);
+  }
+
+  private void publishPendingFlip() {
+    synchronized (lock) {
+      if (!flipPending || closed) {
+        return;
+      }
+      flipPending = false;
+      if (publishedState != state) {
+        lastFlipNanos = System.nanoTime();
+        publish(publishedState, state);
       }
     }
   }
@@ -111,7 +175,7 @@ public final class AgentStatusReporter implements AutoCloseable {
       }
       health = snapshot.health();
       healthReason = snapshot.reason();
-      publish(null);
+      publish(null, state);
       if (health != AgentHealth.RUNNING) {
         LOG.info("agent {} health {}", agentId, snapshot);
       }
@@ -141,19 +205,20 @@ public final class AgentStatusReporter implements AutoCloseable {
   void heartbeat() {
     synchronized (lock) {
       if (!closed) {
-        publish(null);
+        publish(null, state);
       }
     }
   }
 
-  private void publish(AgentState old) {
+  private void publish(AgentState old, AgentState now) {
     published = true;
+    publishedState = now;
     try {
       AgentStatus status = AgentStatus.newBuilder()
           .setAgentId(agentId)
           .setAgentType(agentType)
           .setOldState(old)
-          .setNewState(state)
+          .setNewState(now)
           .setTaskId(taskId)
           .setProgress(null)
           .setProcessed(processed.get())
@@ -178,8 +243,8 @@ public final class AgentStatusReporter implements AutoCloseable {
   public void close() {
     synchronized (lock) {
       closed = true;
-      if (heartbeats != null) {
-        heartbeats.shutdownNow();
+      if (timer != null) {
+        timer.shutdownNow();
       }
     }
     try {

@@ -3,6 +3,7 @@ package io.fractalrmo.streams;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.time.Duration;
+import org.apache.kafka.streams.processor.PunctuationType;
 import org.apache.kafka.streams.processor.api.MockProcessorContext;
 import org.junit.jupiter.api.Test;
 
@@ -45,5 +46,53 @@ class CommitPacerTest {
     context.resetCommit();
     assertThat(pacer.outputReady(context)).isTrue();
     assertThat(context.committed()).isTrue();
+  }
+
+  @Test
+  void shouldCommitAnOutputHeldBackBySpacingOnceTheSpacingHasPassed() throws InterruptedException {
+    CommitPacer pacer = new CommitPacer(Duration.ofMillis(200));
+    MockProcessorContext<String, String> context = new MockProcessorContext<>();
+    pacer.outputReady(context);
+    context.resetCommit();
+    assertThat(context.scheduledPunctuators()).as("nothing waits: no punctuator").isEmpty();
+
+    assertThat(pacer.outputReady(context)).as("within the spacing").isFalse();
+    assertThat(pacer.outputReady(context)).isFalse();
+    assertThat(context.scheduledPunctuators()).as("one punctuator while outputs wait").hasSize(1);
+    var punctuator = context.scheduledPunctuators().get(0);
+    assertThat(punctuator.getType()).isEqualTo(PunctuationType.WALL_CLOCK_TIME);
+    assertThat(punctuator.getInterval()).isLessThanOrEqualTo(Duration.ofMillis(200));
+    punctuator.getPunctuator().punctuate(System.currentTimeMillis());
+    assertThat(context.committed()).as("the spacing has not passed").isFalse();
+
+    long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+    while (!context.committed()) {
+      assertThat(System.nanoTime()).as("committed within 10 s").isLessThan(deadline);
+      Thread.sleep(10);
+      punctuator.getPunctuator().punctuate(System.currentTimeMillis());
+    }
+    assertThat(punctuator.cancelled()).as("a one-shot: it ends once it requested").isTrue();
+    context.resetCommit();
+    assertThat(pacer.outputReady(context)).as("a new spacing began with that request").isFalse();
+    assertThat(context.scheduledPunctuators()).as("and a new punctuator for the new wait").hasSize(2);
+  }
+
+  @Test
+  void shouldEndThePunctuatorWithoutACommitWhenARequestTookTheWaitingOutputAlong()
+      throws InterruptedException {
+    CommitPacer pacer = new CommitPacer(Duration.ofMillis(50));
+    MockProcessorContext<String, String> context = new MockProcessorContext<>();
+    pacer.outputReady(context);
+    pacer.outputReady(context); // waits
+    var punctuator = context.scheduledPunctuators().get(0);
+    long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+    while (!pacer.outputReady(context)) { // a later output's own request (after the spacing)
+      assertThat(System.nanoTime()).isLessThan(deadline);
+      Thread.sleep(10);
+    }
+    context.resetCommit();
+    punctuator.getPunctuator().punctuate(System.currentTimeMillis());
+    assertThat(context.committed()).as("nothing waits any more").isFalse();
+    assertThat(punctuator.cancelled()).isTrue();
   }
 }

@@ -268,10 +268,12 @@ class ConsumeLoopTest {
     thread = loop.start();
     await(() -> loop.health().health() == AgentHealth.DEGRADED, "waiting for the topic");
     TopicPartition r0 = new TopicPartition("rules", 0);
-    consumer.updatePartitions("rules", List.of(new org.apache.kafka.common.PartitionInfo("rules",
-        0, null, null, null)));
+    // offsets first: the loop may assign the partition the moment it appears, and a reader whose
+    // endOffsets() found no end for it would have nothing to catch up to (CI failed this once)
     consumer.updateBeginningOffsets(Map.of(r0, 0L));
     consumer.updateEndOffsets(Map.of(r0, 2L));
+    consumer.updatePartitions("rules", List.of(new org.apache.kafka.common.PartitionInfo("rules",
+        0, null, null, null)));
     await(() -> consumer.assignment().contains(r0), "assigned");
     consumer.schedulePollTask(() -> {
       consumer.addRecord(new ConsumerRecord<>("rules", 0, 0, "a", "1"));

@@ -144,7 +144,9 @@ public final class AgentStatusReporter implements AutoCloseable {
       }
       flipPending = false;
       publish(old, next);
-      LOG.info("agent {} is {}", agentId, next);
+      if (next != AgentState.BUSY) {
+        LOG.info("agent {} is {}", agentId, next);
+      }
     }
   }
 

@@ -69,8 +69,7 @@ public final class SlotLease implements AutoCloseable {
   /** The lowest free slot of {@code scope} under {@code directory}. */
   public static SlotLease acquire(Path directory, String scope) {
     Objects.requireNonNull(directory, "directory");
-    String safe = scope.replaceAll("[^A-Za-z0-9._-]", "_");
-    Path dir = directory.resolve(safe);
+    Path dir = directory.resolve(scopeName(scope));
     for (int n = 0; n < MAX_SLOTS; n++) {
       SlotLease lease = tryLock(dir, n);
       if (lease != null) {
@@ -86,12 +85,7 @@ public final class SlotLease implements AutoCloseable {
     try {
       Files.createDirectories(dir);
       channel = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
-      FileLock lock;
-      try {
-        lock = channel.tryLock();
-      } catch (OverlappingFileLockException e) {
-        lock = null; // held by this JVM already
-      }
+      FileLock lock = tryLock(channel);
       if (lock == null) {
         channel.close();
         return null;
@@ -113,7 +107,7 @@ public final class SlotLease implements AutoCloseable {
    * acquire under (the class comment says why). Returns the number of scopes removed.
    */
   public static int deleteScopes(Path directory, String prefix) {
-    String safe = prefix.replaceAll("[^A-Za-z0-9._-]", "_");
+    String safe = scopeName(prefix);
     if (safe.isEmpty() || !Files.isDirectory(directory)) {
       return 0;
     }
@@ -146,12 +140,7 @@ public final class SlotLease implements AutoCloseable {
           continue;
         }
         try (FileChannel c = FileChannel.open(file, StandardOpenOption.WRITE)) {
-          FileLock lock;
-          try {
-            lock = c.tryLock();
-          } catch (OverlappingFileLockException e) {
-            lock = null; // held by this JVM
-          }
+          FileLock lock = tryLock(c);
           if (lock == null) {
             all = false;
             continue;
@@ -167,6 +156,20 @@ public final class SlotLease implements AutoCloseable {
       }
     }
     return all;
+  }
+
+  /** The directory name of a scope: characters a file name must not carry become '_'. */
+  private static String scopeName(String scope) {
+    return scope.replaceAll("[^A-Za-z0-9._-]", "_");
+  }
+
+  /** The file's lock, or null when another process or this JVM holds it. */
+  private static FileLock tryLock(FileChannel channel) throws IOException {
+    try {
+      return channel.tryLock();
+    } catch (OverlappingFileLockException e) {
+      return null; // held by this JVM already
+    }
   }
 
   private static void closeQuietly(FileChannel c) {

@@ -7,8 +7,8 @@ import org.apache.kafka.streams.processor.api.ProcessingContext;
 
 /**
  * Asks Kafka Streams to commit ({@link ProcessingContext#commit()}) when a processor has emitted
- * something a client waits for — a plan, a final status, a rule — at most once per
- * {@code spacing} on each stream thread. A lone output is still committed at once (an idle
+ * something a client waits for — a plan, a final status, or a record the next step of this app
+ * reads ({@link CommitSoon}) — at most once per {@code spacing} on each stream thread. A lone output is still committed at once (an idle
  * pipeline does not wait for {@code commit.interval.ms}); in a burst the outputs of one spacing
  * share a transaction, and an output that came within the spacing of the last request is
  * committed once that spacing has passed (a one-shot wall-clock punctuator, scheduled only while
@@ -22,8 +22,9 @@ import org.apache.kafka.streams.processor.api.ProcessingContext;
  * zero-cost pipeline went 393 → 52 tasks/s without the spacing, back to back). Why the trailing
  * request: without it, an output suppressed by the spacing waited for the commit interval —
  * a trial decided right after another request became an ACTIVE rule p50 138–158 ms after its
- * last outcome; with it (and the stream thread's poll.ms at 20) 75–85 ms. One pacer is shared by the processors of one topology; the state is per
- * thread because each stream thread commits its own tasks.
+ * last outcome; with it (and the stream thread's poll.ms at 20) 75–85 ms. One pacer is shared
+ * by the processors of one topology; the state is per thread because each stream thread commits
+ * its own tasks.
  */
 public final class CommitPacer {
 
@@ -71,7 +72,7 @@ public final class CommitPacer {
       }
       if (s.punctuator == null) {
         s.punctuatorDue = s.lastRequest + spacingNanos;
-        long remainingMs = Math.max(1, (s.lastRequest + spacingNanos - now + 999_999) / 1_000_000);
+        long remainingMs = Math.max(1, (s.punctuatorDue - now + 999_999) / 1_000_000);
         s.punctuator = context.schedule(Duration.ofMillis(remainingMs),
             PunctuationType.WALL_CLOCK_TIME, t -> commitIfWaiting(context));
       }
@@ -90,7 +91,7 @@ public final class CommitPacer {
     ThreadState s = state.get();
     long now = System.nanoTime();
     if (s.waiting && now - s.lastRequest < spacingNanos) {
-      return false; // a request came meanwhile and started a new spacing: look again next tick
+      return false; // a later request began a new spacing and an output waits again: next tick
     }
     boolean requested = s.waiting;
     if (requested) {

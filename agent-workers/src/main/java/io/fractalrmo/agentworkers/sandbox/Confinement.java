@@ -10,7 +10,7 @@ import java.util.Map;
  * do not.
  *
  * @param layers the layers in force, outermost first (names as in {@link SandboxResult#layers()}:
- *     {@value #BUBBLEWRAP}, {@value #PID_NAMESPACE}, {@value #LANDLOCK}, {@value #SECCOMP},
+ *     {@value #BUBBLEWRAP}, {@value #PID_NAMESPACE}, {@value #WORKDIR_TMPFS}, {@value #LANDLOCK}, {@value #SECCOMP},
  *     {@value #NO_NEW_PRIVS}, {@value #UID}, {@value #RLIMITS}, {@value #SUBREAPER}, and
  *     {@value #UNSAFE} when the operator opted in to running without confinement)
  * @param blocksNetwork a connect to a loopback listener from inside failed, and a layer that
@@ -40,6 +40,13 @@ public record Confinement(List<String> layers, boolean blocksNetwork, boolean bl
   public static final String UID = "uid";
   public static final String RLIMITS = "rlimits";
   public static final String SUBREAPER = "subreaper";
+  /**
+   * Without bubblewrap: the run's work dir is a tmpfs of the work-dir bound in a mount namespace
+   * of the run's own, so the kernel refuses a write past the bound (ENOSPC). Without this layer the
+   * launcher measures a host directory every few milliseconds and kills the run once it is over,
+   * which a fast writer can overshoot by what it writes between two checks.
+   */
+  public static final String WORKDIR_TMPFS = "workdir-tmpfs";
   public static final String UNSAFE = "UNSAFE-unconfined";
 
   public Confinement {

@@ -749,6 +749,7 @@ public final class PythonSandbox implements AutoCloseable {
         header.put("max_output_bytes", limits.maxOutputBytes());
         header.put("file_size_bytes", limits.fileSizeBytes());
         header.put("cpu_seconds", limits.cpuSeconds());
+        header.put("workdir_bytes", limits.workDirBytes());
         if (attempt.contains(Confinement.UID)) {
           header.put("uid", FIRST_UID + Math.floorMod(uidSeq.getAndIncrement(), UID_RANGE));
         }
@@ -783,7 +784,8 @@ public final class PythonSandbox implements AutoCloseable {
         String message = result == null ? "no result"
             : result.path("error").path("message").asText("no self-test report");
         setupError = message;
-        String failed = message.contains("landlock") ? Confinement.LANDLOCK
+        String failed = message.contains(Confinement.WORKDIR_TMPFS) ? Confinement.WORKDIR_TMPFS
+            : message.contains("landlock") ? Confinement.LANDLOCK
             : message.contains("seccomp") ? Confinement.SECCOMP
             : message.contains("prctl") ? Confinement.NO_NEW_PRIVS : null;
         log.warn("sandbox self-test: {}", message);
@@ -807,6 +809,9 @@ public final class PythonSandbox implements AutoCloseable {
   /** The layers to try: all the launcher can apply here, minus those switched off. */
   private List<String> candidateLayers(JsonNode ready, Set<String> off) {
     List<String> layers = new ArrayList<>();
+    if (bwrap == null && !off.contains(Confinement.WORKDIR_TMPFS)) {
+      layers.add(Confinement.WORKDIR_TMPFS); // bubblewrap's /work is a bounded tmpfs already
+    }
     layers.add(Confinement.RLIMITS);
     if (root) {
       layers.add(Confinement.UID);
@@ -851,6 +856,10 @@ public final class PythonSandbox implements AutoCloseable {
         && denied(checks, "io_uring_setup") && denied(checks, "ptrace") && denied(checks, "memfd_create");
     boolean nnpOk = applied.contains(Confinement.NO_NEW_PRIVS) && "1".equals(checks.get("no_new_privs"));
     boolean uidOk = applied.contains(Confinement.UID) && !"0".equals(checks.get("uid"));
+    long bound = SandboxLimits.defaults().workDirBytes();
+    boolean tmpfsOk = applied.contains(Confinement.WORKDIR_TMPFS)
+        && ("own " + ((bound + 4095) / 4096 * 4096)).equals(checks.get("workdir_fs"))
+        && (root || "0000000000000000".equals(checks.get("cap_eff")));
     boolean rlimitsOk = applied.contains(Confinement.RLIMITS) && String.valueOf(
         SandboxLimits.defaults().memoryMb() * 1024L * 1024).equals(checks.get("rlimit_as"));
 
@@ -861,6 +870,7 @@ public final class PythonSandbox implements AutoCloseable {
       layers.add(Confinement.PID_NAMESPACE);
     }
     Map<String, Boolean> perRun = new LinkedHashMap<>();
+    perRun.put(Confinement.WORKDIR_TMPFS, tmpfsOk);
     perRun.put(Confinement.LANDLOCK, landlockOk);
     perRun.put(Confinement.SECCOMP, seccompOk);
     perRun.put(Confinement.NO_NEW_PRIVS, nnpOk);
@@ -937,6 +947,11 @@ public final class PythonSandbox implements AutoCloseable {
     }
     if (!c.layers().contains(Confinement.BUBBLEWRAP)) {
       log.info("sandbox layer not in force: bubblewrap ({})", c.bubblewrap());
+      if (!c.layers().contains(Confinement.WORKDIR_TMPFS) && c.runsCode()) {
+        log.warn("sandbox layer not in force: {} ({}) — the work-dir bound is a check every few ms "
+            + "that a fast writer can overshoot", Confinement.WORKDIR_TMPFS,
+            c.selfTest().getOrDefault("workdir_fs", "no self-test"));
+      }
     }
     for (String layer : List.of(Confinement.LANDLOCK, Confinement.SECCOMP, Confinement.NO_NEW_PRIVS)) {
       if (!c.layers().contains(layer)) {
@@ -953,6 +968,8 @@ public final class PythonSandbox implements AutoCloseable {
       case Confinement.BUBBLEWRAP -> "namespaces net, pid, ipc, uts, mount; read-only system, tmpfs "
           + "/work /tmp /dev/shm bounded; empty environment";
       case Confinement.PID_NAMESPACE -> "every process of a run dies with its namespace";
+      case Confinement.WORKDIR_TMPFS -> "each run's work dir is a tmpfs of its bound in a mount namespace "
+          + "of its own: a write past the bound fails (ENOSPC)";
       case Confinement.LANDLOCK -> "ABI " + c.landlockAbi() + ": read+execute " + readExec
           + ", read-write only the run's work dir" + (c.landlockAbi() >= 4 ? "; TCP bind/connect denied" : "")
           + (c.landlockAbi() >= 6 ? "; abstract unix sockets and signals scoped to the run" : "");

@@ -17,6 +17,11 @@ uses a zygote for one run and ends it. Its input ending stops the zygote.
 
 Confinement of the child, applied in this order before any untrusted byte runs, each layer
 enforced by the kernel (bubblewrap, when used, is an outer layer of its own):
+  workdir-tmpfs (without bubblewrap) the child enters a mount namespace of its own
+                (as root a plain one; otherwise one owned by a user namespace that maps only the
+                launcher's uid and gid, whose capabilities are dropped right after) and mounts a
+                tmpfs of the work-dir bound over its work dir, so the kernel refuses a write past
+                the bound (ENOSPC); it goes away with the run's last process.
   rlimits       address space, CPU seconds, file size, open files, no core dumps; processes per
                 uid (after the uid change)
   uid           as root: a per-run unprivileged uid and gid, no supplementary groups
@@ -45,11 +50,12 @@ enforced by the kernel (bubblewrap, when used, is an outer layer of its own):
   subreaper     the launcher is a child subreaper, so a process that calls setsid() and whose
                 parent exits is re-parented to the launcher and killed at the deadline (bubblewrap
                 adds a pid namespace: every process of it is killed).
-Without bubblewrap the work dir is a host directory; its total size (files, also unlinked-but-open
-or O_TMPFILE ones, and mapped deleted files) is measured by the launcher every few milliseconds
-and the run is killed once it exceeds the bound (RLIMIT_FSIZE caps each file, so the overshoot is
-at most what the program writes between two checks). With bubblewrap the work dir is a tmpfs of
-fixed size, which bounds it hard, and the same check applies the per-run bound.
+Without the workdir-tmpfs layer (a container's root without CAP_SYS_ADMIN, no user namespaces)
+the work dir is a host directory; its total size (files, also unlinked-but-open or O_TMPFILE ones,
+and mapped deleted files) is measured by the launcher every few milliseconds and the run is killed
+once it exceeds the bound: RLIMIT_FSIZE caps each file, but a fast writer can still pass the bound
+by what it writes between two checks. With bubblewrap the work dir is a tmpfs of fixed size, which bounds
+it hard, and the same check applies the per-run bound.
 
 The harness (proof of completion). In the child, after confinement, the harness compiles the
 solution. With tests it then forks the solution's process S BEFORE anything untrusted runs, and
@@ -1182,6 +1188,11 @@ def _probe(params, preopened):
         checks["no_new_privs"] = str(_libc.prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0))
         checks["seccomp_mode"] = str(_libc.prctl(PR_GET_SECCOMP, 0, 0, 0, 0))
     checks["uid"] = str(os.getuid())
+    if _libc is not None:  # capabilities left (a user namespace of its own grants all in it)
+        cap_hdr = (ctypes.c_uint32 * 2)(_LINUX_CAPABILITY_VERSION_3, 0)
+        caps = (ctypes.c_uint32 * 6)()
+        checks["cap_eff"] = "%08x%08x" % (caps[3], caps[0]) \
+            if _libc.capget(cap_hdr, caps) == 0 else "unknown"
     checks["rlimit_as"] = str(resource.getrlimit(resource.RLIMIT_AS)[0])
     port = params.get("port")
 
@@ -1209,6 +1220,12 @@ def _probe(params, preopened):
     attempt("write_tmp", create("/tmp/" + tag))
     attempt("write_dev_shm", create("/dev/shm/" + tag))
     attempt("write_workdir", create("probe.txt"))
+    try:  # a file system of the run's own (workdir-tmpfs), and its size, or the one it lives in
+        own = os.stat(".").st_dev != os.stat("..").st_dev
+        vfs = os.statvfs(".")
+        checks["workdir_fs"] = "%s %d" % ("own" if own else "shared", vfs.f_blocks * vfs.f_frsize)
+    except OSError as e:
+        checks["workdir_fs"] = "error: %s" % os.strerror(e.errno)
     attempt("read_worker_environ",
             lambda: open("/proc/%d/environ" % params["worker_pid"], "rb").read(64) and None)
     attempt("signal_worker", lambda: os.kill(params["worker_pid"], 0))
@@ -1258,10 +1275,79 @@ def _probe(params, preopened):
 # ---------------------------------------------------------------------------------------------
 # the child: confine, then the harness (or the probe)
 # ---------------------------------------------------------------------------------------------
+CLONE_NEWNS = 0x00020000
+CLONE_NEWUSER = 0x10000000
+MS_NOSUID = 2
+MS_NODEV = 4
+MS_REC = 1 << 14
+MS_PRIVATE = 1 << 18
+_LINUX_CAPABILITY_VERSION_3 = 0x20080522
+
+
+def _own_workdir_fs(workdir, size, uid, nproc):
+    """Mounts a tmpfs of `size` bytes (and an inode count to match) over the work dir, in a mount
+    namespace of the run's own, so the kernel bounds what the run keeps there: a write past the
+    bound fails with ENOSPC instead of being caught by a later check. As root the namespace is a
+    plain one; otherwise it is owned by a user namespace mapping only this uid and gid, whose
+    capabilities are dropped again right after the mount. The launcher's own view is unchanged,
+    and the tmpfs goes away with the run's last process."""
+    if _libc is None:
+        raise OSError("workdir-tmpfs: no ctypes")
+    root = os.getuid() == 0
+    if root:
+        if _libc.unshare(CLONE_NEWNS) != 0:
+            raise _oserror("workdir-tmpfs: unshare(CLONE_NEWNS)")
+    else:
+        u, g = os.getuid(), os.getgid()
+        if nproc is not None:
+            # a user namespace counts its own processes afresh, checked against the limit in force
+            # and against the limit its creator had when it was made: set now, the uid's count
+            # across the whole machine stays bound by it
+            resource.setrlimit(resource.RLIMIT_NPROC, (nproc, nproc))
+        if _libc.unshare(CLONE_NEWUSER | CLONE_NEWNS) != 0:
+            raise _oserror("workdir-tmpfs: unshare(CLONE_NEWUSER|CLONE_NEWNS)")
+        for name, text in (("setgroups", "deny"), ("uid_map", "%d %d 1" % (u, u)),
+                           ("gid_map", "%d %d 1" % (g, g))):
+            try:
+                with open("/proc/self/" + name, "w") as f:
+                    f.write(text)
+            except OSError as e:
+                raise OSError(e.errno, "workdir-tmpfs: /proc/self/%s: %s" % (name, e.strerror))
+    # private first: a mount beneath a shared "/" would propagate back to the host's namespace
+    if _libc.mount(None, b"/", None, ctypes.c_ulong(MS_REC | MS_PRIVATE), None) != 0:
+        raise _oserror("workdir-tmpfs: making / private")
+    pages = max(1, (size + 4095) // 4096)
+    opts = "size=%d,nr_inodes=%d,mode=0700" % (pages * 4096, max(64, pages))
+    if root and uid:
+        opts += ",uid=%d,gid=%d" % (uid, uid)
+    if _libc.mount(b"fractal-work", workdir.encode(), b"tmpfs",
+                   ctypes.c_ulong(MS_NOSUID | MS_NODEV), opts.encode()) != 0:
+        raise _oserror("workdir-tmpfs: mount tmpfs")
+    os.chdir(workdir)  # the tmpfs, not the host directory beneath it
+    if not root:
+        # the user namespace granted every capability in it: none is kept
+        hdr_ = (ctypes.c_uint32 * 2)(_LINUX_CAPABILITY_VERSION_3, 0)
+        data = (ctypes.c_uint32 * 6)()
+        if _libc.capset(hdr_, data) != 0:
+            raise _oserror("workdir-tmpfs: capset")
+
+
+def _nproc_limit(hdr):
+    """RLIMIT_NPROC counts every task of the uid: the run's processes on top of what it has."""
+    return int(hdr.get("max_processes", 64)) + int(hdr.get("nproc_base", 0))
+
+
 def _confine(hdr, prepared):
     """Applies the layers the header asks for; any failure aborts (raises). Returns their names."""
     applied = []
     want = set(hdr.get("layers", ()))
+    if "workdir-tmpfs" in want:
+        # first: Landlock's rule for the work dir must name the tmpfs, and the mount needs the
+        # privileges the uid change gives up
+        _own_workdir_fs(hdr["workdir"], int(hdr.get("workdir_bytes") or 0) or 64 << 20,
+                        hdr.get("uid") if "uid" in want else None,
+                        _nproc_limit(hdr) if "rlimits" in want else None)
+        applied.append("workdir-tmpfs")
     mem = int(hdr.get("memory_mb", 512)) * 1024 * 1024
     if "rlimits" in want:
         resource.setrlimit(resource.RLIMIT_AS, (mem, mem))
@@ -1285,7 +1371,7 @@ def _confine(hdr, prepared):
         os.setresuid(uid, uid, uid)
         applied.append("uid")
     if "rlimits" in want:
-        nproc = int(hdr.get("max_processes", 64)) + int(hdr.get("nproc_base", 0))
+        nproc = _nproc_limit(hdr)
         resource.setrlimit(resource.RLIMIT_NPROC, (nproc, nproc))
         applied.append("rlimits")
     if "no-new-privs" in want or "landlock" in want or "seccomp" in want:
@@ -1549,6 +1635,9 @@ def run_once(hdr, prepared):
     limit = int(hdr.get("max_output_bytes", 65536))
     timeout = int(hdr.get("timeout_ms", 10000)) / 1000.0
     workdir_bytes = int(hdr.get("workdir_bytes", 0))
+    # a work dir of its own size bounds itself (the child fails to start without it); a host
+    # directory is measured every few milliseconds, which a fast writer can overshoot
+    poll_workdir = workdir_bytes and "workdir-tmpfs" not in hdr.get("layers", ())
 
     out_r, out_w = os.pipe()
     err_r, err_w = os.pipe()
@@ -1625,7 +1714,7 @@ def run_once(hdr, prepared):
             _kill_run(pid, own_pid_namespace, me)
             drain_until = time.monotonic() + 0.2
             continue
-        if status is None and workdir_bytes and now >= next_check:
+        if status is None and poll_workdir and now >= next_check:
             used = _usage(workdir, pid)
             if used > workdir_bytes:
                 over_quota = used
@@ -1791,7 +1880,9 @@ class _Reports:
         if seq != self.seq + 1 or self.finished:
             return self._void("a message out of sequence")
         self.seq = seq
-        if event not in self.EVENTS or (event != "confined" and self.layers is None) or \
+        # setup_failed comes instead of confined (the child could not confine itself) or not at all
+        if event not in self.EVENTS or (event == "setup_failed" and self.layers is not None) or \
+                (event not in ("confined", "setup_failed") and self.layers is None) or \
                 (event == "confined" and self.layers is not None):
             return self._void("an unexpected %r" % event)
         if event == "confined":

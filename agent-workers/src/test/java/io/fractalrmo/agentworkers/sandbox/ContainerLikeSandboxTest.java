@@ -133,6 +133,71 @@ class ContainerLikeSandboxTest {
   }
 
   @Test
+  void shouldBoundANonRootRunsWorkDirInAUserNamespaceOfItsOwn(@TempDir Path dir) throws Exception {
+    Path launcher = shareable(dir);
+    Path work = Files.createDirectory(dir.resolve("work"));
+    Files.setPosixFilePermissions(work, PosixFilePermissions.fromString("rwxrwxrwx"));
+    Path hostDir = Files.createDirectory(dir.resolve("writable"));
+    Files.setPosixFilePermissions(hostDir, PosixFilePermissions.fromString("rwxrwxrwx"));
+    Path hostFile = Files.writeString(dir.resolve("secret.txt"), "secret");
+    List<String> layers = List.of(Confinement.WORKDIR_TMPFS, "rlimits", "no-new-privs", "landlock",
+        "seccomp");
+    ObjectNode selftest = header(work, layers);
+    ObjectNode params = selftest.putObject("selftest");
+    params.put("host_file", hostFile.toString());
+    params.put("host_dir", hostDir.toString());
+    params.put("worker_pid", ProcessHandle.current().pid());
+    JsonNode probed = runAsNobody(launcher, selftest, ProcessHandle.current().pid());
+    if (!probed.path("selftest").isObject()) {
+      // no user namespace for this uid here: the run fails closed, naming the layer
+      assertThat(probed.path("error").path("type").asText()).isEqualTo("SandboxError");
+      assertThat(probed.path("error").path("message").asText()).contains(Confinement.WORKDIR_TMPFS);
+      assertThat(probed.path("evidence").path("solution_completed").asBoolean()).isFalse();
+      return;
+    }
+    JsonNode checks = probed.path("selftest");
+    long bound = SandboxLimits.DEFAULT_WORK_DIR_BYTES;
+    assertThat(probed.path("layers").toString()).contains(Confinement.WORKDIR_TMPFS);
+    assertThat(checks.path("workdir_fs").asText()).isEqualTo("own " + (bound + 4095) / 4096 * 4096);
+    assertThat(checks.path("uid").asText()).isEqualTo(NOBODY);
+    assertThat(checks.path("cap_eff").asText()).as("no capability kept from the user namespace")
+        .isEqualTo("0000000000000000");
+    for (String mustFail : List.of("socket_inet", "read_host_file", "write_host_dir", "write_tmp",
+        "signal_launcher", "unshare", "ptrace")) {
+      assertThat(checks.path(mustFail).asText()).as(mustFail).startsWith("denied");
+    }
+    for (String mustWork : List.of("write_workdir", "fork", "spawn")) {
+      assertThat(checks.path(mustWork).asText()).as(mustWork).startsWith("allowed");
+    }
+
+    ObjectNode run = header(work, layers);
+    run.put("file_size_bytes", 4L << 20);
+    run.putObject("program").put("solution", "import os\ntotal = 0\ni = 0\nbuf = b'x' * (4 << 20)\n"
+        + "while True:\n    with open('f%d' % i, 'wb') as f:\n        f.write(buf)\n"
+        + "    total += len(buf)\n    i += 1\n    os.write(1, b'%d\\n' % total)\n");
+    JsonNode wrote = runAsNobody(launcher, run, ProcessHandle.current().pid());
+    String[] lines = wrote.path("stdout").asText().strip().split("\n");
+    long written = lines[0].isEmpty() ? 0 : Long.parseLong(lines[lines.length - 1]);
+    assertThat(written).as("%s", wrote).isLessThanOrEqualTo(bound);
+    assertThat(wrote.path("error").path("message").asText()).contains("No space left on device");
+    try (var left = Files.list(work)) {
+      assertThat(left).as("the run's files lived in its own tmpfs").isEmpty();
+    }
+
+    // a user namespace counts its processes afresh: the uid's limit must still hold
+    ObjectNode forks = header(work, layers);
+    forks.put("max_processes", 8);
+    forks.putObject("program").put("solution", "import os, time\nn = 0\nfor _ in range(64):\n"
+        + "    try:\n        pid = os.fork()\n    except OSError:\n        break\n"
+        + "    if pid == 0:\n        time.sleep(30)\n        os._exit(0)\n    n += 1\n"
+        + "print('FORKED', n)\n");
+    JsonNode forked = runAsNobody(launcher, forks, ProcessHandle.current().pid());
+    String out = forked.path("stdout").asText();
+    assertThat(out).as("%s", forked).startsWith("FORKED ");
+    assertThat(Integer.parseInt(out.strip().substring("FORKED ".length()))).isBetween(1, 8);
+  }
+
+  @Test
   void shouldConfineAWorkerThatIsRootWithoutCapSysAdmin(@TempDir Path dir) throws Exception {
     String secret = "secret-" + UUID.randomUUID();
     Path hostFile = Files.writeString(dir.resolve("secret.txt"), secret);
@@ -159,6 +224,8 @@ class ContainerLikeSandboxTest {
       String layers = line(out, "LAYERS ");
       assertThat(layers).doesNotContain("bubblewrap").contains("landlock").contains("seccomp")
           .contains("uid").contains("no-new-privs");
+      // without CAP_SYS_ADMIN no mount namespace: the self-test switched the layer off, runs go on
+      assertThat(layers).doesNotContain(Confinement.WORKDIR_TMPFS);
       assertThat(line(out, "BWRAP ")).containsAnyOf("cannot create its namespaces", "not installed");
       assertThat(line(out, "RUNS ")).isEqualTo("true");
       assertThat(line(out, "RESULT net ")).contains("success=false").doesNotContain("CONNECTED");

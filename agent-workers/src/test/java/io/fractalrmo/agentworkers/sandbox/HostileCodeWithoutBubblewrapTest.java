@@ -65,6 +65,11 @@ class HostileCodeWithoutBubblewrapTest extends HostileCodeSuite {
     assertThat(c.blocksHostFiles()).isTrue();
     assertThat(sandbox.isolation()).isEqualTo(Isolation.RLIMITS);
     assertThat(c.selfTest()).containsEntry("no_new_privs", "1").containsEntry("seccomp_mode", "2");
+    if (c.layers().contains(Confinement.UID)) {
+      // as root the work dir of every run is a tmpfs of its bound in a mount namespace of its own
+      assertThat(c.layers()).contains(Confinement.WORKDIR_TMPFS);
+      assertThat(c.selfTest().get("workdir_fs")).startsWith("own ");
+    }
   }
 
   /** The Landlock ABI this kernel offers to /usr/bin/python3, asked from outside the sandbox. */

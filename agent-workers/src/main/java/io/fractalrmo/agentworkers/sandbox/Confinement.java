@@ -10,8 +10,8 @@ import java.util.Map;
  * do not.
  *
  * @param layers the layers in force, outermost first (names as in {@link SandboxResult#layers()}:
- *     {@value #BUBBLEWRAP}, {@value #PID_NAMESPACE}, {@value #WORKDIR_TMPFS}, {@value #LANDLOCK}, {@value #SECCOMP},
- *     {@value #NO_NEW_PRIVS}, {@value #UID}, {@value #RLIMITS}, {@value #SUBREAPER}, and
+ *     {@value #BUBBLEWRAP}, {@value #PID_NAMESPACE}, {@value #WORKDIR_TMPFS}, {@value #LANDLOCK},
+ *     {@value #SECCOMP}, {@value #NO_NEW_PRIVS}, {@value #UID}, {@value #RLIMITS}, {@value #SUBREAPER}, and
  *     {@value #UNSAFE} when the operator opted in to running without confinement)
  * @param blocksNetwork a connect to a loopback listener from inside failed, and a layer that
  *     denies network access is in force

@@ -54,8 +54,8 @@ Without the workdir-tmpfs layer (a container's root without CAP_SYS_ADMIN, no us
 the work dir is a host directory; its total size (files, also unlinked-but-open or O_TMPFILE ones,
 and mapped deleted files) is measured by the launcher every few milliseconds and the run is killed
 once it exceeds the bound: RLIMIT_FSIZE caps each file, but a fast writer can still pass the bound
-by what it writes between two checks. With bubblewrap the work dir is a tmpfs of fixed size, which bounds
-it hard, and the same check applies the per-run bound.
+by what it writes between two checks. With bubblewrap the work dir is a tmpfs of fixed size, which
+bounds it hard, and the same check applies the per-run bound.
 
 The harness (proof of completion). In the child, after confinement, the harness compiles the
 solution. With tests it then forks the solution's process S BEFORE anything untrusted runs, and

@@ -1692,7 +1692,8 @@ def run_once(hdr, prepared):
     interrupted = False
     over_quota = None
     drain_until = None
-    next_check = start + 0.005
+    # no poll (a work dir that bounds itself): the loop sleeps until output, a report or the deadline
+    next_check = start + 0.005 if poll_workdir else float("inf")
     check_every = 0.005
     last_used = 0
     while True:

@@ -1189,8 +1189,7 @@ def _probe(params, preopened):
         checks["seccomp_mode"] = str(_libc.prctl(PR_GET_SECCOMP, 0, 0, 0, 0))
     checks["uid"] = str(os.getuid())
     if _libc is not None:  # capabilities left (a user namespace of its own grants all in it)
-        cap_hdr = (ctypes.c_uint32 * 2)(_LINUX_CAPABILITY_VERSION_3, 0)
-        caps = (ctypes.c_uint32 * 6)()
+        cap_hdr, caps = _cap_structs()
         checks["cap_eff"] = "%08x%08x" % (caps[3], caps[0]) \
             if _libc.capget(cap_hdr, caps) == 0 else "unknown"
     checks["rlimit_as"] = str(resource.getrlimit(resource.RLIMIT_AS)[0])
@@ -1284,6 +1283,12 @@ MS_PRIVATE = 1 << 18
 _LINUX_CAPABILITY_VERSION_3 = 0x20080522
 
 
+def _cap_structs():
+    """capget/capset's header (version 3, this process) and its data: two zeroed sets of
+    effective, permitted and inheritable words."""
+    return (ctypes.c_uint32 * 2)(_LINUX_CAPABILITY_VERSION_3, 0), (ctypes.c_uint32 * 6)()
+
+
 def _own_workdir_fs(workdir, size, uid, nproc):
     """Mounts a tmpfs of `size` bytes (and an inode count to match) over the work dir, in a mount
     namespace of the run's own, so the kernel bounds what the run keeps there: a write past the
@@ -1326,9 +1331,7 @@ def _own_workdir_fs(workdir, size, uid, nproc):
     os.chdir(workdir)  # the tmpfs, not the host directory beneath it
     if not root:
         # the user namespace granted every capability in it: none is kept
-        hdr_ = (ctypes.c_uint32 * 2)(_LINUX_CAPABILITY_VERSION_3, 0)
-        data = (ctypes.c_uint32 * 6)()
-        if _libc.capset(hdr_, data) != 0:
+        if _libc.capset(*_cap_structs()) != 0:  # all zero
             raise _oserror("workdir-tmpfs: capset")
 
 

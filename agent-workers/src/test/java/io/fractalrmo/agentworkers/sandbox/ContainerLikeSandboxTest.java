@@ -53,10 +53,8 @@ class ContainerLikeSandboxTest {
   @Test
   void shouldConfineANonRootLauncherAgainstAWorkerOfTheSameUid(@TempDir Path dir) throws Exception {
     Path launcher = shareable(dir);
-    Path work = Files.createDirectory(dir.resolve("work"));
-    Files.setPosixFilePermissions(work, PosixFilePermissions.fromString("rwxrwxrwx"));
-    Path hostDir = Files.createDirectory(dir.resolve("writable"));
-    Files.setPosixFilePermissions(hostDir, PosixFilePermissions.fromString("rwxrwxrwx"));
+    Path work = worldWritable(dir.resolve("work"));
+    Path hostDir = worldWritable(dir.resolve("writable"));
     String secret = "secret-" + UUID.randomUUID();
     Path hostFile = Files.writeString(dir.resolve("secret.txt"), secret);
     hostFile.toFile().setReadable(true, false);
@@ -135,10 +133,8 @@ class ContainerLikeSandboxTest {
   @Test
   void shouldBoundANonRootRunsWorkDirInAUserNamespaceOfItsOwn(@TempDir Path dir) throws Exception {
     Path launcher = shareable(dir);
-    Path work = Files.createDirectory(dir.resolve("work"));
-    Files.setPosixFilePermissions(work, PosixFilePermissions.fromString("rwxrwxrwx"));
-    Path hostDir = Files.createDirectory(dir.resolve("writable"));
-    Files.setPosixFilePermissions(hostDir, PosixFilePermissions.fromString("rwxrwxrwx"));
+    Path work = worldWritable(dir.resolve("work"));
+    Path hostDir = worldWritable(dir.resolve("writable"));
     Path hostFile = Files.writeString(dir.resolve("secret.txt"), "secret");
     List<String> layers = List.of(Confinement.WORKDIR_TMPFS, "rlimits", "no-new-privs", "landlock",
         "seccomp");
@@ -247,6 +243,13 @@ class ContainerLikeSandboxTest {
     }
     launcher.toFile().setReadable(true, false);
     return launcher;
+  }
+
+  /** A new directory nobody (the launcher's uid here) may write: a work dir or a host dir. */
+  private static Path worldWritable(Path dir) throws IOException {
+    Files.createDirectory(dir);
+    Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxrwxrwx"));
+    return dir;
   }
 
   private static ObjectNode header(Path work, List<String> layers) {

@@ -89,8 +89,14 @@ final class KafkaNode {
     command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
     command.add("-Xms256m");
     command.add(spec.heap() != null ? spec.heap() : HEAP);
-    command.add("-XX:+UseG1GC");
-    command.add("-XX:MaxGCPauseMillis=20");
+    // Extra JVM options for the broker, e.g. FRACTAL_KAFKA_JVM_OPTS="-Xmx2g" (split on spaces).
+    String extra = System.getProperty("fractal.kafka.jvm-options",
+        System.getenv().getOrDefault("FRACTAL_KAFKA_JVM_OPTS", ""));
+    if (!selectsCollector(extra)) {
+      // a second collector on the command line is an error of the JVM's: the operator's wins
+      command.add("-XX:+UseG1GC");
+      command.add("-XX:MaxGCPauseMillis=20");
+    }
     // C1 only: halves the broker's CPU to ready (≈ 5.4 → 2.8 CPU-s measured on 2 shared cores)
     // with no measurable loss of produce throughput for one local node; override with
     // FRACTAL_KAFKA_JVM_OPTS=-XX:TieredStopAtLevel=4.
@@ -99,9 +105,6 @@ final class KafkaNode {
     command.add("-Djava.awt.headless=true");
     command.add("-Dlog4j2.configurationFile=" + log4j.toUri());
     command.add("-Dlog4j.shutdownHookEnabled=false");
-    // Extra JVM options for the broker, e.g. FRACTAL_KAFKA_JVM_OPTS="-Xmx2g" (split on spaces).
-    String extra = System.getProperty("fractal.kafka.jvm-options",
-        System.getenv().getOrDefault("FRACTAL_KAFKA_JVM_OPTS", ""));
     for (String option : extra.trim().split("\\s+")) {
       if (!option.isEmpty()) {
         command.add(option);
@@ -123,6 +126,11 @@ final class KafkaNode {
       throw new PlatformException("cannot start the Kafka broker JVM: " + e.getMessage(), e);
     }
     ChildProcesses.writePid(pidFile(), process.pid());
+  }
+
+  /** True if the options choose a garbage collector ({@code -XX:+UseSerialGC} and the like). */
+  static boolean selectsCollector(String options) {
+    return java.util.regex.Pattern.compile("(^|\\s)-XX:\\+Use\\w+GC(\\s|$)").matcher(options).find();
   }
 
   boolean isRunning() {

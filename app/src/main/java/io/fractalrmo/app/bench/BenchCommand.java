@@ -48,7 +48,10 @@ import picocli.CommandLine.Spec;
             + "transition, p50/p99 (goal p50 <= 60 ms and <= bare + 40 ms), the time until the final "
             + "status is visible, each stage's share from the TaskStatus transitions (RECEIVED, "
             + "ANALYZING, PLANNED, EXECUTING, VALIDATING, final), against one bare run of the same "
-            + "program.",
+            + "program; and the floor under each of a task's five exactly-once hops: one raw Kafka "
+            + "hop on the same broker (a read_committed consumer, a transactional producer with no "
+            + "linger sending one record and the consumed offset, commit), start of the transaction "
+            + "-> visible to a read_committed reader.",
         "  plumbing    the same workers and topology with the worker roles' bench.zero-cost=true "
             + "(each record answered at once with an output of its real shape; never a success, "
             + "no ErrorEvent): records/s on each hop's output topic, against Kafka's own "

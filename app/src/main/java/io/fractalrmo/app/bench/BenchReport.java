@@ -94,6 +94,15 @@ final class BenchReport {
         b.append(String.format(Locale.ROOT, "%-34s %s%n", "latency: hop pickup+work+commit p50",
             parts.toString().trim()));
       }
+      JsonNode raw = l.path("raw_eos_hop_ms");
+      if (!raw.isMissingNode()) {
+        JsonNode c50 = raw.path("commit_to_visible").path("p50");
+        JsonNode w50 = raw.path("input_to_output_visible").path("p50");
+        int hops = raw.path("hops_per_task").asInt();
+        b.append(String.format(Locale.ROOT, row, "latency: raw Kafka EOS hop p50 ms", f1(c50),
+            "", "", "zero-work hop on this broker, commit -> visible (" + f1(w50)
+                + " with pickup); x" + hops + " hops = " + f0(hops * w50.asDouble()) + " ms before any work"));
+      }
     }
 
     JsonNode pl = r.path("plumbing");

@@ -62,6 +62,12 @@ import org.apache.kafka.common.serialization.StringSerializer;
  */
 final class BenchRunner {
 
+  /**
+   * Exactly-once hops a task's records take from the task to its final status: the analyses,
+   * the plan, the execution result, the validation outcome and the final status.
+   */
+  static final int HOPS_PER_TASK = 5;
+
   /** How much of each workload. */
   record Sizes(String name, int workTasks, int warmUp, int latencyTasks, int plumbingTasks,
       long rawRecords, boolean rawPerHop, int earlyRules, int closeRules, List<Integer> scaling,
@@ -401,6 +407,16 @@ final class BenchRunner {
         h.put("commit_to_visible", Stats.p(v[2], 50));
       });
       node.set("cpu", cpuNode(cpu, Math.max(1, toFinal.size())));
+      // the floor under each hop: one exactly-once hop of raw Kafka on the same broker, idle
+      RawHop.Result raw = new RawHop(bootstrap, prefix).measure(sizes.latencyTasks(), 1024, 50);
+      ObjectNode rawNode = node.putObject("raw_eos_hop_ms");
+      rawNode.put("hops_per_task", HOPS_PER_TASK);
+      rawNode.set("commit_to_visible", percentiles(raw.commitToVisibleMs()));
+      rawNode.set("input_to_output_visible", percentiles(raw.inputToOutputVisibleMs()));
+      progress(label, "raw Kafka exactly-once hop on the same broker (zero work, %d records): start of"
+          + " the transaction -> visible p50 %.1f ms; input sent -> output visible p50 %.1f ms",
+          raw.commitToVisibleMs().size(), Stats.p(raw.commitToVisibleMs(), 50),
+          Stats.p(raw.inputToOutputVisibleMs(), 50));
       progress(label, "%d tasks one at a time: submission -> final transition p50 %.0f ms, p99 %.0f ms;"
           + " visible p50 %.0f ms; bare run p50 %.0f ms (load %.1f)", toFinal.size(),
           Stats.p(toFinal, 50), Stats.p(toFinal, 99), Stats.p(toVisible, 50), Stats.p(bareMs, 50),

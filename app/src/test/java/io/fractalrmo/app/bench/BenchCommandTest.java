@@ -83,6 +83,10 @@ class BenchCommandTest {
     latency.path("stages_ms_p50").fieldNames().forEachRemaining(stages::add);
     assertThat(stages).contains("RECEIVED", "PLANNED", "EXECUTING", "VALIDATING",
         "final (SUCCEEDED)");
+    JsonNode rawHop = latency.path("raw_eos_hop_ms");
+    assertThat(rawHop.path("commit_to_visible").path("n").asInt()).isPositive();
+    assertThat(rawHop.path("commit_to_visible").path("p50").asDouble()).isPositive()
+        .isLessThanOrEqualTo(rawHop.path("input_to_output_visible").path("p50").asDouble());
 
     JsonNode plumbing = r.path("plumbing");
     assertThat(plumbing.path("as_expected").asInt()).isEqualTo(plumbing.path("tasks").asInt())
@@ -103,7 +107,8 @@ class BenchCommandTest {
     assertThat(r.path("scaling")).hasSize(2).allSatisfy(s ->
         assertThat(s.path("succeeded").asInt()).isEqualTo(s.path("tasks").asInt()).isPositive());
 
-    assertThat(out.toString()).contains("work", "latency", "plumbing", "scaling");
+    assertThat(out.toString()).contains("work", "latency", "plumbing", "scaling",
+        "latency: raw Kafka EOS hop");
     assertThat(Files.readString(dir.resolve("bench.html"))).contains("<svg");
   }
 }

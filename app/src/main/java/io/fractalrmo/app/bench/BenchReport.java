@@ -100,8 +100,8 @@ final class BenchReport {
         JsonNode w50 = raw.path("input_to_output_visible").path("p50");
         int hops = raw.path("hops_per_task").asInt();
         b.append(String.format(Locale.ROOT, row, "latency: raw Kafka EOS hop p50 ms", f1(c50),
-            "", "", "zero-work hop on this broker, commit -> visible (" + f1(w50)
-                + " with pickup); x" + hops + " hops = " + f0(hops * w50.asDouble()) + " ms before any work"));
+            "", "", "zero-work hop on this broker, commit -> visible (" + f1(w50) + " with pickup); x"
+                + hops + " hops = " + f0(hops * w50.asDouble()) + " ms before any work"));
       }
     }
 

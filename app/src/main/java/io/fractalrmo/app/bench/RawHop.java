@@ -56,7 +56,8 @@ final class RawHop {
     String id = UUID.randomUUID().toString().substring(0, 8);
     String in = prefix + "raw-hop-in-" + id;
     String out = prefix + "raw-hop-out-" + id;
-    try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap))) {
+    String name = "fractal-bench-raw-hop-" + id; // the transactional id and the group
+    try (Admin admin = admin()) {
       admin.createTopics(List.of(new NewTopic(in, 1, (short) -1), new NewTopic(out, 1, (short) -1)))
           .all().get(60, TimeUnit.SECONDS);
     }
@@ -65,8 +66,8 @@ final class RawHop {
     byte[] value = new byte[Math.max(1, recordBytes)];
     TopicPartition outTp = new TopicPartition(out, 0);
     try (KafkaProducer<String, byte[]> upstream = new KafkaProducer<>(producer(null));
-        KafkaProducer<String, byte[]> hop = new KafkaProducer<>(producer("fractal-bench-raw-hop-" + id));
-        KafkaConsumer<String, byte[]> source = new KafkaConsumer<>(consumer("fractal-bench-raw-hop-" + id));
+        KafkaProducer<String, byte[]> hop = new KafkaProducer<>(producer(name));
+        KafkaConsumer<String, byte[]> source = new KafkaConsumer<>(consumer(name));
         KafkaConsumer<String, byte[]> reader = new KafkaConsumer<>(consumer(null))) {
       hop.initTransactions();
       source.subscribe(List.of(in));
@@ -93,8 +94,23 @@ final class RawHop {
         }
         Thread.sleep(gapMs);
       }
+    } finally {
+      forget(List.of(in, out), name);
     }
     return new Result(commit, whole);
+  }
+
+  /** Best effort: the hop's topics and group are of no use after it (also on a shared cluster). */
+  private void forget(List<String> topics, String group) {
+    try (Admin admin = admin()) {
+      admin.deleteConsumerGroups(List.of(group)).all().get(30, TimeUnit.SECONDS);
+      admin.deleteTopics(topics).all().get(30, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      if (e instanceof InterruptedException) {
+        Thread.currentThread().interrupt();
+      }
+      // left behind under the run's prefix, as the phases' own topics are
+    }
   }
 
   private static ConsumerRecord<String, byte[]> take(KafkaConsumer<String, byte[]> c, String key) {
@@ -107,6 +123,10 @@ final class RawHop {
       }
     }
     throw new IllegalStateException("raw hop: record " + key + " not visible within " + DEADLINE);
+  }
+
+  private Admin admin() {
+    return Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap));
   }
 
   private Map<String, Object> producer(String transactionalId) {

@@ -128,9 +128,12 @@ final class KafkaNode {
     ChildProcesses.writePid(pidFile(), process.pid());
   }
 
+  private static final java.util.regex.Pattern COLLECTOR =
+      java.util.regex.Pattern.compile("(^|\\s)-XX:\\+Use\\w+GC(\\s|$)");
+
   /** True if the options choose a garbage collector ({@code -XX:+UseSerialGC} and the like). */
   static boolean selectsCollector(String options) {
-    return java.util.regex.Pattern.compile("(^|\\s)-XX:\\+Use\\w+GC(\\s|$)").matcher(options).find();
+    return COLLECTOR.matcher(options).find();
   }
 
   boolean isRunning() {

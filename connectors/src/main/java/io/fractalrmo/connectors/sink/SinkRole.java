@@ -165,6 +165,15 @@ public final class SinkRole implements AutoCloseable {
   private final AtomicLong failedAttempts = new AtomicLong();
   /** Assigned partitions whose position must first be read from {@code sink_offsets}. */
   private final Set<TopicPartition> unpositioned = new LinkedHashSet<>();
+  /**
+   * The least time between two informational offset commits. They only feed lag monitoring (the
+   * sink resumes from sink_offsets): one per applied batch was one OffsetCommit per record on an
+   * idle pipeline, 8 per task, beside the transactions on the task's path.
+   */
+  static final Duration LAG_COMMIT_SPACING = Duration.ofSeconds(1);
+  /** Applied but not yet committed for lag monitoring (the sink's thread only). */
+  private final Map<TopicPartition, OffsetAndMetadata> lagOffsets = new HashMap<>();
+  private long lagCommittedAt = System.nanoTime() - LAG_COMMIT_SPACING.toNanos();
   private volatile KafkaProducer<byte[], byte[]> dlqProducer;
   private volatile boolean running = true;
   private volatile Health health = Health.STARTING;
@@ -304,6 +313,7 @@ public final class SinkRole implements AutoCloseable {
         }
         ConsumerRecords<byte[], byte[]> records = consumer.poll(pollTimeout());
         firstPoll.countDown();
+        commitLagOffsets(false);
         if (records.isEmpty()) {
           if (unpositioned.isEmpty() && consecutiveFailures == 0) {
             markRunning();
@@ -333,6 +343,11 @@ public final class SinkRole implements AutoCloseable {
     } finally {
       firstPoll.countDown();
       closeConnection();
+      try {
+        commitLagOffsets(true); // the consumer's close waits for it
+      } catch (RuntimeException e) {
+        LOG.debug("informational offset commit at stop: {}", e.toString());
+      }
       try {
         // leave the group even as a static member: a sink stopped on purpose hands its
         // partitions over now (only a crash leaves them to the session timeout)
@@ -378,9 +393,27 @@ public final class SinkRole implements AutoCloseable {
     staleSkipped.addAndGet(outcome.stale());
     deadLettered.addAndGet(outcome.deadLetters().size());
     recordsApplied.addAndGet(records.count());
-    // For lag monitoring only: the sink resumes from sink_offsets, not from these.
-    Map<TopicPartition, OffsetAndMetadata> next = new HashMap<>();
-    outcome.nextOffsets().forEach((tp, offset) -> next.put(tp, new OffsetAndMetadata(offset)));
+    outcome.nextOffsets().forEach((tp, offset) -> lagOffsets.put(tp, new OffsetAndMetadata(offset)));
+    commitLagOffsets(false);
+  }
+
+  /**
+   * For lag monitoring only (the sink resumes from sink_offsets, not from these): commits what was
+   * applied at most once per {@link #LAG_COMMIT_SPACING}, or now if {@code now}; a partition this
+   * sink no longer owns is left to its new owner.
+   */
+  private void commitLagOffsets(boolean now) {
+    if (lagOffsets.isEmpty()
+        || (!now && System.nanoTime() - lagCommittedAt < LAG_COMMIT_SPACING.toNanos())) {
+      return;
+    }
+    Map<TopicPartition, OffsetAndMetadata> next = new HashMap<>(lagOffsets);
+    lagOffsets.clear();
+    next.keySet().retainAll(consumer.assignment());
+    lagCommittedAt = System.nanoTime();
+    if (next.isEmpty()) {
+      return;
+    }
     consumer.commitAsync(next, (offsets, e) -> {
       if (e != null) {
         LOG.debug("informational offset commit failed: {}", e.toString());
@@ -545,7 +578,9 @@ public final class SinkRole implements AutoCloseable {
 
     @Override
     public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
-      // Nothing to flush: every applied batch is already committed with its offsets.
+      // Nothing to flush: every applied batch is already committed with its offsets (in the
+      // database); the lag figures of the partitions that go are brought up to date.
+      commitLagOffsets(true);
       unpositioned.removeAll(partitions);
     }
 

@@ -34,7 +34,15 @@ import java.util.Map;
 import java.util.Properties;
 import java.util.UUID;
 import org.apache.avro.specific.SpecificRecord;
+import java.util.HashMap;
+import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.TopicPartitionInfo;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
@@ -109,6 +117,63 @@ class SinkRoleTest {
     assertThat(Databases.count(url, "SELECT coalesce(sum(next_offset), 0) FROM sink_offsets"
         + " WHERE consumer_group = ? AND topic = ?", options.groupId(),
         endpoints.topics().tasks().name())).isEqualTo(2);
+  }
+
+  /**
+   * The group's committed offsets only feed lag monitoring (the sink resumes from sink_offsets),
+   * so they are committed at most once per spacing: they still reach the end of what was applied
+   * when no further record comes, and when the sink stops right after a record.
+   */
+  @Test
+  void shouldBringItsGroupOffsetsToTheEndOfWhatItAppliedForLagMonitoring() throws Exception {
+    Endpoints endpoints = stack.newEndpoints().withJdbcUrl(url);
+    String group = "sink-" + UUID.randomUUID();
+    String topic = endpoints.topics().tasks().name();
+    String first = "lag-" + UUID.randomUUID();
+    String second = "lag-" + UUID.randomUUID();
+    try (SinkRole sink = SinkRole.start(endpoints, SinkRole.Options.defaults().withGroupId(group));
+        Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG,
+            endpoints.bootstrapServers()))) {
+      for (int i = 0; i < 5; i++) {
+        String id = first + "-" + i;
+        produce(endpoints, endpoints.topics().tasks(), id, Mothers.aTask().setTaskId(id).build());
+      }
+      Databases.await(WAIT, "5 rows", () -> Databases.count(url,
+          "SELECT count(*) FROM tasks WHERE task_id LIKE ?", first + "%") == 5);
+      // no record comes after these: the spacing's end alone brings the offsets up
+      Databases.await(WAIT, "the group's offsets at the end of " + topic,
+          () -> lag(admin, group, topic) == 0);
+
+      produce(endpoints, endpoints.topics().tasks(), second, Mothers.aTask().setTaskId(second).build());
+      Databases.await(WAIT, "the last row", () -> taskRows(second) == 1);
+      sink.close();
+      assertThat(lag(admin, group, topic)).as("lag after a stop right after a record").isZero();
+    }
+  }
+
+  /** Records of {@code topic} beyond the group's committed offsets. */
+  private static long lag(Admin admin, String group, String topic) {
+    try {
+      return lagOrThrow(admin, group, topic);
+    } catch (Exception e) {
+      throw new IllegalStateException("cannot read the lag of " + group + " on " + topic, e);
+    }
+  }
+
+  private static long lagOrThrow(Admin admin, String group, String topic) throws Exception {
+    Map<TopicPartition, OffsetAndMetadata> committed = admin.listConsumerGroupOffsets(group)
+        .partitionsToOffsetAndMetadata().get(30, TimeUnit.SECONDS);
+    Map<TopicPartition, OffsetSpec> latest = new HashMap<>();
+    for (TopicPartitionInfo p : admin.describeTopics(List.of(topic)).allTopicNames()
+        .get(30, TimeUnit.SECONDS).get(topic).partitions()) {
+      latest.put(new TopicPartition(topic, p.partition()), OffsetSpec.latest());
+    }
+    long lag = 0;
+    for (var e : admin.listOffsets(latest).all().get(30, TimeUnit.SECONDS).entrySet()) {
+      OffsetAndMetadata c = committed.get(e.getKey());
+      lag += e.getValue().offset() - (c == null ? 0 : c.offset());
+    }
+    return lag;
   }
 
   @Test

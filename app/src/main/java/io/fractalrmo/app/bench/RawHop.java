@@ -1,5 +1,6 @@
 package io.fractalrmo.app.bench;
 
+import io.fractalrmo.agentworkers.worker.KafkaClientConfigs;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -9,18 +10,12 @@ import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.NewTopic;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
-import org.apache.kafka.common.serialization.StringDeserializer;
-import org.apache.kafka.common.serialization.StringSerializer;
 
 /**
  * One exactly-once hop of raw Kafka on the same broker, one record at a time on an idle broker:
@@ -31,7 +26,7 @@ import org.apache.kafka.common.serialization.StringSerializer;
  * a read_committed reader of the output topic notes when the record becomes visible. Measured per
  * record: from the start of the transaction to the output's visibility (what the latency
  * workload's "commit" part of a hop measures), and from the input's send to the output's
- * visibility (pickup and commit). Kafka's clients only; nothing of Fractal-RMO's runs here.
+ * visibility (pickup and commit). Kafka's clients only, with the workers' client settings.
  */
 final class RawHop {
 
@@ -65,10 +60,15 @@ final class RawHop {
     List<Double> whole = new ArrayList<>();
     byte[] value = new byte[Math.max(1, recordBytes)];
     TopicPartition outTp = new TopicPartition(out, 0);
-    try (KafkaProducer<String, byte[]> upstream = new KafkaProducer<>(producer(null));
-        KafkaProducer<String, byte[]> hop = new KafkaProducer<>(producer(name));
-        KafkaConsumer<String, byte[]> source = new KafkaConsumer<>(consumer(name));
-        KafkaConsumer<String, byte[]> reader = new KafkaConsumer<>(consumer(null))) {
+    // the workers' own client settings (KafkaClientConfigs), so the floor is theirs
+    try (KafkaProducer<String, byte[]> upstream = new KafkaProducer<>(
+            KafkaClientConfigs.plainProducer(bootstrap, name + "-upstream"));
+        KafkaProducer<String, byte[]> hop = new KafkaProducer<>(
+            KafkaClientConfigs.transactionalProducer(bootstrap, name, Map.of()));
+        KafkaConsumer<String, byte[]> source = new KafkaConsumer<>(
+            KafkaClientConfigs.workerConsumer(bootstrap, name, name, Map.of()));
+        KafkaConsumer<String, byte[]> reader = new KafkaConsumer<>(
+            KafkaClientConfigs.assignedReader(bootstrap, name + "-reader"))) {
       hop.initTransactions();
       source.subscribe(List.of(in));
       reader.assign(List.of(outTp));
@@ -78,7 +78,7 @@ final class RawHop {
         String key = Integer.toString(i);
         long sent = System.nanoTime();
         upstream.send(new ProducerRecord<>(in, key, value));
-        upstream.flush();
+        upstream.flush(); // sent now, whatever its linger
         ConsumerRecord<String, byte[]> taken = take(source, key);
         long begun = System.nanoTime();
         hop.beginTransaction();
@@ -127,33 +127,5 @@ final class RawHop {
 
   private Admin admin() {
     return Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap));
-  }
-
-  private Map<String, Object> producer(String transactionalId) {
-    Map<String, Object> p = new java.util.HashMap<>(Map.of(
-        ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
-        ProducerConfig.ACKS_CONFIG, "all",
-        ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true,
-        ProducerConfig.LINGER_MS_CONFIG, 0,
-        ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName(),
-        ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName()));
-    if (transactionalId != null) {
-      p.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, transactionalId);
-    }
-    return p;
-  }
-
-  private Map<String, Object> consumer(String group) {
-    Map<String, Object> c = new java.util.HashMap<>(Map.of(
-        ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
-        ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed",
-        ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false,
-        ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest",
-        ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName(),
-        ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName()));
-    if (group != null) {
-      c.put(ConsumerConfig.GROUP_ID_CONFIG, group);
-    }
-    return c;
   }
 }

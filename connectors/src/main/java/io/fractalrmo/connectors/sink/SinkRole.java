@@ -321,8 +321,7 @@ public final class SinkRole implements AutoCloseable {
           continue;
         }
         try {
-          apply(records);
-          markRunning();
+          apply(records); // marks the sink RUNNING once its batch is committed
           // only a committed batch proves the trouble is over
           consecutiveFailures = 0;
           consecutiveTransient = 0;
@@ -389,6 +388,8 @@ public final class SinkRole implements AutoCloseable {
       safeRollback(c);
       throw e;
     }
+    // before the counters: whoever sees them counting this batch also sees the health it proves
+    markRunning();
     rowsWritten.addAndGet(outcome.written());
     staleSkipped.addAndGet(outcome.stale());
     deadLettered.addAndGet(outcome.deadLetters().size());

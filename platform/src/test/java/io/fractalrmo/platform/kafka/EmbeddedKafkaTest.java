@@ -61,6 +61,19 @@ class EmbeddedKafkaTest {
       try (KafkaProducer<String, String> producer = producer(kafka)) {
         producer.send(new ProducerRecord<>(topic, "task-1", "hello")).get(30, TimeUnit.SECONDS);
       }
+      // a new partition's indexes are preallocated at the broker's bound, not Kafka's 10 MiB
+      // (whose first touch the kernel zero-fills through readahead: see KafkaNode)
+      List<Path> indexes;
+      try (var files = java.nio.file.Files.walk(dir.resolve("kafka"))) {
+        indexes = files.filter(f -> f.getParent().getFileName().toString().startsWith(topic + "-"))
+            .filter(f -> f.toString().endsWith(".index") || f.toString().endsWith(".timeindex"))
+            .toList();
+      }
+      assertThat(indexes).hasSize(2 * catalog.tasks().partitions());
+      for (Path index : indexes) {
+        assertThat(java.nio.file.Files.size(index)).as(index.toString())
+            .isPositive().isLessThanOrEqualTo(KafkaNode.INDEX_SIZE_MAX_BYTES);
+      }
     }
     assertThat(ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false)).isFalse();
 

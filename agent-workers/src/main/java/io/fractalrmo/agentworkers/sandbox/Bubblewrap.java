@@ -83,16 +83,26 @@ public final class Bubblewrap {
         c.addAll(List.of("--ro-bind", dir, dir));
       }
     }
-    if (!python.startsWith("/usr/")) {
-      Path prefix = python.getParent() != null && python.getParent().getParent() != null
-          ? python.getParent().getParent() : python.getParent();
-      c.addAll(List.of("--ro-bind", prefix.toString(), prefix.toString()));
-    }
     c.addAll(List.of("--proc", "/proc", "--dev", "/dev",
         "--size", Long.toString(SHM_BYTES), "--tmpfs", "/dev/shm",
         "--size", TMPFS_SIZE, "--tmpfs", "/work",
-        "--size", TMPFS_SIZE, "--tmpfs", "/tmp",
-        "--chdir", "/work"));
+        "--size", TMPFS_SIZE, "--tmpfs", "/tmp"));
+    // An interpreter installed elsewhere (pyenv, conda, /opt) is bound after the tmpfs mounts, so
+    // that one under /tmp is not hidden by them, and the directories above it are made here, in
+    // the sandbox's own root, open to every user: the host's may be closed (a home directory of
+    // mode 0700), and a run under a uid of its own could not import the standard library through
+    // them. Nothing of those host directories but the interpreter's prefix is visible.
+    for (Path prefix : PythonLocator.prefixesOutsideUsr(python)) {
+      List<Path> above = new ArrayList<>();
+      for (Path d = prefix.getParent(); d != null && d.getParent() != null; d = d.getParent()) {
+        above.add(0, d);
+      }
+      for (Path d : above) {
+        c.addAll(List.of("--perms", "0755", "--dir", d.toString()));
+      }
+      c.addAll(List.of("--ro-bind", prefix.toString(), prefix.toString()));
+    }
+    c.addAll(List.of("--chdir", "/work"));
     return c;
   }
 

@@ -231,8 +231,8 @@ public final class PythonSandbox implements AutoCloseable {
     }
   }
 
-  private PythonSandbox(Options options, Set<String> disabled) throws IOException {
-    this.python = PythonLocator.locate();
+  private PythonSandbox(Options options, Set<String> disabled, Path python) throws IOException {
+    this.python = python;
     this.launcherDir = Files.createTempDirectory("fractal-sandbox-");
     this.launcher = launcherDir.resolve("launcher.py");
     try (InputStream in = PythonSandbox.class.getResourceAsStream("launcher.py")) {
@@ -310,8 +310,13 @@ public final class PythonSandbox implements AutoCloseable {
    * to show what happens on a machine that lacks them. Not reachable from any setting.
    */
   static PythonSandbox create(Options options, Set<String> disabledLayers) {
+    return create(options, disabledLayers, PythonLocator.locate());
+  }
+
+  /** For tests only: as {@link #create(Options, Set)} with this interpreter ({@value PythonLocator#ENV}'s). */
+  static PythonSandbox create(Options options, Set<String> disabledLayers, Path python) {
     try {
-      return new PythonSandbox(options, Set.copyOf(disabledLayers));
+      return new PythonSandbox(options, Set.copyOf(disabledLayers), python);
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
@@ -892,13 +897,30 @@ public final class PythonSandbox implements AutoCloseable {
         && (bwrapOk || seccompOk || (landlockOk && abi >= 4));
     boolean blocksHostFiles = probed && denied(checks, "read_host_file") && denied(checks, "write_host_dir")
         && denied(checks, "read_worker_environ") && (bwrapOk || landlockOk);
+    boolean ordinaryBroken = false;
     for (String ordinary : List.of("write_workdir", "socketpair", "fork", "spawn")) {
       if (probed && !String.valueOf(checks.get(ordinary)).startsWith("allowed")) {
+        ordinaryBroken = true;
         log.warn("the sandbox's confinement breaks an ordinary program here ({}: {})", ordinary,
             checks.get(ordinary));
       }
     }
     String refusal = null;
+    // Without bubblewrap a run under a uid of its own walks the host's directories to the
+    // interpreter's standard library; one it cannot enter makes every import after the start
+    // fail, and correct programs would be judged failed: refuse, and say what to change.
+    java.util.Optional<Path> closed = ordinaryBroken && uidOk && !bwrapOk
+        ? PythonLocator.closedToOthers(python) : java.util.Optional.empty();
+    if (closed.isPresent()) {
+      refusal = "the interpreter " + python + " is installed under " + closed.get()
+          + ", which other users cannot enter (no search permission for others), and each"
+          + " sandboxed run has a uid of its own: its standard library would not import inside"
+          + " the sandbox, so correct programs would fail. Install the interpreter where every"
+          + " user may enter (e.g. under /usr or /opt) and set " + PythonLocator.ENV
+          + ", open the directory (chmod o+x " + closed.get() + "), or install bubblewrap"
+          + " (which makes the directories above the interpreter in the sandbox's own root).";
+      log.error("sandbox refuses to run code: {}", refusal);
+    }
     if (!(blocksNetwork && blocksHostFiles)) {
       String missing = missingSandbox(bwrapState, abi, arch, attempted, setupError);
       if (unsafe) {
@@ -906,7 +928,7 @@ public final class PythonSandbox implements AutoCloseable {
         log.error("!!! UNSAFE: {}=true — untrusted code will run WITHOUT confinement of the network "
             + "and the host's files. {} Every result names the layer {}.", UNSAFE_SETTING, missing,
             Confinement.UNSAFE);
-      } else {
+      } else if (refusal == null) {
         refusal = missing;
       }
     }
@@ -1068,21 +1090,7 @@ public final class PythonSandbox implements AutoCloseable {
   /** The paths the run may read and execute beneath: the system, and the interpreter's prefix. */
   private static List<String> readExecPaths(Path python) {
     Set<String> paths = new LinkedHashSet<>(List.of("/usr", "/lib", "/lib64", "/lib32", "/bin", "/sbin"));
-    Path real = python;
-    try {
-      real = python.toRealPath();
-    } catch (IOException e) {
-      // keep the path as given
-    }
-    for (Path p : List.of(python, real)) {
-      if (!p.startsWith("/usr/")) {
-        Path prefix = p.getParent() != null && p.getParent().getParent() != null
-            ? p.getParent().getParent() : p.getParent();
-        if (prefix != null) {
-          paths.add(prefix.toString());
-        }
-      }
-    }
+    PythonLocator.prefixesOutsideUsr(python).forEach(p -> paths.add(p.toString()));
     return List.copyOf(paths);
   }
 

@@ -72,8 +72,8 @@ public final class PythonLocator {
   }
 
   /**
-   * The first directory on the way to one of the interpreter's prefixes that a user other than
-   * its owner and group cannot enter (no search permission for others, e.g. a home directory of
+   * The outermost directory on the way to one of the interpreter's prefixes that a user other
+   * than its owner and group cannot enter (no search permission for others, e.g. a home directory of
    * mode 0700), if any: a sandboxed run under a uid of its own cannot import the standard library
    * from there.
    */

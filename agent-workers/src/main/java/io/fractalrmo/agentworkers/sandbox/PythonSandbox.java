@@ -25,6 +25,7 @@ import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ArrayBlockingQueue;
@@ -313,7 +314,10 @@ public final class PythonSandbox implements AutoCloseable {
     return create(options, disabledLayers, PythonLocator.locate());
   }
 
-  /** For tests only: as {@link #create(Options, Set)} with this interpreter ({@value PythonLocator#ENV}'s). */
+  /**
+   * For tests only: as {@link #create(Options, Set)} with this interpreter instead of
+   * {@value PythonLocator#ENV}'s.
+   */
   static PythonSandbox create(Options options, Set<String> disabledLayers, Path python) {
     try {
       return new PythonSandbox(options, Set.copyOf(disabledLayers), python);
@@ -909,8 +913,8 @@ public final class PythonSandbox implements AutoCloseable {
     // Without bubblewrap a run under a uid of its own walks the host's directories to the
     // interpreter's standard library; one it cannot enter makes every import after the start
     // fail, and correct programs would be judged failed: refuse, and say what to change.
-    java.util.Optional<Path> closed = ordinaryBroken && uidOk && !bwrapOk
-        ? PythonLocator.closedToOthers(python) : java.util.Optional.empty();
+    Optional<Path> closed = ordinaryBroken && uidOk && !bwrapOk
+        ? PythonLocator.closedToOthers(python) : Optional.empty();
     if (closed.isPresent()) {
       refusal = "the interpreter " + python + " is installed under " + closed.get()
           + ", which other users cannot enter (no search permission for others), and each"

@@ -86,8 +86,9 @@ public final class BenchCommand implements Callable<Integer> {
   java.util.List<String> workloads;
 
   @Option(names = "--data-dir", paramLabel = "DIR",
-      description = "Where the embedded stack, the report and the chart go (default: a temporary "
-          + "directory; everything but the report, the chart and the profile is deleted).")
+      description = "Where the embedded stack, the report, the chart and the roles' log "
+          + "(logs/fractal.log) go (default: a temporary directory; everything but the report, "
+          + "the chart, the profile and the log is deleted).")
   Path dataDir;
 
   @Option(names = "--report", paramLabel = "FILE",
@@ -164,7 +165,8 @@ public final class BenchCommand implements Callable<Integer> {
       String name = json.getFileName().toString().replaceAll("\\.json$", "");
       Path html = parent.resolve(name + ".html");
       Files.writeString(html, BenchReport.html(report, table), StandardCharsets.UTF_8);
-      out.println("report: " + json.toAbsolutePath() + "\nchart:  " + html.toAbsolutePath());
+      out.println("report: " + json.toAbsolutePath() + "\nchart:  " + html.toAbsolutePath()
+          + (logs == null || logs.file() == null ? "" : "\nlogs:   " + logs.file()));
       code = runner.failures().isEmpty() ? ExitCodes.OK : ExitCodes.FAILED;
     } finally {
       if (stack != null) {

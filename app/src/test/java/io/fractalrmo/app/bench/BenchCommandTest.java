@@ -111,7 +111,7 @@ class BenchCommandTest {
         "latency: raw Kafka EOS hop");
     assertThat(Files.readString(dir.resolve("bench.html"))).contains("<svg");
     // the roles' log lines went to the file the run names, not to its output
-    java.nio.file.Path log = dir.resolve("logs").resolve("fractal.log").toAbsolutePath().normalize();
+    Path log = dir.resolve("logs").resolve("fractal.log").toAbsolutePath().normalize();
     assertThat(out.toString()).contains("logs:   " + log);
     assertThat(Files.readString(log)).contains("INFO");
   }

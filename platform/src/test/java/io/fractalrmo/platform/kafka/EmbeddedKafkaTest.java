@@ -10,6 +10,7 @@ import io.fractalrmo.platform.TopicProvisioner;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -64,14 +65,14 @@ class EmbeddedKafkaTest {
       // a new partition's indexes are preallocated at the broker's bound, not Kafka's 10 MiB
       // (whose first touch the kernel zero-fills through readahead: see KafkaNode)
       List<Path> indexes;
-      try (var files = java.nio.file.Files.walk(dir.resolve("kafka"))) {
+      try (var files = Files.walk(dir.resolve("kafka"))) {
         indexes = files.filter(f -> f.getParent().getFileName().toString().startsWith(topic + "-"))
             .filter(f -> f.toString().endsWith(".index") || f.toString().endsWith(".timeindex"))
             .toList();
       }
       assertThat(indexes).hasSize(2 * catalog.tasks().partitions());
       for (Path index : indexes) {
-        assertThat(java.nio.file.Files.size(index)).as(index.toString())
+        assertThat(Files.size(index)).as(index.toString())
             .isPositive().isLessThanOrEqualTo(KafkaNode.INDEX_SIZE_MAX_BYTES);
       }
     }

@@ -9,6 +9,7 @@ import io.fractalrmo.app.terminal.RoleLogs;
 import io.fractalrmo.app.up.LocalStack;
 import io.fractalrmo.app.up.StackSettings;
 import io.fractalrmo.platform.FileTrees;
+import java.io.IOException;
 import java.io.PrintStream;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
@@ -92,7 +93,9 @@ public final class BenchCommand implements Callable<Integer> {
   Path dataDir;
 
   @Option(names = "--report", paramLabel = "FILE",
-      description = "The JSON report (default DIR/bench.json; bench.html beside it).")
+      description = "The JSON report (default DIR/bench.json; bench.html beside it). An existing "
+          + "directory gets bench.json in it; a missing parent directory is created before the "
+          + "run starts.")
   Path reportFile;
 
   @Option(names = "--profile", paramLabel = "DIR",
@@ -115,9 +118,18 @@ public final class BenchCommand implements Callable<Integer> {
           "--workloads: unknown " + workloads.stream().filter(w -> !BenchRunner.PHASES.contains(w))
               .toList() + " (known: " + String.join(", ", BenchRunner.PHASES) + ")");
     }
+    Path given = null;
+    if (reportFile != null) {
+      try {
+        given = writableReport(reportFile);
+      } catch (IOException e) {
+        throw new picocli.CommandLine.ParameterException(spec.commandLine(),
+            "--report: cannot write " + reportFile + " (" + e.getMessage() + ")");
+      }
+    }
     boolean temporary = dataDir == null;
     Path dir = temporary ? Files.createTempDirectory("fractal-bench") : Files.createDirectories(dataDir);
-    Path json = reportFile != null ? reportFile : dir.resolve("bench.json");
+    Path json = given != null ? given : dir.resolve("bench.json");
     RoleLogs logs = verbose ? null : RoleLogs.toFileOrConsole(RoleLogs.fileIn(dir));
     Profile profile = profileDir == null ? null : new Profile(profileDir);
     LocalStack stack = null;
@@ -183,6 +195,28 @@ public final class BenchCommand implements Callable<Integer> {
       out.flush();
     }
     return code;
+  }
+
+  /**
+   * Where {@code --report} puts the JSON: the file named, or bench.json in it when it is an
+   * existing directory. Its directory is made (and checked) now, so a report that cannot be
+   * written fails before the run rather than after it.
+   */
+  static Path writableReport(Path given) throws IOException {
+    Path file = Files.isDirectory(given) ? given.resolve("bench.json") : given;
+    if (Files.isDirectory(file)) {
+      throw new IOException(file + " is a directory");
+    }
+    Path parent = file.toAbsolutePath().getParent();
+    try {
+      Files.createDirectories(parent);
+    } catch (java.nio.file.FileAlreadyExistsException e) {
+      throw new IOException(e.getFile() + " exists and is not a directory");
+    }
+    if (!Files.isWritable(parent)) {
+      throw new IOException(parent + " is not writable");
+    }
+    return file;
   }
 
   private static void addProfiles(ObjectNode report, Profile profile) throws Exception {

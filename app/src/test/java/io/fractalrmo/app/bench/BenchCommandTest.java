@@ -42,6 +42,34 @@ class BenchCommandTest {
   }
 
   @Test
+  void shouldRefuseAReportItCannotWriteBeforeStartingAnything() throws Exception {
+    Path blocker = Files.writeString(dir.resolve("not-a-dir"), "x");
+    Path data = dir.resolve("data");
+    CommandLine cli = FractalCommand.commandLine();
+    StringWriter err = new StringWriter();
+    cli.setOut(new PrintWriter(new StringWriter()));
+    cli.setErr(new PrintWriter(err, true));
+
+    int code = cli.execute("bench", "--quick", "--data-dir", data.toString(),
+        "--report", blocker.resolve("bench.json").toString());
+
+    assertThat(code).isEqualTo(ExitCodes.USAGE);
+    assertThat(err.toString()).contains("--report: cannot write")
+        .contains(blocker + " exists and is not a directory");
+    assertThat(data).doesNotExist();
+  }
+
+  @Test
+  void shouldPutTheReportIntoAnExistingDirectoryAndMakeAMissingParent() throws Exception {
+    Path existing = Files.createDirectories(dir.resolve("reports"));
+    assertThat(BenchCommand.writableReport(existing)).isEqualTo(existing.resolve("bench.json"));
+
+    Path nested = dir.resolve("a/b/run1.json");
+    assertThat(BenchCommand.writableReport(nested)).isEqualTo(nested);
+    assertThat(nested.getParent()).isDirectory();
+  }
+
+  @Test
   @Timeout(900) // a loaded 2-core machine: the quick run takes about a minute idle
   void shouldReportEveryFigureAndEverySuccessInAQuickRun() throws Exception {
     CommandLine cli = FractalCommand.commandLine();

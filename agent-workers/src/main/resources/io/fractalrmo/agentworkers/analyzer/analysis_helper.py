@@ -39,6 +39,20 @@ def finding(kind, severity, line, description, aspect, blocking=False):
 _PARSED = {}
 
 
+# Every node of a tree the request's checks walk, in ast.walk's order, by the tree's id (the tree
+# is kept with them, so an id is never reused while cached): the checks walk each tree several
+# times, and ast.walk's generator was most of the helper's CPU. Cleared with _PARSED.
+_WALKED = {}
+
+
+def walk(tree):
+    hit = _WALKED.get(id(tree))
+    if hit is None or hit[0] is not tree:
+        hit = (tree, tuple(ast.walk(tree)))
+        _WALKED[id(tree)] = hit
+    return hit[1]
+
+
 def parse(code):
     hit = _PARSED.get(code)
     if hit is None:
@@ -186,7 +200,7 @@ class Imports:
 
     def __init__(self, tree):
         self.alias = {}
-        for node in ast.walk(tree):
+        for node in walk(tree):
             if isinstance(node, ast.Import):
                 for a in node.names:
                     if a.asname:
@@ -212,7 +226,7 @@ class Imports:
 def bound_names(tree):
     """Every name bound anywhere (assignment, def, class, import, parameter, for target...)."""
     names = set()
-    for node in ast.walk(tree):
+    for node in walk(tree):
         if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
             names.add(node.id)
         elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
@@ -243,7 +257,7 @@ PURE_METHODS = {"strip", "lstrip", "rstrip", "replace", "lower", "upper", "split
 def check_logic(tree):
     out = []
     bound = bound_names(tree)
-    for node in ast.walk(tree):
+    for node in walk(tree):
         if isinstance(node, ast.While) and is_true_constant(node.test) and not loop_exits(node):
             out.append(finding("UNBOUNDED_LOOP", HIGH, node.lineno,
                                "`while %s:` at line %d has no break, return or raise: it never ends. "
@@ -330,7 +344,7 @@ def undefined_globals(code, tree):
 
 def first_load_lines(tree):
     lines = {}
-    for node in ast.walk(tree):
+    for node in walk(tree):
         if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
             if node.id not in lines or node.lineno < lines[node.id]:
                 lines[node.id] = node.lineno
@@ -339,7 +353,7 @@ def first_load_lines(tree):
 
 def missing_imports(code, tree):
     has_star = any(isinstance(n, ast.ImportFrom) and any(a.name == "*" for a in n.names)
-                   for n in ast.walk(tree))
+                   for n in walk(tree))
     result = []
     if has_star:
         return result, True
@@ -356,7 +370,7 @@ def missing_imports(code, tree):
 
 def check_dependency(code, tree):
     out = []
-    for node in ast.walk(tree):
+    for node in walk(tree):
         if isinstance(node, ast.Import):
             for a in node.names:
                 if not module_resolves(a.name):
@@ -458,7 +472,7 @@ def check_security(tree):
     out = []
     imports = Imports(tree)
     bound = bound_names(tree)
-    for node in ast.walk(tree):
+    for node in walk(tree):
         if isinstance(node, ast.Call):
             q = imports.qualify(node.func)
             if q is None:
@@ -588,7 +602,7 @@ def list_names(scope):
 
 def check_performance(tree):
     out = []
-    scopes = [tree] + [n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
+    scopes = [tree] + [n for n in walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
     for scope in scopes:
         lists = list_names(scope)
         rebound = {}
@@ -866,6 +880,7 @@ def main():
             resp = {"error": "%s: %s" % (type(exc).__name__, exc)}
         finally:
             _PARSED.clear()
+            _WALKED.clear()
         resp["id"] = rid
         sys.stdout.write(json.dumps(resp) + "\n")
         sys.stdout.flush()

@@ -18,7 +18,9 @@ import java.util.regex.Pattern;
  * {@code /proc/stat} (all CPUs, everything but idle and iowait: kernel threads, softirq and
  * other sessions included), the CPU of this process tree from {@code /proc/<pid>/stat} (this JVM,
  * the broker child, PostgreSQL, the Python helpers and sandboxes, and whatever they reaped), by
- * kind of process, and of this JVM's threads by name ({@link ThreadMXBean}). A {@link Snapshot}
+ * kind of process, and of this JVM's threads by name ({@link ThreadMXBean}), with its own native
+ * threads — JIT compilers, garbage collector, VM thread — from {@code /proc/self/task}, which
+ * {@link ThreadMXBean} does not see (so JIT warm-up shows where it goes). A {@link Snapshot}
  * is taken at the start and end of a phase; {@link #between} is the difference.
  */
 final class Cpu {
@@ -77,8 +79,55 @@ final class Cpu {
         }
       }
     }
+    vmThreads(threadNs, names);
     return new Snapshot(System.nanoTime(), stat[0], stat[1], processes, kinds, threadNs, names,
         loadAverage());
+  }
+
+  static final String JIT = "JVM JIT compiler threads";
+  static final String GC = "JVM garbage collector threads";
+  static final String VM = "JVM VM thread (safepoints)";
+
+  /**
+   * The group of one of the JVM's own native threads by its kernel name ({@code comm}, at most
+   * 15 characters), or null for a Java thread (counted by {@link ThreadMXBean}).
+   */
+  static String vmThreadGroup(String comm) {
+    if (comm.startsWith("C1 CompilerThre") || comm.startsWith("C2 CompilerThre")
+        || comm.startsWith("Sweeper thread")) {
+      return JIT;
+    }
+    if (comm.startsWith("GC Thread") || comm.startsWith("G1 ") || comm.startsWith("ZWorker")
+        || comm.startsWith("ZDirector") || comm.startsWith("Shenandoah")) {
+      return GC;
+    }
+    if (comm.equals("VM Thread")) {
+      return VM;
+    }
+    return null;
+  }
+
+  /** Adds this JVM's native threads (keyed by minus their tid, apart from Java thread ids). */
+  private static void vmThreads(Map<Long, Long> threadNs, Map<Long, String> names) {
+    try (var tasks = Files.newDirectoryStream(Path.of("/proc/self/task"))) {
+      for (Path task : tasks) {
+        try {
+          String group = vmThreadGroup(Files.readString(task.resolve("comm")).strip());
+          if (group == null) {
+            continue;
+          }
+          String stat = Files.readString(task.resolve("stat"));
+          String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+          long id = -Long.parseLong(task.getFileName().toString());
+          threadNs.put(id, (Long.parseLong(f[11]) + Long.parseLong(f[12])) * TICK_MS * 1_000_000);
+          names.put(id, group);
+        } catch (IOException | RuntimeException e) {
+          // the thread ended meanwhile
+        }
+      }
+    } catch (IOException | RuntimeException e) {
+      // no /proc: the Java threads alone
+    }
   }
 
   static Usage between(Snapshot a, Snapshot b) {

@@ -21,14 +21,19 @@ import io.fractalrmo.runtime.trace.Tracing;
 import io.fractalrmo.streams.StreamsSettings;
 import io.fractalrmo.streams.trace.StreamsHops;
 import io.fractalrmo.streams.merge.PlanPolicy;
+import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.NavigableSet;
 import java.util.Optional;
+import java.util.TreeSet;
 import org.apache.avro.specific.SpecificRecord;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.apache.kafka.streams.KeyValue;
@@ -84,6 +89,13 @@ final class ProtocolUpdater implements Processor<String, SpecificRecord, String,
   private KeyValueStore<String, RuleSample> failed;
   private KeyValueStore<String, Long> lastSeen;
   private KeyValueStore<String, RuleSample> guardPool;
+  /**
+   * The guard pool's keys by action type, oldest first in the store's (UTF-8 byte) order: which
+   * sample to evict is decided here, not by a prefix scan that read back and deserialized every
+   * sample of the type for each live success (every partition sees each one). Rebuilt from the
+   * store in {@link #init}, which also runs when a task is re-initialised after an abort.
+   */
+  private final Map<String, NavigableSet<String>> guardKeys = new HashMap<>();
   private KeyValueStore<String, LiveWatch> live;
   private long lastReport;
 
@@ -119,6 +131,11 @@ final class ProtocolUpdater implements Processor<String, SpecificRecord, String,
     failed = context.getStateStore(ProtocolUpdaterTopology.FAILED_ACTIONS_STORE);
     lastSeen = context.getStateStore(ProtocolUpdaterTopology.LAST_SEEN_STORE);
     guardPool = context.getStateStore(ProtocolUpdaterTopology.GUARD_POOL_STORE);
+    guardKeys.clear();
+    try (KeyValueIterator<String, RuleSample> it = guardPool.all()) {
+      it.forEachRemaining(kv -> guardKeysOf(kv.key.substring(0, Math.max(0, kv.key.indexOf('|'))))
+          .add(kv.key));
+    }
     live = context.getStateStore(ProtocolUpdaterTopology.LIVE_STORE);
     context.schedule(settings.punctuateInterval(), PunctuationType.WALL_CLOCK_TIME, this::tick);
   }
@@ -344,6 +361,15 @@ final class ProtocolUpdater implements Processor<String, SpecificRecord, String,
     return attributes;
   }
 
+  private NavigableSet<String> guardKeysOf(String type) {
+    return guardKeys.computeIfAbsent(type, t -> new TreeSet<>(UTF8_ORDER));
+  }
+
+  /** The order of a RocksDB store's String keys: their UTF-8 bytes, unsigned. */
+  static final Comparator<String> UTF8_ORDER = (a, b) -> Arrays.compareUnsigned(
+      a.getBytes(StandardCharsets.UTF_8),
+      b.getBytes(StandardCharsets.UTF_8));
+
   /** Succeeded actions the rule applies to: the relevant ones first, then the newest. */
   private List<RuleSample> guardCandidates(ProtocolRule rule, RuleValue value) {
     List<RuleSample> all = new ArrayList<>();
@@ -426,14 +452,12 @@ final class ProtocolUpdater implements Processor<String, SpecificRecord, String,
     if (sample.getSuccess() && sample.getAction() != null
         && sample.getAction().getType() != ActionType.BLOCK) {
       String type = sample.getAction().getType().name();
-      guardPool.put(String.format("%s|%019d|%s", type, Math.max(0, ts), sample.getActionId()),
-          sample);
-      List<String> keys = new ArrayList<>();
-      try (KeyValueIterator<String, RuleSample> it = guardPool.prefixScan(type + "|", PREFIX)) {
-        it.forEachRemaining(kv -> keys.add(kv.key));
-      }
-      for (int i = 0; i < keys.size() - trial.guardPoolSize(); i++) {
-        guardPool.delete(keys.get(i));
+      String key = String.format("%s|%019d|%s", type, Math.max(0, ts), sample.getActionId());
+      guardPool.put(key, sample);
+      NavigableSet<String> keys = guardKeysOf(type);
+      keys.add(key);
+      while (keys.size() > trial.guardPoolSize()) {
+        guardPool.delete(keys.pollFirst());
       }
     }
     long now = context.currentSystemTimeMs();

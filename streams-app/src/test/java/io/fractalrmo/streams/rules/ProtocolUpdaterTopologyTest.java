@@ -8,11 +8,13 @@ import static io.fractalrmo.streams.rules.UpdaterDriver.arm;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.fractalrmo.contracts.ActionItem;
+import io.fractalrmo.contracts.ActionType;
 import io.fractalrmo.contracts.ErrorCategory;
 import io.fractalrmo.contracts.ErrorPattern;
 import io.fractalrmo.contracts.ExecutionResult;
 import io.fractalrmo.contracts.ProtocolRule;
 import io.fractalrmo.contracts.RuleActionKind;
+import io.fractalrmo.contracts.RuleSample;
 import io.fractalrmo.contracts.RuleStatus;
 import io.fractalrmo.contracts.RuleTrial;
 import io.fractalrmo.contracts.TrialArm;
@@ -23,9 +25,11 @@ import io.fractalrmo.streams.merge.PlanPolicy;
 import io.fractalrmo.streams.testing.TopologyFixture;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import org.apache.kafka.streams.KeyValue;
+import org.apache.kafka.streams.state.KeyValueIterator;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -296,5 +300,38 @@ class ProtocolUpdaterTopologyTest {
         assertThat(a.getInput().getCode()).isEqualTo(code));
     assertThat(arm(items, TrialArm.GUARD)).hasSize(5).allSatisfy(a ->
         assertThat(a.getInput().getCode()).isEqualTo(code + "# ok\n"));
+  }
+
+  @Test
+  void shouldKeepOnlyTheNewestSucceededActionsOfEachTypeInTheGuardPool() {
+    int size = StreamsSettings.demo().rules().trial().guardPoolSize();
+    for (int i = 1; i <= size + 7; i++) {
+      d.successes(i, i, T0.plusSeconds(i), 5);
+    }
+    d.successes(1_000, 1_001, T0.plusSeconds(1), 5, b -> b.setType(ActionType.GENERATE_CODE));
+
+    List<String> pooled = new ArrayList<>();
+    try (KeyValueIterator<String, RuleSample> it = d.driver.<String, RuleSample>getKeyValueStore(
+        ProtocolUpdaterTopology.GUARD_POOL_STORE).all()) {
+      it.forEachRemaining(kv -> pooled.add(kv.value.getActionId()));
+    }
+    List<String> expected = new ArrayList<>();
+    expected.add(UpdaterDriver.planId(UpdaterDriver.okTask(1_000)));
+    expected.add(UpdaterDriver.planId(UpdaterDriver.okTask(1_001)));
+    for (int i = 8; i <= size + 7; i++) {
+      expected.add(UpdaterDriver.planId(UpdaterDriver.okTask(i)));
+    }
+    // the oldest seven of the type were evicted; the other type keeps its own two
+    assertThat(pooled).containsExactlyInAnyOrderElementsOf(expected);
+  }
+
+  @Test
+  void shouldOrderGuardPoolKeysAsTheStoreDoesByTheirUtf8Bytes() {
+    // a character above U+FFFF is a surrogate pair in Java (0xD8..) but 0xF0.. in UTF-8, which
+    // sorts after U+E000..U+FFFF there; String.compareTo would put it first
+    String astral = new String(Character.toChars(0x1F600));
+    assertThat(ProtocolUpdater.UTF8_ORDER.compare("a" + astral, "a\uE000")).isPositive();
+    assertThat(("a" + astral).compareTo("a\uE000")).isNegative();
+    assertThat(ProtocolUpdater.UTF8_ORDER.compare("EXECUTE|1", "EXECUTE|2")).isNegative();
   }
 }

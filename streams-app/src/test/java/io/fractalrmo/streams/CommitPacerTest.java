@@ -17,10 +17,24 @@ class CommitPacerTest {
   }
 
   @Test
-  void shouldLeaveTheOutputsWithinASpacingToTheSameCommit() {
+  void shouldCommitTheSecondOutputOfAQuietThreadAtOnceToo() {
+    // an idle task: its plan, then its final status within the spacing — neither waits
     CommitPacer pacer = new CommitPacer(Duration.ofHours(1));
     MockProcessorContext<String, String> context = new MockProcessorContext<>();
-    pacer.outputReady(context);
+    assertThat(pacer.outputReady(context)).isTrue();
+    context.resetCommit();
+    assertThat(pacer.outputReady(context)).isTrue();
+    assertThat(context.committed()).isTrue();
+    assertThat(context.scheduledPunctuators()).isEmpty();
+  }
+
+  @Test
+  void shouldLeaveTheOutputsBeyondTheBurstWithinASpacingToTheSameCommit() {
+    CommitPacer pacer = new CommitPacer(Duration.ofHours(1));
+    MockProcessorContext<String, String> context = new MockProcessorContext<>();
+    for (int i = 0; i < CommitPacer.BURST; i++) {
+      pacer.outputReady(context);
+    }
     context.resetCommit();
     assertThat(pacer.outputReady(context)).isFalse();
     assertThat(pacer.outputReady(new MockProcessorContext<String, String>())).isFalse();
@@ -52,7 +66,9 @@ class CommitPacerTest {
   void shouldCommitAnOutputHeldBackBySpacingOnceTheSpacingHasPassed() throws InterruptedException {
     CommitPacer pacer = new CommitPacer(Duration.ofMillis(200));
     MockProcessorContext<String, String> context = new MockProcessorContext<>();
-    pacer.outputReady(context);
+    for (int i = 0; i < CommitPacer.BURST; i++) {
+      pacer.outputReady(context);
+    }
     context.resetCommit();
     assertThat(context.scheduledPunctuators()).as("nothing waits: no punctuator").isEmpty();
 
@@ -73,7 +89,8 @@ class CommitPacerTest {
     }
     assertThat(punctuator.cancelled()).as("a one-shot: it ends once it requested").isTrue();
     context.resetCommit();
-    assertThat(pacer.outputReady(context)).as("a new spacing began with that request").isFalse();
+    assertThat(pacer.outputReady(context)).as("the bucket was empty: that request spent the token "
+        + "one spacing refilled").isFalse();
     assertThat(context.scheduledPunctuators()).as("and a new punctuator for the new wait").hasSize(2);
   }
 
@@ -82,7 +99,9 @@ class CommitPacerTest {
       throws InterruptedException {
     CommitPacer pacer = new CommitPacer(Duration.ofMillis(50));
     MockProcessorContext<String, String> context = new MockProcessorContext<>();
-    pacer.outputReady(context);
+    for (int i = 0; i < CommitPacer.BURST; i++) {
+      pacer.outputReady(context);
+    }
     pacer.outputReady(context); // waits
     var punctuator = context.scheduledPunctuators().get(0);
     long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
@@ -94,5 +113,24 @@ class CommitPacerTest {
     punctuator.getPunctuator().punctuate(System.currentTimeMillis());
     assertThat(context.committed()).as("nothing waits any more").isFalse();
     assertThat(punctuator.cancelled()).isTrue();
+  }
+
+  @Test
+  void shouldPaceASustainedBurstAtOneRequestPerSpacing() throws InterruptedException {
+    CommitPacer pacer = new CommitPacer(Duration.ofMillis(100));
+    MockProcessorContext<String, String> context = new MockProcessorContext<>();
+    int requested = 0;
+    long start = System.nanoTime();
+    long end = start + Duration.ofMillis(550).toNanos();
+    while (System.nanoTime() < end) {
+      if (pacer.outputReady(context)) {
+        requested++;
+      }
+      Thread.sleep(1);
+    }
+    long elapsedMs = (System.nanoTime() - start) / 1_000_000;
+    // the burst, then one per full spacing that passed (a loaded machine may pass fewer)
+    assertThat(requested).isGreaterThanOrEqualTo(CommitPacer.BURST)
+        .isLessThanOrEqualTo((int) (CommitPacer.BURST + elapsedMs / 100));
   }
 }

@@ -13,6 +13,7 @@ import java.io.IOException;
 import java.io.PrintStream;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
@@ -210,7 +211,7 @@ public final class BenchCommand implements Callable<Integer> {
     Path parent = file.toAbsolutePath().getParent();
     try {
       Files.createDirectories(parent);
-    } catch (java.nio.file.FileAlreadyExistsException e) {
+    } catch (FileAlreadyExistsException e) {
       throw new IOException(e.getFile() + " exists and is not a directory");
     }
     if (!Files.isWritable(parent)) {

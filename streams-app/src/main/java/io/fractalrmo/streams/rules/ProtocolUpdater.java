@@ -78,6 +78,9 @@ final class ProtocolUpdater implements Processor<String, SpecificRecord, String,
 
   private static final Logger LOG = LoggerFactory.getLogger(ProtocolUpdater.class);
   private static final StringSerializer PREFIX = new StringSerializer();
+  /** The order of a RocksDB store's String keys: their UTF-8 bytes, unsigned. */
+  static final Comparator<String> UTF8_ORDER = (a, b) -> Arrays.compareUnsigned(
+      a.getBytes(StandardCharsets.UTF_8), b.getBytes(StandardCharsets.UTF_8));
   static final String PLAN_BLOCKS = "PLAN_BLOCKS";
 
   private final StreamsSettings.Rules settings;
@@ -364,11 +367,6 @@ final class ProtocolUpdater implements Processor<String, SpecificRecord, String,
   private NavigableSet<String> guardKeysOf(String type) {
     return guardKeys.computeIfAbsent(type, t -> new TreeSet<>(UTF8_ORDER));
   }
-
-  /** The order of a RocksDB store's String keys: their UTF-8 bytes, unsigned. */
-  static final Comparator<String> UTF8_ORDER = (a, b) -> Arrays.compareUnsigned(
-      a.getBytes(StandardCharsets.UTF_8),
-      b.getBytes(StandardCharsets.UTF_8));
 
   /** Succeeded actions the rule applies to: the relevant ones first, then the newest. */
   private List<RuleSample> guardCandidates(ProtocolRule rule, RuleValue value) {

@@ -499,6 +499,7 @@ final class BenchRunner {
           asExpected, ids.size(), wall / 1000, ids.size() * 1000.0 / wall, cpu.loadAverage());
       phase(label, cpu, ids.size());
     }
+    List<HopsAlone.Output> alone = hopsAlone(prefix);
     // raw Kafka on the same broker, at the sizes the hops carried
     RawKafka raw = new RawKafka(bootstrap, prefix(""));
     Map<Integer, RawKafka.Result[]> bySize = new LinkedHashMap<>();
@@ -545,8 +546,76 @@ final class BenchRunner {
         minEos = Math.min(minEos, re);
       }
     }
-    node.put("worst_hop_ratio_alos", minAlos);
-    node.put("worst_hop_ratio_eos", minEos);
+    node.put("pipeline_worst_hop_ratio_alos", minAlos);
+    node.put("pipeline_worst_hop_ratio_eos", minEos);
+    ArrayNode alones = node.putArray("hops_alone");
+    minAlos = Double.MAX_VALUE;
+    minEos = Double.MAX_VALUE;
+    for (HopsAlone.Output o : alone) {
+      RawKafka.Result[] r = bySize.get(sizes.rawPerHop() ? roundSize(sizesByHop.get(o.topic()))
+          : bySize.keySet().iterator().next());
+      ObjectNode h = alones.addObject();
+      h.put("topic", o.topic());
+      h.put("role", o.role());
+      h.put("expected", o.expected());
+      h.put("seen", o.seen());
+      h.put("records_per_s", o.perSecond());
+      h.put("mean_record_bytes", o.meanBytes());
+      double ra = o.perSecond() / r[0].hopPerSecond();
+      double re = o.perSecond() / r[1].hopPerSecond();
+      h.put("raw_alos_per_s", r[0].hopPerSecond());
+      h.put("raw_eos_per_s", r[1].hopPerSecond());
+      h.put("ratio_alos", ra);
+      h.put("ratio_eos", re);
+      minAlos = Math.min(minAlos, ra);
+      minEos = Math.min(minEos, re);
+    }
+    node.put("worst_hop_ratio_alos", alone.isEmpty() ? 0 : minAlos);
+    node.put("worst_hop_ratio_eos", alone.isEmpty() ? 0 : minEos);
+  }
+
+  /**
+   * Each hop's role alone, its input loaded with what the zero-cost run just carried on
+   * {@code source}'s topics ({@link HopsAlone}); a hop that does not write what it wrote there
+   * fails the benchmark.
+   */
+  private List<HopsAlone.Output> hopsAlone(String source) throws Exception {
+    HopsAlone hops = new HopsAlone(bootstrap);
+    TopicCatalog from = TopicCatalog.withPrefix(source);
+    List<HopsAlone.Output> all = new ArrayList<>();
+    for (HopsAlone.Hop hop : HopsAlone.hops(from)) {
+      String label = "plumbing: " + hop.role() + " alone";
+      String p = prefix("z" + hop.role());
+      TopicCatalog to = TopicCatalog.withPrefix(p);
+      Map<String, Long> expected = new LinkedHashMap<>();
+      for (TopicSpec out : hop.outputs()) {
+        expected.put(to.byBaseName(out.baseName()).name(), hops.count(out.name()));
+      }
+      Map<String, Long> copied = hops.copy(from, to, hop.inputs());
+      long records = copied.values().stream().mapToLong(Long::longValue).sum();
+      Cpu.Snapshot before = Cpu.snapshot();
+      List<HopsAlone.Output> outs;
+      try (HopsAlone.Counter counter = hops.counter(List.copyOf(expected.keySet()));
+          PhaseStack stack = PhaseStack.start(bootstrap, registry, jdbc, p, workDir.resolve(p), 0,
+              Map.of(ZeroCost.SETTING, "true"), Set.of(hop.role()), Optional.empty())) {
+        outs = counter.await(expected, Duration.ofSeconds(60 + records / 100));
+      }
+      phase(label, Cpu.between(before, Cpu.snapshot()), 1);
+      List<String> line = new ArrayList<>();
+      for (HopsAlone.Output o : outs) {
+        HopsAlone.Output named = o.named(hop.role(), o.topic().substring(p.length()));
+        all.add(named);
+        line.add(String.format(Locale.ROOT, "%s %d/%d at %.0f rec/s", named.topic(), o.seen(),
+            o.expected(), o.perSecond()));
+        if (!o.complete()) {
+          failures.add(label + ": wrote " + o.seen() + " of the " + o.expected() + " records on "
+              + named.topic() + " that it wrote in the pipeline");
+        }
+      }
+      progress(label, "from a backlog of %s: %s (load %.1f)", copied, String.join("; ", line),
+          Cpu.loadAverage());
+    }
+    return all;
   }
 
   private static int roundSize(double bytes) {

@@ -124,6 +124,15 @@ class BenchCommandTest {
       assertThat(h.path("raw_alos_produce_per_s").asDouble()).isPositive();
       assertThat(h.path("raw_eos_consume_per_s").asDouble()).isPositive();
     });
+    // each hop's role alone wrote exactly what it wrote in the pipeline, from the same records
+    assertThat(plumbing.path("hops_alone")).extracting(h -> h.path("topic").asText())
+        .containsExactly("fractal.analyses", "fractal.action-items", "fractal.task-status",
+            "fractal.execution-results", "fractal.validation-outcomes");
+    assertThat(plumbing.path("hops_alone")).allSatisfy(h -> {
+      assertThat(h.path("expected").asLong()).as(h.path("topic").asText()).isPositive();
+      assertThat(h.path("seen").asLong()).as(h.path("topic").asText())
+          .isEqualTo(h.path("expected").asLong());
+    });
 
     JsonNode rules = r.path("rule_propagation");
     for (String path : List.of("early_emission", "window_close")) {

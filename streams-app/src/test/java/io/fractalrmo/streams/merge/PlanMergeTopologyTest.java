@@ -281,6 +281,65 @@ class PlanMergeTopologyTest {
   }
 
   /**
+   * What the processor remembers of a task's analyses lives in memory beside the stores: a
+   * processor that starts on stores holding part of a task (a restart, a rebalance, a revived
+   * task) reads them back, and plans the task once the rest arrives, with every analysis.
+   */
+  @Test
+  void shouldPlanATaskWhoseAnalysesArrivedPartlyBeforeARestart() {
+    org.apache.kafka.streams.processor.api.MockProcessorContext<String, ActionItem> context =
+        new org.apache.kafka.streams.processor.api.MockProcessorContext<>();
+    store(context, PlanMergeTopology.TASKS_STORE, fixture.serdes().value(Task.class));
+    store(context, PlanMergeTopology.ANALYSES_STORE, fixture.serdes().value(AspectAnalysis.class));
+    store(context, PlanMergeTopology.PENDING_STORE, new PendingPlanSerde());
+    store(context, PlanMergeTopology.PLANNED_STORE, Serdes.Long());
+    store(context, PlanMergeTopology.TRACES_STORE, Serdes.String());
+    long t0 = T0.toEpochMilli();
+    context.setCurrentSystemTimeMs(t0);
+    context.setCurrentStreamTimeMs(t0);
+
+    PlanMergeProcessor before = processor();
+    before.init(context);
+    before.process(new org.apache.kafka.streams.processor.api.Record<>("task-1",
+        aTask().build(), t0));
+    List<Aspect> aspects = List.copyOf(PlanPolicy.ASPECTS);
+    for (Aspect a : aspects.subList(0, 3)) {
+      before.process(new org.apache.kafka.streams.processor.api.Record<>("task-1",
+          analysis("task-1", a), t0 + 10));
+    }
+    assertThat(context.forwarded()).isEmpty();
+
+    PlanMergeProcessor after = processor(); // the same stores, nothing in memory
+    after.init(context);
+    after.process(new org.apache.kafka.streams.processor.api.Record<>("task-1",
+        analysis("task-1", aspects.get(3)), t0 + 20));
+    assertThat(context.forwarded()).as("four of five analyses stored: not yet").isEmpty();
+    after.process(new org.apache.kafka.streams.processor.api.Record<>("task-1",
+        analysis("task-1", aspects.get(4)), t0 + 30));
+    assertThat(context.forwarded()).singleElement().satisfies(f ->
+        assertThat(f.record().value().getMissingAspects()).isEmpty());
+  }
+
+  private static PlanMergeProcessor processor() {
+    return new PlanMergeProcessor(SETTINGS.merge(), io.fractalrmo.streams.CommitPacer.defaults(),
+        new AnalyzerLiveness(), io.fractalrmo.runtime.trace.Tracing.off());
+  }
+
+  private static <V> void store(
+      org.apache.kafka.streams.processor.api.MockProcessorContext<String, ActionItem> context,
+      String name, org.apache.kafka.common.serialization.Serde<V> values) {
+    org.apache.kafka.streams.state.KeyValueStore<String, V> store =
+        org.apache.kafka.streams.state.Stores.keyValueStoreBuilder(
+            org.apache.kafka.streams.state.Stores.inMemoryKeyValueStore(name), Serdes.String(),
+            // the mock gives every store one changelog name: a subject of its own per store
+            Serdes.serdeFrom((topic, v) -> values.serializer().serialize(name, v),
+                (topic, bytes) -> values.deserializer().deserialize(name, bytes)))
+            .withLoggingDisabled().build();
+    store.init(context.getStateStoreContext(), store);
+    context.addStateStore(store);
+  }
+
+  /**
    * Past its deadline a task waits for an aspect that is behind (its analyses of other tasks keep
    * arriving), not for one that is gone, skipped the task, or keeps it waiting too long.
    */

@@ -6,6 +6,7 @@ import java.time.Duration;
 import java.util.Properties;
 import org.apache.kafka.clients.CommonClientConfigs;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.common.serialization.Serdes;
 import org.apache.kafka.streams.CloseOptions;
 import org.apache.kafka.streams.KafkaStreams;
@@ -132,6 +133,9 @@ public final class StreamsRole implements AutoCloseable {
   /** How long the stream thread waits in one poll when no records come (see properties()). */
   static final long POLL_MS = 20;
 
+  /** The streams producer's linger (see properties()). */
+  static final int STREAMS_LINGER_MS = 5;
+
   static Properties properties(Endpoints endpoints, StreamsOptions options) {
     Properties p = new Properties();
     String appId = options.applicationId()
@@ -172,6 +176,14 @@ public final class StreamsRole implements AutoCloseable {
     p.put(StreamsConfig.consumerPrefix(CommonClientConfigs.RETRY_BACKOFF_MS_CONFIG), 100L);
     p.put(StreamsConfig.producerPrefix(CommonClientConfigs.RETRY_BACKOFF_MS_CONFIG), 100L);
     p.put(StreamsConfig.adminClientPrefix(CommonClientConfigs.RETRY_BACKOFF_MS_CONFIG), 100L);
+    // Kafka Streams lingers its producer 100 ms: between commits the outputs and changelog writes
+    // wait in the producer, and each commit's flush then sends them all and waits for their acks
+    // (awaitFlushCompletion was half the stream thread's blocked time on a backlog, JFR). At the
+    // workers' 5 ms they are mostly sent and acknowledged by the time the commit comes. Measured
+    // (bench plumbing, the streams app alone on 2020 zero-cost tasks, alternated): 785/956 ->
+    // 1084/1271 plans/s, its JVM CPU 3860/3220 -> 3470/3170 ms; work and idle latency unchanged
+    // within noise (a commit flushes a lone output at once either way).
+    p.put(StreamsConfig.producerPrefix(ProducerConfig.LINGER_MS_CONFIG), STREAMS_LINGER_MS);
     p.putAll(options.extraProperties());
     return p;
   }

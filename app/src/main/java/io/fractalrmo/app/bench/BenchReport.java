@@ -31,7 +31,7 @@ final class BenchReport {
     b.append(String.format(Locale.ROOT, "%nfractal bench (%s) — %d cores, load average %.1f at start, %.1f at end, %.0f s%n",
         m.path("sizes").asText(), m.path("cores").asInt(), m.path("load_average_1m_at_start").asDouble(),
         m.path("load_average_1m_at_end").asDouble(), r.path("duration_s").asDouble()));
-    String row = "%-34s %16s %16s %12s  %s%n";
+    String row = "%-41s %9s %16s %12s  %s%n";
     b.append(String.format(Locale.ROOT, row, "figure", "pipeline", "baseline", "ratio", "goal (#12)"));
     b.append("-".repeat(112)).append('\n');
 

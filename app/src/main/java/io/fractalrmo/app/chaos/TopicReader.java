@@ -2,6 +2,7 @@ package io.fractalrmo.app.chaos;
 
 import io.fractalrmo.agentworkers.worker.KafkaClientConfigs;
 import io.fractalrmo.contracts.Endpoints;
+import io.fractalrmo.platform.kafka.TopicScan;
 import io.fractalrmo.registry.serde.FractalSerdes;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -9,9 +10,7 @@ import java.util.List;
 import java.util.Map;
 import org.apache.avro.specific.SpecificRecord;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.Deserializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
@@ -39,29 +38,17 @@ final class TopicReader {
     try (KafkaConsumer<String, byte[]> consumer = new KafkaConsumer<>(config,
              new StringDeserializer(), new ByteArrayDeserializer());
          Deserializer<T> values = FractalSerdes.value(type, serdeConfig).deserializer()) {
-      List<TopicPartition> partitions = consumer.partitionsFor(topic, timeout).stream()
-          .map(p -> new TopicPartition(topic, p.partition())).toList();
-      consumer.assign(partitions);
-      consumer.seekToBeginning(partitions);
-      Map<TopicPartition, Long> end = consumer.endOffsets(partitions, timeout);
-      long deadline = System.nanoTime() + timeout.toNanos();
-      while (partitions.stream().anyMatch(tp -> consumer.position(tp, timeout) < end.get(tp))) {
-        if (System.nanoTime() > deadline) {
-          throw new IllegalStateException("could not read " + topic + " to its end within "
-              + timeout);
-        }
-        for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(500))) {
-          T value = null;
-          if (r.value() != null) {
-            try {
-              value = values.deserialize(r.topic(), r.headers(), r.value());
-            } catch (RuntimeException e) {
-              value = null; // counted by the caller as an unreadable record
-            }
+      TopicScan.toEnd(consumer, topic, timeout, r -> {
+        T value = null;
+        if (r.value() != null) {
+          try {
+            value = values.deserialize(r.topic(), r.headers(), r.value());
+          } catch (RuntimeException e) {
+            value = null; // counted by the caller as an unreadable record
           }
-          out.add(new Read<>(r.key(), value, r.partition(), r.offset(), r.timestamp()));
         }
-      }
+        out.add(new Read<>(r.key(), value, r.partition(), r.offset(), r.timestamp()));
+      });
     }
     return out;
   }

@@ -521,13 +521,15 @@ final class BenchRunner {
           eos.consumePerSecond(), Cpu.loadAverage());
     }
     phase("plumbing: raw Kafka", Cpu.between(before, Cpu.snapshot()), 1);
+    // raw Kafka at a hop's size: measured per hop (full), or the one mean size (quick)
+    java.util.function.Function<String, RawKafka.Result[]> rawFor = topic -> bySize.get(
+        sizes.rawPerHop() ? roundSize(sizesByHop.get(topic)) : bySize.keySet().iterator().next());
     ArrayNode hops = node.putArray("hops");
     double minAlos = Double.MAX_VALUE;
     double minEos = Double.MAX_VALUE;
     for (Map.Entry<String, Double> hop : rates.entrySet()) {
       double bytes = sizesByHop.get(hop.getKey());
-      RawKafka.Result[] r = bySize.get(sizes.rawPerHop() ? roundSize(bytes)
-          : bySize.keySet().iterator().next());
+      RawKafka.Result[] r = rawFor.apply(hop.getKey());
       ObjectNode h = hops.addObject();
       h.put("topic", hop.getKey());
       h.put("mean_record_bytes", bytes);
@@ -552,8 +554,7 @@ final class BenchRunner {
     minAlos = Double.MAX_VALUE;
     minEos = Double.MAX_VALUE;
     for (HopsAlone.Output o : alone) {
-      RawKafka.Result[] r = bySize.get(sizes.rawPerHop() ? roundSize(sizesByHop.get(o.topic()))
-          : bySize.keySet().iterator().next());
+      RawKafka.Result[] r = rawFor.apply(o.topic());
       ObjectNode h = alones.addObject();
       h.put("topic", o.topic());
       h.put("role", o.role());
@@ -587,15 +588,15 @@ final class BenchRunner {
       String label = "plumbing: " + hop.role() + " alone";
       String p = prefix("z" + hop.role());
       TopicCatalog to = TopicCatalog.withPrefix(p);
-      Map<String, Long> expected = new LinkedHashMap<>();
+      Map<String, Long> expected = new LinkedHashMap<>(); // by base name: what the pipeline wrote
       for (TopicSpec out : hop.outputs()) {
-        expected.put(to.byBaseName(out.baseName()).name(), hops.count(out.name()));
+        expected.put(out.baseName(), hops.count(out.name()));
       }
       Map<String, Long> copied = hops.copy(from, to, hop.inputs());
       long records = copied.values().stream().mapToLong(Long::longValue).sum();
       Cpu.Snapshot before = Cpu.snapshot();
       List<HopsAlone.Output> outs;
-      try (HopsAlone.Counter counter = hops.counter(List.copyOf(expected.keySet()));
+      try (HopsAlone.Counter counter = hops.counter(hop, to);
           PhaseStack stack = PhaseStack.start(bootstrap, registry, jdbc, p, workDir.resolve(p), 0,
               Map.of(ZeroCost.SETTING, "true"), Set.of(hop.role()), Optional.empty())) {
         outs = counter.await(expected, Duration.ofSeconds(60 + records / 100));
@@ -603,13 +604,12 @@ final class BenchRunner {
       phase(label, Cpu.between(before, Cpu.snapshot()), 1);
       List<String> line = new ArrayList<>();
       for (HopsAlone.Output o : outs) {
-        HopsAlone.Output named = o.named(hop.role(), o.topic().substring(p.length()));
-        all.add(named);
-        line.add(String.format(Locale.ROOT, "%s %d/%d at %.0f rec/s", named.topic(), o.seen(),
+        all.add(o);
+        line.add(String.format(Locale.ROOT, "%s %d/%d at %.0f rec/s", o.topic(), o.seen(),
             o.expected(), o.perSecond()));
         if (!o.complete()) {
           failures.add(label + ": wrote " + o.seen() + " of the " + o.expected() + " records on "
-              + named.topic() + " that it wrote in the pipeline");
+              + o.topic() + " that it wrote in the pipeline");
         }
       }
       progress(label, "from a backlog of %s: %s (load %.1f)", copied, String.join("; ", line),

@@ -1,15 +1,16 @@
 package io.fractalrmo.app.bench;
 
+import io.fractalrmo.agentworkers.worker.KafkaClientConfigs;
 import io.fractalrmo.contracts.TopicCatalog;
 import io.fractalrmo.contracts.TopicSpec;
 import io.fractalrmo.platform.TopicProvisioner;
+import io.fractalrmo.platform.kafka.TopicScan;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -44,10 +45,6 @@ final class HopsAlone {
     boolean complete() {
       return seen >= expected;
     }
-
-    Output named(String role, String topic) {
-      return new Output(role, topic, expected, seen, perSecond, meanBytes);
-    }
   }
 
   static List<Hop> hops(TopicCatalog t) {
@@ -71,13 +68,8 @@ final class HopsAlone {
   Map<String, Long> copy(TopicCatalog from, TopicCatalog to, List<TopicSpec> topics) {
     TopicProvisioner.provision(bootstrap, to, (short) -1);
     Map<String, Long> copied = new LinkedHashMap<>();
-    Map<String, Object> p = new HashMap<>();
-    p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
-    p.put(ProducerConfig.ACKS_CONFIG, "all");
-    p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
-    p.put(ProducerConfig.LINGER_MS_CONFIG, 5);
+    Map<String, Object> p = KafkaClientConfigs.plainProducer(bootstrap, "fractal-bench-hop-copy");
     p.put(ProducerConfig.BATCH_SIZE_CONFIG, 256 * 1024);
-    p.put(ProducerConfig.CLIENT_ID_CONFIG, "fractal-bench-hop-copy");
     try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(p, new ByteArraySerializer(),
         new ByteArraySerializer())) {
       for (TopicSpec spec : topics) {
@@ -97,37 +89,48 @@ final class HopsAlone {
   }
 
   /**
-   * Counts what the hop writes until every output has {@code expected} records or the deadline
-   * passes. Start it before the role: the reader is at the start of the empty topics.
+   * Counts what {@code hop}'s role writes on {@code to}'s topics. Start it before the role: the
+   * reader is at the start of the empty topics.
    */
-  Counter counter(List<String> topics) {
-    return new Counter(topics);
+  Counter counter(Hop hop, TopicCatalog to) {
+    return new Counter(hop, to);
   }
 
   final class Counter implements AutoCloseable {
+    private final String role;
     private final KafkaConsumer<byte[], byte[]> consumer;
-    private final Map<String, long[]> seen = new LinkedHashMap<>(); // records, bytes, first, last
+    /** Per output topic (base name): records, bytes, first and last seen (wall ms). */
+    private final Map<String, long[]> seen = new LinkedHashMap<>();
+    private final Map<String, String> baseNames = new HashMap<>();
 
-    private Counter(List<String> topics) {
+    private Counter(Hop hop, TopicCatalog to) {
+      role = hop.role();
       consumer = consumer();
       List<TopicPartition> parts = new ArrayList<>();
-      for (String topic : topics) {
-        seen.put(topic, new long[] {0, 0, -1, -1});
-        parts.addAll(partitions(consumer, topic));
+      for (TopicSpec out : hop.outputs()) {
+        String topic = to.byBaseName(out.baseName()).name();
+        seen.put(out.baseName(), new long[] {0, 0, -1, -1});
+        baseNames.put(topic, out.baseName());
+        for (PartitionInfo info : consumer.partitionsFor(topic, Duration.ofSeconds(30))) {
+          parts.add(new TopicPartition(topic, info.partition()));
+        }
       }
       consumer.assign(parts);
       consumer.seekToBeginning(parts);
       parts.forEach(consumer::position); // at the start now, before the role writes anything
     }
 
-    /** Polls until each topic has its expected count or {@code timeout} passes. */
+    /**
+     * Polls until each output (by base name) has its {@code expected} count or {@code timeout}
+     * passes.
+     */
     List<Output> await(Map<String, Long> expected, Duration timeout) {
       long deadline = System.nanoTime() + timeout.toNanos();
       while (System.nanoTime() < deadline && !expected.entrySet().stream()
           .allMatch(e -> seen.get(e.getKey())[0] >= e.getValue())) {
         for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(50))) {
           long now = System.currentTimeMillis();
-          long[] s = seen.get(r.topic());
+          long[] s = seen.get(baseNames.get(r.topic()));
           s[0]++;
           s[1] += r.serializedValueSize() + Math.max(0, r.serializedKeySize());
           s[2] = s[2] < 0 ? now : s[2];
@@ -138,7 +141,8 @@ final class HopsAlone {
       for (Map.Entry<String, Long> e : expected.entrySet()) {
         long[] s = seen.get(e.getKey());
         double rate = s[0] < 2 || s[3] <= s[2] ? 0 : (s[0] - 1) * 1000.0 / (s[3] - s[2]);
-        out.add(new Output("", e.getKey(), e.getValue(), s[0], rate, s[0] == 0 ? 0 : (double) s[1] / s[0]));
+        out.add(new Output(role, e.getKey(), e.getValue(), s[0], rate,
+            s[0] == 0 ? 0 : (double) s[1] / s[0]));
       }
       return out;
     }
@@ -151,41 +155,14 @@ final class HopsAlone {
 
   private long readAll(String topic, java.util.function.Consumer<ConsumerRecord<byte[], byte[]>> each) {
     try (KafkaConsumer<byte[], byte[]> c = consumer()) {
-      List<TopicPartition> parts = partitions(c, topic);
-      c.assign(parts);
-      c.seekToBeginning(parts);
-      Map<TopicPartition, Long> end = c.endOffsets(parts); // read_committed: the last stable offset
-      long n = 0;
-      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-      while (parts.stream().anyMatch(tp -> c.position(tp) < end.get(tp))) {
-        if (System.nanoTime() > deadline) {
-          throw new IllegalStateException("could not read " + topic + " to its end within 60 s");
-        }
-        for (ConsumerRecord<byte[], byte[]> r : c.poll(Duration.ofMillis(100))) {
-          each.accept(r);
-          n++;
-        }
-      }
-      return n;
+      return TopicScan.toEnd(c, topic, Duration.ofSeconds(60), each);
     }
-  }
-
-  private List<TopicPartition> partitions(KafkaConsumer<byte[], byte[]> c, String topic) {
-    List<TopicPartition> parts = new ArrayList<>();
-    for (PartitionInfo info : c.partitionsFor(topic, Duration.ofSeconds(30))) {
-      parts.add(new TopicPartition(topic, info.partition()));
-    }
-    return parts;
   }
 
   private KafkaConsumer<byte[], byte[]> consumer() {
-    Map<String, Object> c = new HashMap<>();
-    c.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
-    c.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
-    c.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+    Map<String, Object> c = KafkaClientConfigs.assignedReader(bootstrap, "fractal-bench-hop-reader");
     c.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 2000);
     c.put(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, 10);
-    c.put(ConsumerConfig.CLIENT_ID_CONFIG, "fractal-bench-hop-reader");
     return new KafkaConsumer<>(c, new ByteArrayDeserializer(), new ByteArrayDeserializer());
   }
 }

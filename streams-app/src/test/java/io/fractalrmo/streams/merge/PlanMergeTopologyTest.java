@@ -13,6 +13,8 @@ import io.fractalrmo.contracts.InputLimits;
 import io.fractalrmo.contracts.Severity;
 import io.fractalrmo.contracts.Task;
 import io.fractalrmo.contracts.TopicCatalog;
+import io.fractalrmo.runtime.trace.Tracing;
+import io.fractalrmo.streams.CommitPacer;
 import io.fractalrmo.streams.StreamsSettings;
 import io.fractalrmo.streams.testing.TopologyFixture;
 import java.nio.charset.StandardCharsets;
@@ -20,10 +22,15 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
+import org.apache.kafka.common.serialization.Serde;
 import org.apache.kafka.common.serialization.Serdes;
 import org.apache.kafka.streams.TestInputTopic;
 import org.apache.kafka.streams.TestOutputTopic;
 import org.apache.kafka.streams.TopologyTestDriver;
+import org.apache.kafka.streams.processor.api.MockProcessorContext;
+import org.apache.kafka.streams.processor.api.Record;
+import org.apache.kafka.streams.state.KeyValueStore;
+import org.apache.kafka.streams.state.Stores;
 import org.apache.kafka.streams.test.TestRecord;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Nested;
@@ -287,8 +294,7 @@ class PlanMergeTopologyTest {
    */
   @Test
   void shouldPlanATaskWhoseAnalysesArrivedPartlyBeforeARestart() {
-    org.apache.kafka.streams.processor.api.MockProcessorContext<String, ActionItem> context =
-        new org.apache.kafka.streams.processor.api.MockProcessorContext<>();
+    MockProcessorContext<String, ActionItem> context = new MockProcessorContext<>();
     store(context, PlanMergeTopology.TASKS_STORE, fixture.serdes().value(Task.class));
     store(context, PlanMergeTopology.ANALYSES_STORE, fixture.serdes().value(AspectAnalysis.class));
     store(context, PlanMergeTopology.PENDING_STORE, new PendingPlanSerde());
@@ -300,37 +306,31 @@ class PlanMergeTopologyTest {
 
     PlanMergeProcessor before = processor();
     before.init(context);
-    before.process(new org.apache.kafka.streams.processor.api.Record<>("task-1",
-        aTask().build(), t0));
+    before.process(new Record<>("task-1", aTask().build(), t0));
     List<Aspect> aspects = List.copyOf(PlanPolicy.ASPECTS);
     for (Aspect a : aspects.subList(0, 3)) {
-      before.process(new org.apache.kafka.streams.processor.api.Record<>("task-1",
-          analysis("task-1", a), t0 + 10));
+      before.process(new Record<>("task-1", analysis("task-1", a), t0 + 10));
     }
     assertThat(context.forwarded()).isEmpty();
 
     PlanMergeProcessor after = processor(); // the same stores, nothing in memory
     after.init(context);
-    after.process(new org.apache.kafka.streams.processor.api.Record<>("task-1",
-        analysis("task-1", aspects.get(3)), t0 + 20));
+    after.process(new Record<>("task-1", analysis("task-1", aspects.get(3)), t0 + 20));
     assertThat(context.forwarded()).as("four of five analyses stored: not yet").isEmpty();
-    after.process(new org.apache.kafka.streams.processor.api.Record<>("task-1",
-        analysis("task-1", aspects.get(4)), t0 + 30));
+    after.process(new Record<>("task-1", analysis("task-1", aspects.get(4)), t0 + 30));
     assertThat(context.forwarded()).singleElement().satisfies(f ->
         assertThat(f.record().value().getMissingAspects()).isEmpty());
   }
 
   private static PlanMergeProcessor processor() {
-    return new PlanMergeProcessor(SETTINGS.merge(), io.fractalrmo.streams.CommitPacer.defaults(),
-        new AnalyzerLiveness(), io.fractalrmo.runtime.trace.Tracing.off());
+    return new PlanMergeProcessor(SETTINGS.merge(), CommitPacer.defaults(),
+        new AnalyzerLiveness(), Tracing.off());
   }
 
-  private static <V> void store(
-      org.apache.kafka.streams.processor.api.MockProcessorContext<String, ActionItem> context,
-      String name, org.apache.kafka.common.serialization.Serde<V> values) {
-    org.apache.kafka.streams.state.KeyValueStore<String, V> store =
-        org.apache.kafka.streams.state.Stores.keyValueStoreBuilder(
-            org.apache.kafka.streams.state.Stores.inMemoryKeyValueStore(name), Serdes.String(),
+  private static <V> void store(MockProcessorContext<String, ActionItem> context, String name,
+      Serde<V> values) {
+    KeyValueStore<String, V> store =
+        Stores.keyValueStoreBuilder(Stores.inMemoryKeyValueStore(name), Serdes.String(),
             // the mock gives every store one changelog name: a subject of its own per store
             Serdes.serdeFrom((topic, v) -> values.serializer().serialize(name, v),
                 (topic, bytes) -> values.deserializer().deserialize(name, bytes)))
